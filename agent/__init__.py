@@ -1,0 +1,1 @@
+"""SuperCoder agent: configuration, the LLM client, the pipeline and its front-ends."""

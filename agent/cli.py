@@ -1,0 +1,236 @@
+"""The `supercoder` command. Results go to stdout; progress, warnings and notices to stderr.
+Bad input or configuration exits with status 2 and one line saying why."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.config import Settings, load_settings
+from agent.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="SuperCoder: autonomous code repair. Localize the code an issue is about, edit it, test it.",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the resolved configuration.")
+app.add_typer(config_app, name="config")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"supercoder {version('supercoder')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """SuperCoder: autonomous code repair. Localize the code an issue is about, edit it, test it."""
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config file, merged over the packaged defaults.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set localization.top_files=8 (repeatable).")]
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Path to the repository (never written).")]
+
+
+def _settings(config: Path | None, overrides: list[str] | None) -> Settings:
+    return load_settings(config, overrides or [])
+
+
+def _notice(message: str) -> None:
+    err.print(message, markup=False)
+
+
+def _read_issue(issue: str | None, issue_file: Path | None) -> str:
+    if (issue is None) == (issue_file is None):
+        raise UserError("give the issue with exactly one of --issue TEXT or --issue-file FILE")
+    if issue_file is not None:
+        if str(issue_file) == "-":
+            return sys.stdin.read()
+        if not issue_file.is_file():
+            raise UserError(f"issue file not found: {issue_file}")
+        try:
+            return issue_file.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UserError(f"cannot read issue file {issue_file}: {exc.strerror}") from None
+    return issue or ""
+
+
+class _IndexProgress:
+    """A rich progress bar on a terminal; start and end lines otherwise."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._task = None
+        self._started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if total == 0:
+            return
+        if err.is_terminal:
+            if self._bar is None:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+                self._bar = Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True)
+                self._bar.start()
+                self._task = self._bar.add_task("index", total=total)
+            self._bar.update(self._task, completed=done)
+            if done >= total:
+                self._bar.stop()
+        elif not self._started:
+            self._started = True
+            _notice(f"indexing {total} changed files...")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _open_localizer(repo: Path, settings: Settings):
+    from localization.localize import Localizer
+
+    progress = _IndexProgress()
+    try:
+        return Localizer.open(repo, settings, progress)
+    finally:
+        progress.close()
+
+
+@app.command()
+def index(repo: RepoOpt, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Build or refresh the code index of a repository (cached outside it)."""
+    settings = _settings(config, set_)
+    from localization.index import build_index
+
+    progress = _IndexProgress()
+    try:
+        idx = build_index(repo, settings.index, settings.retrieval.body_max_chars, progress)
+    finally:
+        progress.close()
+    stats = idx.stats
+    if stats.with_syntax_errors:
+        _notice(f"warning: {stats.with_syntax_errors} files have syntax errors; indexed what could be parsed")
+    skipped = stats.skipped_large + stats.skipped_binary
+    if skipped:
+        _notice(f"warning: skipped {stats.skipped_large} files over {settings.index.max_file_bytes} bytes and {stats.skipped_binary} binary files")
+    print(json.dumps({"repo": str(idx.root), "files": stats.files, "units": stats.units, "parsed": stats.parsed,
+                      "from_cache": stats.from_cache, "skipped": skipped, "syntax_errors": stats.with_syntax_errors}))
+
+
+@app.command()
+def localize(
+    repo: RepoOpt,
+    issue: Annotated[Optional[str], typer.Option("--issue", help="Issue text.")] = None,
+    issue_file: Annotated[Optional[Path], typer.Option("--issue-file", help="File holding the issue text ('-' for stdin).")] = None,
+    top_files: Annotated[Optional[int], typer.Option("--top-files", min=1, help="Files to report.")] = None,
+    top_units: Annotated[Optional[int], typer.Option("--top-units", min=1, help="Units to report.")] = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Retrieval only, even when a model is configured.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: files and units, best first.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Rank the files and code units an issue is about."""
+    overrides = list(set_ or [])
+    if top_files is not None:
+        overrides.append(f"localization.top_files={top_files}")
+    if top_units is not None:
+        overrides.append(f"localization.top_units={top_units}")
+    settings = _settings(config, overrides)
+    text = _read_issue(issue, issue_file)
+    if not text.strip():
+        raise UserError("the issue text is empty")
+    llm = None
+    if no_llm:
+        _notice("retrieval only (--no-llm)")
+    elif not settings.llm.configured:
+        _notice("no model configured (llm.model): retrieval only")
+    else:
+        from agent.llm import make_llm
+
+        llm = make_llm(settings.llm)
+    localizer = _open_localizer(repo, settings)
+    result = localizer.localize(text, llm)
+    for note in result.notes:
+        _notice(f"note: {note}")
+    if as_json:
+        print(json.dumps(result.public()))
+        return
+    out = Console(highlight=False)
+    files = Table(title="Files", title_justify="left")
+    for col in ("#", "path", "score"):
+        files.add_column(col, justify="right" if col != "path" else "left")
+    for i, f in enumerate(result.files, 1):
+        files.add_row(str(i), f.path, f"{f.score:.3f}")
+    units = Table(title="Units", title_justify="left")
+    for col in ("#", "path", "unit", "lines", "score"):
+        units.add_column(col, justify="right" if col in ("#", "score") else "left")
+    for i, u in enumerate(result.units, 1):
+        units.add_row(str(i), u.path, u.name, f"{u.start_line}-{u.end_line}", f"{u.score:.3f}")
+    out.print(files)
+    out.print(units)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the resolved configuration as JSON (secrets masked)."""
+    print(json.dumps(_settings(config, set_).public_dump(), indent=2))
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _click_error(exc: BaseException) -> str | None:
+    """'usage', 'click' or 'abort' for click's exceptions (typer may vendor its own click, so match by name)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "UsageError" in names:
+        return "usage"
+    if "ClickException" in names:
+        return "click"
+    if "Abort" in names:
+        return "abort"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        kind = _click_error(exc)
+        if kind == "usage" and not exc.format_message():  # bare `supercoder`: help was shown
+            sys.exit(2)
+        if kind == "usage":
+            ctx = getattr(exc, "ctx", None)
+            command = f"supercoder {ctx.info_name} --help" if ctx is not None and ctx.info_name != "supercoder" else "supercoder --help"
+            _fail(f"{exc.format_message()} (see {command})", 2)
+        if kind == "click":
+            _fail(exc.format_message(), getattr(exc, "exit_code", 1))
+        if kind == "abort":
+            _fail("interrupted", 130)
+        if os.environ.get("SUPERCODER_DEBUG"):
+            traceback.print_exc()
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set SUPERCODER_DEBUG=1 for the traceback)", 1)
+    else:
+        sys.exit(rv if isinstance(rv, int) else 0)

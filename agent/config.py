@@ -1,0 +1,218 @@
+"""Configuration: packaged defaults, then a YAML file, then SUPERCODER_* variables, then --set.
+
+Secrets (API keys) come from the environment only: a config file or an override that
+sets one is refused, and dumps show them masked.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agent.errors import ConfigError
+from agent.resources import default_config_text
+
+SECRET_FIELDS = {("llm", "api_key")}
+ENV_PREFIX = "SUPERCODER_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LLMConfig(_Section):
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    timeout_s: float = Field(120, gt=0)
+    max_retries: int = Field(3, ge=0)
+    max_tokens: int = Field(2048, gt=0)
+    temperature: float = Field(0.0, ge=0, le=2)
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY")
+
+    def resolved_base_url(self) -> str | None:
+        return self.base_url or os.environ.get("OPENAI_BASE_URL")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model)
+
+
+class IndexConfig(_Section):
+    cache_dir: Path | None = None
+    max_file_bytes: int = Field(1_000_000, gt=0)
+    workers: int = Field(2, ge=1)
+    exclude: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+
+
+class EmbeddingsConfig(_Section):
+    provider: Literal["auto", "local", "openai", "none"] = "auto"
+    openai_model: str = "text-embedding-3-small"
+    local_model: str | None = None
+    batch_size: int = Field(32, gt=0)
+    max_chars: int = Field(1500, gt=0)
+    lazy_top_k: int = Field(200, ge=0)
+
+
+class RetrievalConfig(_Section):
+    lexical_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.5, ge=0)
+    name_tokens_boost: int = Field(3, ge=1)
+    path_tokens_boost: int = Field(2, ge=0)
+    body_max_chars: int = Field(4000, gt=0)
+    signal_path_weight: float = Field(3.0, ge=0)
+    signal_traceback_weight: float = Field(2.0, ge=0)
+    signal_dotted_weight: float = Field(1.5, ge=0)
+    signal_identifier_weight: float = Field(0.8, ge=0)
+    identifier_max_defs: int = Field(8, ge=1)
+    file_unit_decay: float = Field(0.5, ge=0, le=1)
+    file_units_counted: int = Field(3, ge=1)
+    file_lexical_weight: float = Field(0.5, ge=0)
+    unit_file_weight: float = Field(0.5, ge=0)
+
+
+class LocalizationConfig(_Section):
+    top_files: int = Field(5, ge=1)
+    top_units: int = Field(10, ge=1)
+    llm_map_files: int = Field(60, ge=1)
+    llm_retrieved_units: int = Field(20, ge=0)
+    llm_candidate_files: int = Field(8, ge=1)
+    llm_schematic_files: int = Field(5, ge=1)
+    llm_max_units: int = Field(10, ge=1)
+    llm_reask: int = Field(1, ge=0)
+    issue_max_chars: int = Field(12000, gt=0)
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """Feeds already-merged YAML data to pydantic-settings below the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    localization: LocalizationConfig = Field(default_factory=LocalizationConfig)
+
+    _file_data: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # Highest first: --set overrides (passed as init kwargs), environment, YAML files.
+        return (init_settings, env_settings, _DictSource(settings_cls, cls._file_data))
+
+    def public_dump(self) -> dict[str, Any]:
+        """The resolved configuration as JSON-safe data, secrets masked."""
+        return self.model_dump(mode="json")
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{origin}: not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of sections at the top level")
+    return data
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """`a.b.c=value` -> {"a": {"b": {"c": value}}}, the value read as YAML (so 8, [0, 0.7], null work)."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {item!r}: expected section.field=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    node: Any = value
+    for part in reversed(key.split(".")):
+        node = {part: node}
+    return node
+
+
+def _refuse_secrets(data: dict[str, Any], origin: str) -> None:
+    for section, field in SECRET_FIELDS:
+        if isinstance(data.get(section), dict) and field in data[section]:
+            env = f"{ENV_PREFIX}{section.upper()}__{field.upper()}"
+            raise ConfigError(f"{origin}: {section}.{field} is a secret; set it in the environment ({env} or OPENAI_API_KEY)")
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"invalid configuration: {loc}: {msg}{more}"
+
+
+def load_settings(config_file: str | Path | None = None, overrides: list[str] | None = None) -> Settings:
+    data = _parse_yaml(default_config_text(), "default config")
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        user = _parse_yaml(text, str(path))
+        _refuse_secrets(user, str(path))
+        data = deep_merge(data, user)
+    merged_overrides: dict[str, Any] = {}
+    for item in overrides or []:
+        parsed = parse_override(item)
+        _refuse_secrets(parsed, f"--set {item.partition('=')[0]}")
+        merged_overrides = deep_merge(merged_overrides, parsed)
+    Settings._file_data = data
+    try:
+        return Settings(**merged_overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    finally:
+        Settings._file_data = {}

@@ -1,0 +1,191 @@
+"""Localization benchmark on SWE-bench-style instances, retrieval only (no model).
+
+    python benchmarks/localization.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES
+
+For each instance it exports the base commit from `CLONES/<owner>__<name>` (bare or not; the
+clone is only read) into a temporary directory, runs the localizer and compares with the gold
+patch. File Acc@k: every gold file within the top k. Function Acc@k: every gold unit within the
+top k units, where a gold unit is the innermost function or method holding a changed line, or
+the class when its body outside methods changes (changes at module level name no unit; an
+instance whose changes name no unit is left out of the function figures and counted).
+
+It also times the index on one instance (default: the first sympy one) in a fresh process:
+cold (empty cache), warm (second build), one query, and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# This script's name matches the package it measures: keep its own folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from unidiff import PatchSet  # noqa: E402
+
+from agent.config import load_settings  # noqa: E402
+from localization.localize import Localizer  # noqa: E402
+from localization.models import MODULE_UNIT  # noqa: E402
+from localization.parser import parse_source  # noqa: E402
+
+
+def export_commit(clone: Path, commit: str, dest: Path) -> None:
+    git_dir = clone / ".git" if (clone / ".git").exists() else clone
+    archive = subprocess.Popen(["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
+    if archive.wait() != 0:
+        raise RuntimeError(f"git archive {commit} failed in {clone}")
+
+
+def gold_locations(patch: str, tree: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    files: set[str] = set()
+    units: set[tuple[str, str]] = set()
+    for pf in PatchSet(patch):
+        path = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
+        if pf.is_added_file:
+            path = pf.target_file[2:]
+        files.add(path)
+        src = tree / path
+        if not src.is_file():
+            continue
+        parsed = parse_source(src.read_bytes()).units
+        for hunk in pf:
+            lines = []
+            for line in hunk:
+                if line.is_removed:
+                    lines.append(line.source_line_no)
+                elif line.is_added:
+                    # An insertion belongs to the unit around the line before it.
+                    prev = [x.source_line_no for x in hunk if x.source_line_no and x.target_line_no is not None and x.target_line_no < line.target_line_no]
+                    if prev:
+                        lines.append(max(prev))
+            for ln in lines:
+                holders = [u for u in parsed if u.name != MODULE_UNIT and u.start_line <= ln <= u.end_line]
+                funcs = [u for u in holders if u.kind in ("function", "method")]
+                pick = funcs or holders
+                if pick:
+                    inner = min(pick, key=lambda u: u.end_line - u.start_line)
+                    units.add((path, inner.name))
+    return files, units
+
+
+def load_instances(path: Path, only: list[str] | None, limit: int | None) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if only:
+        rows = [r for r in rows if r["instance_id"] in only]
+    return rows[:limit] if limit else rows
+
+
+def timing(args) -> dict:
+    """Runs in a fresh process so that peak memory is this measurement's alone."""
+    row = load_instances(Path(args.dataset), [args.timing_instance], None)[0]
+    clone = Path(args.repo_cache) / row["repo"].replace("/", "__")
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
+        tree = Path(tmp)
+        export_commit(clone, row["base_commit"], tree)
+        settings = load_settings(args.config, [*args.set, f"index.cache_dir={cache}"])
+        t0 = time.perf_counter()
+        Localizer.open(tree, settings)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        loc = Localizer.open(tree, settings)
+        warm = time.perf_counter() - t0
+        loc.retrieve(row["problem_statement"])  # loads the embedding model, if any
+        t0 = time.perf_counter()
+        loc.retrieve(row["problem_statement"])
+        query = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"instance": row["instance_id"], "units": len(loc.index.units), "files": len(loc.index.paths),
+            "cold_index_s": round(cold, 2), "warm_index_s": round(warm, 2), "query_s": round(query, 3), "peak_mib": round(peak)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--repo-cache", required=True)
+    ap.add_argument("--instances", nargs="*")
+    ap.add_argument("--limit", type=int)
+    ap.add_argument("--config")
+    ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
+    ap.add_argument("--timing-instance", help="instance to time (default: the first sympy one)")
+    ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--details", help="write per-instance results as JSONL here")
+    ap.add_argument("--keep-trees", help="export base commits here and reuse them on later runs")
+    ap.add_argument("--_timing-only", dest="timing_only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.timing_only:
+        print(json.dumps(timing(args)))
+        return 0
+
+    rows = load_instances(Path(args.dataset), args.instances, args.limit)
+    settings = load_settings(args.config, args.set)
+    hits = {"file@1": 0, "file@3": 0, "file@5": 0, "func@5": 0, "func@10": 0}
+    n_func = 0
+    details = []
+    t_start = time.perf_counter()
+    query_times = []
+    for n, row in enumerate(rows, 1):
+        clone = Path(args.repo_cache) / row["repo"].replace("/", "__")
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp)
+            if args.keep_trees:
+                tree = Path(args.keep_trees) / row["instance_id"]
+                if not (tree / ".exported").exists():
+                    tree.mkdir(parents=True, exist_ok=True)
+                    export_commit(clone, row["base_commit"], tree)
+                    (tree / ".exported").touch()
+            else:
+                export_commit(clone, row["base_commit"], tree)
+            gold_files, gold_units = gold_locations(row["patch"], tree)
+            loc = Localizer.open(tree, settings)
+            t0 = time.perf_counter()
+            ranking = loc.retrieve(row["problem_statement"])
+            query_times.append(time.perf_counter() - t0)
+        files = [p for p, _ in ranking.files]
+        units = list(dict.fromkeys((u.path, u.name) for u, _ in ranking.units))
+        rec = {"instance_id": row["instance_id"], "gold_files": sorted(gold_files), "gold_units": sorted(gold_units),
+               "file_rank": max((files.index(f) + 1 if f in files else 10**6) for f in gold_files)}
+        for k in (1, 3, 5):
+            hits[f"file@{k}"] += gold_files <= set(files[:k])
+        if gold_units:
+            n_func += 1
+            rec["unit_rank"] = max((units.index(u) + 1 if u in units else 10**6) for u in gold_units)
+            for k in (5, 10):
+                hits[f"func@{k}"] += gold_units <= set(units[:k])
+        rec["top_files"] = files[:5]
+        rec["top_units"] = units[:10]
+        details.append(rec)
+        print(f"[{n}/{len(rows)}] {row['instance_id']}: file rank {rec['file_rank']}, unit rank {rec.get('unit_rank', '-')}", file=sys.stderr)
+    total = len(rows)
+    result = {
+        "instances": total,
+        "file_acc@1": round(hits["file@1"] / total, 4),
+        "file_acc@3": round(hits["file@3"] / total, 4),
+        "file_acc@5": round(hits["file@5"] / total, 4),
+        "func_instances": n_func,
+        "func_acc@5": round(hits["func@5"] / max(n_func, 1), 4),
+        "func_acc@10": round(hits["func@10"] / max(n_func, 1), 4),
+        "mean_query_s": round(sum(query_times) / max(len(query_times), 1), 3),
+        "total_s": round(time.perf_counter() - t_start, 1),
+    }
+    if args.details:
+        Path(args.details).write_text("".join(json.dumps(d) + "\n" for d in details))
+    if not args.no_timing:
+        tid = args.timing_instance or next((r["instance_id"] for r in load_instances(Path(args.dataset), None, None) if r["repo"] == "sympy/sympy"), None)
+        if tid:
+            cmd = [sys.executable, __file__, "--_timing-only", "--dataset", args.dataset, "--repo-cache", args.repo_cache, "--timing-instance", tid]
+            cmd += [x for s in args.set for x in ("--set", s)] + (["--config", args.config] if args.config else [])
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            result["timing"] = json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr.strip().splitlines()[-1:]}
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

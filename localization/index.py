@@ -1,0 +1,166 @@
+"""The code index: every Python source file of a repository parsed into units, from cache where possible."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from agent.config import IndexConfig
+from agent.errors import UserError
+from localization.cache import UnitCache, content_hash
+from localization.globs import excluded
+from localization.models import Unit
+from localization.parser import new_parser, parse_source
+
+Progress = Callable[[int, int], None]
+# Below this many files to parse, worker processes cost more than they save.
+_PARALLEL_MIN_FILES = 64
+
+
+@dataclass
+class IndexStats:
+    files: int = 0
+    parsed: int = 0
+    from_cache: int = 0
+    skipped_large: int = 0
+    skipped_binary: int = 0
+    with_syntax_errors: int = 0
+    units: int = 0
+
+
+@dataclass
+class CodeIndex:
+    root: Path
+    units: list[Unit]
+    file_hashes: dict[str, str]
+    sources: dict[str, str] = field(repr=False, default_factory=dict)
+    stats: IndexStats = field(default_factory=IndexStats)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self.file_hashes)
+
+    def units_in(self, path: str) -> list[Unit]:
+        return [u for u in self.units if u.path == path]
+
+
+def _grammar_version() -> str:
+    try:
+        return version("tree-sitter-python")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "unknown"
+
+
+def list_python_files(root: Path) -> list[str]:
+    """Repo-relative posix paths of Python files: git's view (tracked plus untracked, not ignored) when it is a repo."""
+    if (root / ".git").exists():
+        proc = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
+            capture_output=True,
+        )
+        if proc.returncode == 0:
+            names = {p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+            return sorted(p for p in names if (root / p).is_file())
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.endswith(".py"):
+                out.append(Path(dirpath, name).relative_to(root).as_posix())
+    return sorted(out)
+
+
+def _parse_job(args: tuple[bytes, int]) -> tuple[list[dict], bool]:
+    src, body_max_chars = args
+    parsed = parse_source(src, body_max_chars=body_max_chars, parser=_worker_parser())
+    return [u.model_dump() for u in parsed.units], parsed.has_errors
+
+
+_PARSER = None
+
+
+def _worker_parser():
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = new_parser()
+    return _PARSER
+
+
+def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Progress | None = None) -> CodeIndex:
+    root = Path(root)
+    if not root.exists():
+        raise UserError(f"repository not found: {root}")
+    if not root.is_dir():
+        raise UserError(f"not a directory: {root}")
+    root = root.resolve()
+    cache = UnitCache(cfg.cache_dir, {"body_max_chars": body_max_chars, "grammar": _grammar_version()})
+    stats = IndexStats()
+    candidates = [p for p in list_python_files(root) if not excluded(p, cfg.exclude, cfg.include)]
+    if not candidates:
+        raise UserError(f"no Python source files to index in {root} (after excluding tests and vendored code)")
+
+    file_hashes: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    units_by_path: dict[str, list[Unit]] = {}
+    to_parse: list[tuple[str, str, bytes]] = []
+    for rel in candidates:
+        path = root / rel
+        try:
+            if path.stat().st_size > cfg.max_file_bytes:
+                stats.skipped_large += 1
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            stats.skipped_binary += 1
+            continue
+        digest = content_hash(data)
+        file_hashes[rel] = digest
+        sources[rel] = data.decode("utf-8", "replace")
+        cached = cache.get(digest)
+        if cached is None:
+            to_parse.append((rel, digest, data))
+        else:
+            stats.from_cache += 1
+            units_by_path[rel] = cached
+
+    total = len(to_parse)
+    if progress:
+        progress(0, total)
+    jobs = [(data, body_max_chars) for _, _, data in to_parse]
+    if total >= _PARALLEL_MIN_FILES and cfg.workers > 1:
+        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+            results = pool.map(_parse_job, jobs, chunksize=16)
+            parsed_all = _consume(results, total, progress)
+    else:
+        parsed_all = _consume(map(_parse_job, jobs), total, progress)
+    for (rel, digest, _), (dumped, has_errors) in zip(to_parse, parsed_all):
+        units = [Unit.model_validate(u) for u in dumped]
+        cache.put(digest, units)
+        units_by_path[rel] = units
+        stats.parsed += 1
+        stats.with_syntax_errors += int(has_errors)
+
+    units: list[Unit] = []
+    for rel in sorted(units_by_path):
+        for unit in units_by_path[rel]:
+            unit.path = rel
+            units.append(unit)
+    stats.files = len(file_hashes)
+    stats.units = len(units)
+    return CodeIndex(root=root, units=units, file_hashes=file_hashes, sources=sources, stats=stats)
+
+
+def _consume(results, total: int, progress: Progress | None) -> list:
+    out = []
+    for i, item in enumerate(results, 1):
+        out.append(item)
+        if progress and (i == total or i % 25 == 0):
+            progress(i, total)
+    return out

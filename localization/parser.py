@@ -1,0 +1,145 @@
+"""Parse Python source with tree-sitter into code units with qualified names and line spans.
+
+Functions nested in functions belong to their enclosing function (they are edited with it);
+classes nest (`Outer.Inner.f`). Definitions under `if`/`try`/`with` blocks at module or class
+level count at that level. Trees with syntax errors still yield what they can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tree_sitter_python
+from tree_sitter import Language, Node, Parser
+
+from localization.models import MODULE_UNIT, Unit
+from localization.tokens import tokenize
+
+_LANGUAGE = Language(tree_sitter_python.language())
+_DEFS = {"function_definition", "class_definition", "decorated_definition"}
+# Compound statements whose blocks still sit in the enclosing scope.
+_TRANSPARENT = {
+    "if_statement", "elif_clause", "else_clause", "try_statement", "except_clause", "finally_clause",
+    "with_statement", "block", "ERROR", "for_statement", "while_statement", "match_statement",
+    "case_clause", "except_group_clause",
+}
+
+
+def new_parser() -> Parser:
+    return Parser(_LANGUAGE)
+
+
+@dataclass
+class ParsedFile:
+    units: list[Unit]
+    has_errors: bool = False
+
+
+@dataclass
+class _Ctx:
+    src: bytes
+    body_max_chars: int
+    units: list[Unit] = field(default_factory=list)
+
+
+def _text(ctx: _Ctx, node: Node) -> str:
+    return ctx.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _end_line(node: Node) -> int:
+    row, col = node.end_point
+    return row + (1 if col > 0 else 0) if row > node.start_point[0] else row + 1
+
+
+def _docstring(ctx: _Ctx, block: Node | None) -> str:
+    if block is None:
+        return ""
+    for child in block.named_children:
+        if child.type == "comment":
+            continue
+        if child.type == "expression_statement" and child.named_children and child.named_children[0].type == "string":
+            raw = _text(ctx, child.named_children[0])
+            body = raw.lstrip("rRbBuUfF").strip("\"'")
+            for line in body.splitlines():
+                if line.strip():
+                    return line.strip()
+        return ""
+    return ""
+
+
+def _signature(ctx: _Ctx, definition: Node) -> str:
+    body = definition.child_by_field_name("body")
+    end = body.start_byte if body is not None else definition.end_byte
+    head = ctx.src[definition.start_byte : end].decode("utf-8", "replace")
+    return " ".join(head.split()).rstrip(":").strip()
+
+
+def _walk(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> list[Node]:
+    """Record definitions under `node` in `scope`; return the statements that are not definitions."""
+    rest: list[Node] = []
+    for child in node.named_children:
+        if child.type in _DEFS:
+            _definition(ctx, child, scope, in_class)
+        elif child.type in _TRANSPARENT:
+            rest.extend(_walk(ctx, child, scope, in_class))
+        else:
+            rest.append(child)
+    return rest
+
+
+def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None:
+    definition = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
+    if definition is None or definition.type not in ("function_definition", "class_definition"):
+        return
+    name_node = definition.child_by_field_name("name")
+    if name_node is None:
+        return
+    name = ".".join([*scope, _text(ctx, name_node)])
+    body = definition.child_by_field_name("body")
+    signature = _signature(ctx, definition)
+    doc = _docstring(ctx, body)
+    if definition.type == "class_definition":
+        kind = "class"
+        methods_before = len(ctx.units)
+        rest = _walk(ctx, body, [*scope, _text(ctx, name_node)], True) if body is not None else []
+        members = [u.leaf for u in ctx.units[methods_before:]]
+        text = "\n".join([signature, *(_text(ctx, n) for n in rest), " ".join(members)])
+    else:
+        kind = "method" if in_class else "function"
+        text = _text(ctx, node)
+    unit = Unit(
+        name=name,
+        kind=kind,
+        start_line=node.start_point[0] + 1,
+        end_line=_end_line(node),
+        signature=signature,
+        doc=doc,
+        tokens=tokenize(text[: ctx.body_max_chars]),
+    )
+    ctx.units.append(unit)
+
+
+def parse_source(src: bytes, body_max_chars: int = 4000, parser: Parser | None = None) -> ParsedFile:
+    tree = (parser or new_parser()).parse(src)
+    ctx = _Ctx(src=src, body_max_chars=body_max_chars)
+    root = tree.root_node
+    rest = _walk(ctx, root, [], False)
+    head_end = 0
+    first_def = min((u.start_line for u in ctx.units), default=None)
+    for stmt in rest:
+        if first_def is None or stmt.start_point[0] + 1 < first_def:
+            head_end = max(head_end, _end_line(stmt))
+    head_text = "\n".join(_text(ctx, n) for n in rest)
+    names = " ".join(u.name for u in ctx.units if "." not in u.name)
+    if rest or ctx.units:
+        module = Unit(
+            name=MODULE_UNIT,
+            kind="module",
+            start_line=1,
+            end_line=max(head_end, 1),
+            doc=_docstring(ctx, root),
+            tokens=tokenize((head_text[: ctx.body_max_chars] + "\n" + names)),
+        )
+        ctx.units.insert(0, module)
+    ctx.units.sort(key=lambda u: (u.start_line, u.kind != "module"))
+    return ParsedFile(units=ctx.units, has_errors=root.has_error)

@@ -1,0 +1,159 @@
+"""Retrieval: lexical (BM25 over units and over whole files), dense (embeddings of the top
+lexical candidates), and the issue's own signals, fused into unit and file rankings.
+
+Scores are each scaled to [0, 1] by their maximum and summed with the configured weights;
+a unit's final score also carries a share of its file's score, so that units in files the
+issue points at rise together.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import bm25s
+import numpy as np
+
+from agent.config import Settings
+from localization.dense import EmbeddingError, Embedder, VectorCache, dense_scores
+from localization.index import CodeIndex
+from localization.models import MODULE_UNIT, Unit
+from localization.signals import SignalResolver
+from localization.tokens import path_tokens, split_identifier, tokenize
+
+
+class Retriever(Protocol):
+    """Scores every unit of an index for a query (one float per unit, index order)."""
+
+    def scores(self, query: str) -> np.ndarray: ...
+
+
+def _normalized(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if x.size else 0.0
+    return x / top if top > 0 else np.zeros_like(x)
+
+
+def _bm25(docs: list[list[str]]) -> bm25s.BM25:
+    model = bm25s.BM25()
+    # bm25s cannot index an empty document list or empty documents: pad with a sentinel token.
+    model.index([d or ["\x00"] for d in docs], show_progress=False)
+    return model
+
+
+def _query_tokens(query: str) -> list[str]:
+    return list(dict.fromkeys(tokenize(query)))
+
+
+class LexicalRetriever:
+    def __init__(self, index: CodeIndex, settings: Settings):
+        cfg = settings.retrieval
+        docs = []
+        for unit in index.units:
+            name_toks = [] if unit.name == MODULE_UNIT else split_identifier(unit.leaf) + [unit.leaf.lower()]
+            docs.append(name_toks * cfg.name_tokens_boost + path_tokens(unit.path) * cfg.path_tokens_boost + unit.tokens)
+        self._model = _bm25(docs)
+
+    def scores(self, query: str) -> np.ndarray:
+        return np.asarray(self._model.get_scores(_query_tokens(query)), dtype=np.float32)
+
+
+class FileLexicalRetriever:
+    """BM25 over whole files (path plus every unit's tokens): the classic file-level baseline."""
+
+    def __init__(self, index: CodeIndex, settings: Settings):
+        self.paths = index.paths
+        by_path: dict[str, list[str]] = {p: path_tokens(p) * settings.retrieval.path_tokens_boost for p in self.paths}
+        for unit in index.units:
+            by_path[unit.path].extend(unit.tokens)
+        self._model = _bm25([by_path[p] for p in self.paths])
+
+    def scores(self, query: str) -> np.ndarray:
+        return np.asarray(self._model.get_scores(_query_tokens(query)), dtype=np.float32)
+
+
+class DenseRetriever:
+    """Embeds lazily: only the top lexical candidates are embedded, with vectors cached on disk."""
+
+    def __init__(self, index: CodeIndex, settings: Settings, embedder: Embedder):
+        self.index = index
+        self.cfg = settings.embeddings
+        self.embedder = embedder
+        self.cache = VectorCache(settings.index.cache_dir, embedder.name)
+
+    def unit_text(self, unit: Unit) -> str:
+        lines = self.index.sources.get(unit.path, "").splitlines()
+        body = "\n".join(lines[unit.start_line - 1 : unit.end_line])
+        return f"{unit.path} {unit.name}\n{body}"[: self.cfg.max_chars]
+
+    def scores_for(self, query: str, candidates: list[int]) -> np.ndarray:
+        out = np.zeros(len(self.index.units), dtype=np.float32)
+        if not candidates:
+            return out
+        texts = [self.unit_text(self.index.units[i]) for i in candidates]
+        sims = dense_scores(self.embedder, self.cache, query, texts)
+        out[np.asarray(candidates)] = np.clip(sims, 0, None)
+        return out
+
+
+@dataclass
+class Ranking:
+    files: list[tuple[str, float]]
+    units: list[tuple[Unit, float]]
+    notes: list[str] = field(default_factory=list)
+
+
+class HybridRetriever:
+    """Builds its indexes once per code index; `rank` answers any number of issues."""
+
+    def __init__(self, index: CodeIndex, settings: Settings, embedder: Embedder | None = None):
+        self.index = index
+        self.settings = settings
+        self.lexical = LexicalRetriever(index, settings)
+        self.file_lexical = FileLexicalRetriever(index, settings)
+        self.dense = DenseRetriever(index, settings, embedder) if embedder is not None else None
+        self.signals = SignalResolver(index.units, index.paths)
+        self._file_of = np.asarray([index.paths.index(u.path) for u in index.units]) if index.units else np.zeros(0, int)
+
+    def rank(self, issue: str) -> Ranking:
+        cfg = self.settings.retrieval
+        units = self.index.units
+        paths = self.index.paths
+        notes: list[str] = []
+        lex = _normalized(self.lexical.scores(issue))
+        unit_score = cfg.lexical_weight * lex
+        sig = self.signals.resolve(issue, cfg)
+        uid_pos = {u.uid: i for i, u in enumerate(units)}
+        for uid, bonus in sig.units.items():
+            unit_score[uid_pos[uid]] += bonus
+        if self.dense is not None and self.settings.embeddings.lazy_top_k != 0 and units:
+            k = self.settings.embeddings.lazy_top_k
+            candidates = list(np.argsort(-unit_score, kind="stable")[:k])
+            try:
+                dense = _normalized(self.dense.scores_for(issue, candidates))
+                unit_score = unit_score + cfg.dense_weight * dense
+            except EmbeddingError as exc:
+                notes.append(f"dense retrieval skipped: {exc}")
+                print(f"warning: dense retrieval skipped ({exc}); using lexical retrieval alone", file=sys.stderr)
+
+        file_score = np.zeros(len(paths), dtype=np.float32)
+        # Best unit, plus a decaying share of the next few: a file with several matching units ranks higher.
+        per_file: dict[int, list[float]] = {}
+        for i, s in enumerate(unit_score):
+            per_file.setdefault(int(self._file_of[i]), []).append(float(s))
+        for f, scores in per_file.items():
+            top = sorted(scores, reverse=True)[: cfg.file_units_counted]
+            file_score[f] = sum(s * cfg.file_unit_decay**j for j, s in enumerate(top))
+        file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(issue))
+        path_pos = {p: i for i, p in enumerate(paths)}
+        for path, bonus in sig.files.items():
+            file_score[path_pos[path]] += bonus
+
+        final_unit = unit_score + cfg.unit_file_weight * _normalized(file_score)[self._file_of]
+        file_order = np.argsort(-file_score, kind="stable")
+        unit_order = np.argsort(-final_unit, kind="stable")
+        return Ranking(
+            files=[(paths[i], float(file_score[i])) for i in file_order],
+            units=[(units[i], float(final_unit[i])) for i in unit_order if units[i].name != MODULE_UNIT],
+            notes=notes + [f"issue mentions {e}" for e in dict.fromkeys(sig.found)][:20],
+        )

@@ -1,0 +1,160 @@
+"""What the issue text itself points at: file paths, traceback frames, dotted names, and
+identifiers that name definitions in the repository. Each signal resolves against the index
+into file and unit bonuses; weights come from the retrieval config."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from agent.config import RetrievalConfig
+from localization.models import MODULE_UNIT, Unit
+
+_PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
+_FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
+_DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
+_IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
+
+
+@dataclass
+class Signals:
+    files: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    units: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # uid -> bonus
+    found: list[str] = field(default_factory=list)  # human-readable evidence
+
+    def add_file(self, path: str, weight: float) -> None:
+        self.files[path] = max(self.files[path], weight)
+
+    def add_unit(self, unit: Unit, weight: float) -> None:
+        self.units[unit.uid] = max(self.units[unit.uid], weight)
+
+
+class SignalResolver:
+    """Indexes the repository's names once; resolves any issue's signals against them."""
+
+    def __init__(self, units: list[Unit], paths: list[str]):
+        self.paths = paths
+        self.by_suffix: dict[str, list[str]] = defaultdict(list)
+        self.modules: dict[str, str] = {}
+        self.stems: dict[str, list[str]] = defaultdict(list)
+        for path in paths:
+            parts = path.split("/")
+            for i in range(len(parts)):
+                self.by_suffix["/".join(parts[i:])].append(path)
+            module = path[:-3].replace("/", ".")
+            if module.endswith(".__init__"):
+                module = module[: -len(".__init__")]
+            self._add_module(module, path)
+            stem = parts[-1][:-3]
+            self.stems[stem if stem != "__init__" else (parts[-2] if len(parts) > 1 else stem)].append(path)
+        self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
+        self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
+        self.by_file: dict[str, list[Unit]] = defaultdict(list)
+        for unit in units:
+            self.by_file[unit.path].append(unit)
+            if unit.name == MODULE_UNIT:
+                continue
+            self.by_leaf[unit.leaf].append(unit)
+            parts = unit.name.split(".")
+            for i in range(len(parts)):
+                self.by_qualname[".".join(parts[i:])].append(unit)
+
+    def _add_module(self, module: str, path: str) -> None:
+        # src/ layouts: `src/_pytest/main.py` is importable as `_pytest.main`.
+        self.modules[module] = path
+        for prefix in ("src.", "lib."):
+            if module.startswith(prefix):
+                self.modules[module[len(prefix):]] = path
+
+    def _files_for(self, raw_path: str) -> list[str]:
+        parts = [p for p in raw_path.replace("\\", "/").split("/") if p and p != "."]
+        # Longest suffix that names a repo file: site-packages/requests/sessions.py -> requests/sessions.py
+        for i in range(len(parts)):
+            hits = self.by_suffix.get("/".join(parts[i:]))
+            if hits:
+                return hits if i < len(parts) - 1 or len(hits) <= 3 else []
+        return []
+
+    def _unit_at(self, path: str, line: int) -> Unit | None:
+        best = None
+        for unit in self.by_file.get(path, []):
+            if unit.name != MODULE_UNIT and unit.start_line <= line <= unit.end_line:
+                if best is None or unit.end_line - unit.start_line < best.end_line - best.start_line:
+                    best = unit
+        return best
+
+    def resolve(self, issue: str, cfg: RetrievalConfig) -> Signals:
+        sig = Signals()
+        frames = list(_FRAME.finditer(issue))
+        frame_spans = [m.span() for m in frames]
+        for m in frames:
+            for path in self._files_for(m.group(1)):
+                sig.add_file(path, cfg.signal_traceback_weight)
+                func = m.group(3)
+                for unit in self.by_file.get(path, []):
+                    if func and unit.leaf == func:
+                        sig.add_unit(unit, cfg.signal_traceback_weight)
+                sig.found.append(f"traceback frame {path}:{m.group(2)}")
+        for m in _PATH.finditer(issue):
+            if any(a <= m.start() < b for a, b in frame_spans):
+                continue
+            for path in self._files_for(m.group(1)):
+                sig.add_file(path, cfg.signal_path_weight)
+                sig.found.append(f"path {path}")
+        for m in _DOTTED.finditer(issue):
+            self._resolve_dotted(m.group(1), sig, cfg)
+        self._resolve_identifiers(issue, sig, cfg)
+        return sig
+
+    def _resolve_dotted(self, dotted: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        parts = dotted.split(".")
+        for i in range(len(parts), 0, -1):
+            path = self.modules.get(".".join(parts[:i]))
+            if path is None:
+                continue
+            rest = parts[i:]
+            if not rest:
+                sig.add_file(path, cfg.signal_dotted_weight)
+                sig.found.append(f"module {dotted}")
+                return
+            for j in range(len(rest), 0, -1):
+                hits = [u for u in self.by_qualname.get(".".join(rest[:j]), []) if u.path == path]
+                if hits:
+                    for unit in hits:
+                        sig.add_unit(unit, cfg.signal_dotted_weight)
+                    sig.add_file(path, cfg.signal_dotted_weight)
+                    sig.found.append(f"name {dotted}")
+                    return
+            # `pkg.mod.name` where name is re-exported or an attribute: the module still counts.
+            sig.add_file(path, cfg.signal_dotted_weight / 2)
+            return
+        # Not module-rooted: `Session.request`, `obj.method` style names.
+        for j in range(len(parts), 1, -1):
+            for k in range(0, len(parts) - j + 1):
+                hits = self.by_qualname.get(".".join(parts[k : k + j]), [])
+                if 0 < len(hits) <= cfg.identifier_max_defs:
+                    for unit in hits:
+                        sig.add_unit(unit, cfg.signal_dotted_weight)
+                        sig.add_file(unit.path, cfg.signal_dotted_weight / 2)
+                    sig.found.append(f"name {'.'.join(parts[k:k + j])}")
+                    return
+
+    def _resolve_identifiers(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        seen: set[str] = set()
+        for m in _IDENT.finditer(issue):
+            ident = m.group(1)
+            if ident in seen:
+                continue
+            seen.add(ident)
+            defs = self.by_leaf.get(ident, [])
+            if 0 < len(defs) <= cfg.identifier_max_defs:
+                weight = cfg.signal_identifier_weight / math.sqrt(len(defs))
+                for unit in defs:
+                    sig.add_unit(unit, weight)
+                    sig.add_file(unit.path, weight / 2)
+            files = self.stems.get(ident, [])
+            if 0 < len(files) <= cfg.identifier_max_defs:
+                for path in files:
+                    sig.add_file(path, cfg.signal_identifier_weight / (2 * math.sqrt(len(files))))

@@ -1,0 +1,134 @@
+"""The three LLM stages of localization, each narrowing the one before:
+
+1. file map + retrieved units  -> candidate files
+2. schematic maps of candidates -> the files that matter
+3. schematic maps of those      -> the units to change, checked against the index
+   (unknown names are re-asked with the valid choices)
+
+Any stage whose model call fails leaves the retrieval ranking standing for what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+
+from agent.config import Settings
+from agent.llm import LLM, LLMError
+from agent.prompts import render
+from localization.index import CodeIndex
+from localization.localize_result import merge_ranked, ranking_to_localization
+from localization.models import MODULE_UNIT, Localization, Unit
+from localization.repomap import file_tree, schematic
+from localization.retrieval import Ranking
+
+_JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
+_OBJECT = re.compile(r"\{.*\}", re.S)
+
+
+@dataclass
+class StageLog:
+    """Prompts and answers of every stage, for the run record."""
+
+    calls: list[dict[str, str]] = field(default_factory=list)
+
+
+def parse_answer(text: str, key: str) -> list[str]:
+    """The list under `key` in the model's JSON answer; tolerant of prose and missing fences."""
+    for candidate in [*reversed(_JSON_BLOCK.findall(text)), *(_OBJECT.findall(text))]:
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get(key), list):
+            return [str(x).strip() for x in data[key] if str(x).strip()]
+    return []
+
+
+def _ask(llm: LLM, prompt: str, log: StageLog, stage: str, history: list[dict[str, str]] | None = None) -> tuple[str, list[dict[str, str]]]:
+    messages = [*(history or []), {"role": "user", "content": prompt}]
+    answer = llm.complete(messages)[0]
+    log.calls.append({"stage": stage, "prompt": prompt, "response": answer})
+    return answer, [*messages, {"role": "assistant", "content": answer}]
+
+
+def _known_paths(names: list[str], paths: set[str]) -> list[str]:
+    out = []
+    for name in names:
+        name = name.strip().strip("`").lstrip("./")
+        if name in paths and name not in out:
+            out.append(name)
+        else:  # a model may shorten or lengthen a path: accept one unambiguous suffix match
+            hits = [p for p in paths if p.endswith("/" + name) or name.endswith("/" + p)]
+            if len(hits) == 1 and hits[0] not in out:
+                out.append(hits[0])
+    return out
+
+
+def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str]) -> tuple[list[Unit], list[str]]:
+    found: list[Unit] = []
+    unknown: list[str] = []
+    for raw in names:
+        path, sep, qual = raw.strip().strip("`").partition("::")
+        if not sep:  # a bare name: accept it when it is unique among the files in play
+            qual, path = path, ""
+        candidates = [by_uid.get(f"{p}::{qual}") for p in ([path] if path else files)]
+        hits = [u for u in candidates if u is not None]
+        if len(hits) == 1:
+            if hits[0] not in found:
+                found.append(hits[0])
+        else:
+            unknown.append(raw)
+    return found, unknown
+
+
+def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Settings, llm: LLM) -> Localization:
+    cfg = settings.localization
+    log = StageLog()
+    notes: list[str] = []
+    paths = set(index.paths)
+    ranked_files = [p for p, _ in ranking.files]
+    units_by_path: dict[str, list[Unit]] = {}
+    for unit in index.units:
+        units_by_path.setdefault(unit.path, []).append(unit)
+    by_uid = {u.uid: u for u in index.units if u.name != MODULE_UNIT}
+
+    try:
+        retrieved = [u for u, _ in ranking.units[: cfg.llm_retrieved_units]]
+        prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranked_files[: cfg.llm_map_files]),
+                        retrieved=retrieved, max_files=cfg.llm_candidate_files)
+        answer, _ = _ask(llm, prompt, log, "files")
+        candidates = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
+        if not candidates:
+            notes.append("stage 1 named no known file; retrieval's files stand in")
+            candidates = ranked_files[: cfg.llm_candidate_files]
+
+        prompt = render("localize_schematic.j2", issue=issue, max_files=cfg.llm_schematic_files,
+                        schematics=[schematic(p, units_by_path.get(p, [])) for p in candidates])
+        answer, _ = _ask(llm, prompt, log, "schematic")
+        narrowed = [p for p in _known_paths(parse_answer(answer, "files"), paths) if p in candidates][: cfg.llm_schematic_files]
+        if not narrowed:
+            notes.append("stage 2 kept no candidate file; stage 1's files stand in")
+            narrowed = candidates[: cfg.llm_schematic_files]
+
+        prompt = render("localize_units.j2", issue=issue, max_units=cfg.llm_max_units,
+                        schematics=[schematic(p, units_by_path.get(p, [])) for p in narrowed])
+        answer, history = _ask(llm, prompt, log, "units")
+        chosen, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed)
+        for _ in range(cfg.llm_reask):
+            if not unknown:
+                break
+            choices = [u.uid for p in narrowed for u in units_by_path.get(p, []) if u.name != MODULE_UNIT]
+            answer, history = _ask(llm, render("localize_reask.j2", unknown=unknown, choices=choices), log, "reask", history)
+            more, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed)
+            chosen.extend(u for u in more if u not in chosen)
+        if unknown:
+            notes.append(f"model named unknown units, ignored: {', '.join(unknown)}")
+        chosen = chosen[: cfg.llm_max_units]
+    except LLMError as exc:
+        print(f"warning: {exc}; the retrieval ranking stands in", file=sys.stderr)
+        return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, "retrieval", notes=[*notes, f"model failed: {exc}"], llm_calls=log.calls)
+
+    return merge_ranked(ranking, narrowed, chosen, cfg.top_files, cfg.top_units, notes=notes, llm_calls=log.calls)

@@ -1,0 +1,1 @@
+"""Test doubles for external services (a fake OpenAI-compatible HTTP server)."""
