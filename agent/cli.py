@@ -155,15 +155,18 @@ def localize(
     if not text.strip():
         raise UserError("the issue text is empty")
     llm = None
+    mode_notice = None
     if no_llm:
-        _notice("retrieval only (--no-llm)")
+        mode_notice = "retrieval only (--no-llm)"
     elif not settings.llm.configured:
-        _notice("no model configured (llm.model): retrieval only")
+        mode_notice = "no model configured (llm.model): retrieval only"
     else:
         from agent.llm import make_llm
 
         llm = make_llm(settings.llm)
     localizer = _open_localizer(repo, settings)
+    if mode_notice:  # after the repository opened, so that a bad --repo gives one error line only
+        _notice(mode_notice)
     result = localizer.localize(text, llm)
     for note in result.notes:
         _notice(f"note: {note}")

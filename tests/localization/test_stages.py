@@ -1,0 +1,283 @@
+"""The three LLM stages of localization against a fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings
+from agent.llm import make_llm
+from localization.localize import Localizer
+from localization.stages import _known_paths, parse_answer
+
+FILES = {
+    "pkg/__init__.py": "",
+    "pkg/mod.py": '''
+        """Arithmetic helpers."""
+
+
+        class Klass:
+            """Holds a value."""
+
+            def method(self, x):
+                return x + self.base
+
+            def other(self):
+                return 2
+
+
+        def func(a, b):
+            ratio = a / b
+            return ratio
+        ''',
+    "pkg/storage.py": '''
+        class RecordStore:
+            def save_record(self, record):
+                """Save a record to disk storage."""
+                self.disk.write(repr(record))
+
+            def load_record(self, key):
+                return self.disk.read(key)
+        ''',
+    "pkg/text.py": '''
+        def parse_header(value):
+            """Parse an HTTP header value."""
+            return value.split(";")
+        ''',
+}
+
+ISSUE = "Klass.method adds the base twice when saving a record (ratio unchanged)"
+
+
+def fenced(key: str, values: list[str]) -> str:
+    import json
+
+    return f"Here is my answer.\n```json\n{json.dumps({key: values})}\n```\n"
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    root = tmp_path / "repo"
+    for rel, text in FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def setup(repo, tmp_path, fake_openai, monkeypatch):
+    """setup(*overrides) -> (localizer, llm) talking to the fake server."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+
+    def _setup(*overrides: str):
+        s = load_settings(overrides=[
+            f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none",
+            "llm.model=fake", f"llm.base_url={fake_openai.base_url}", "llm.max_retries=0", "llm.timeout_s=10",
+            *overrides,
+        ])
+        return Localizer.open(repo, s), make_llm(s.llm)
+
+    return _setup
+
+
+def prompts(server) -> list[str]:
+    return [r.messages[-1]["content"] for r in server.chat_requests()]
+
+
+def test_three_stages_put_the_models_unit_first(setup, fake_openai):
+    loc, llm = setup()
+    baseline = loc.localize(ISSUE)
+    assert baseline.units[0].name != "Klass.other"  # retrieval alone would not pick it
+    fake_openai.script_chat([
+        fenced("files", ["pkg/storage.py", "pkg/mod.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::Klass.other"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert result.mode == "llm"
+    assert result.files[0].path == "pkg/mod.py"
+    first = result.units[0]
+    assert (first.path, first.name, first.start_line, first.end_line) == ("pkg/mod.py", "Klass.other", 10, 11)
+    assert first.score > max(u.score for u in result.units[1:])
+    assert len(fake_openai.chat_requests()) == 3
+    assert [c["stage"] for c in result.llm_calls] == ["files", "schematic", "units"]
+    assert not any(n.startswith(("stage", "model")) for n in result.notes)
+    assert llm.usage.calls == 3
+
+
+def test_prompts_carry_the_issue_and_schematics(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        fenced("files", ["pkg/mod.py", "pkg/storage.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::Klass.method"]),
+    ])
+    loc.localize(ISSUE, llm)
+    files_prompt, schematic_prompt, units_prompt = prompts(fake_openai)
+    for prompt in (files_prompt, schematic_prompt, units_prompt):
+        assert ISSUE in prompt
+    assert "pkg/" in files_prompt and "mod.py" in files_prompt  # the file map
+    assert "pkg/mod.py :: Klass.method" in files_prompt  # retrieved units
+    # Stage 2 shows the schematic of both candidates, with signatures and line spans.
+    assert "pkg/mod.py\n" in schematic_prompt and "pkg/storage.py\n" in schematic_prompt
+    assert "    def method(self, x)  [L7-8]" in schematic_prompt
+    assert "  class Klass  [L4-11]" in schematic_prompt
+    assert '"Holds a value."' in schematic_prompt
+    # Stage 3 shows only the file kept in stage 2.
+    assert "def method(self, x)" in units_prompt
+    assert "save_record" not in units_prompt
+    req = fake_openai.chat_requests()[0]
+    assert req.json["model"] == "fake"
+    assert req.headers["Authorization"] == "Bearer sk-test"
+
+
+def test_unknown_unit_is_reasked_once_with_the_valid_choices(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        fenced("files", ["pkg/mod.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::Klass.methd"]),
+        fenced("units", ["pkg/mod.py::Klass.method"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    requests = fake_openai.chat_requests()
+    assert len(requests) == 4
+    reask = requests[3]
+    prompt = reask.messages[-1]["content"]
+    assert "pkg/mod.py::Klass.methd" in prompt
+    for choice in ("pkg/mod.py::Klass", "pkg/mod.py::Klass.method", "pkg/mod.py::Klass.other", "pkg/mod.py::func"):
+        assert f"- {choice}\n" in prompt
+    assert "<module>" not in prompt
+    # The re-ask continues the stage-3 conversation.
+    assert [m["role"] for m in reask.messages] == ["user", "assistant", "user"]
+    assert "pkg/mod.py::Klass.methd" in reask.messages[1]["content"]
+    assert result.mode == "llm"
+    assert (result.units[0].path, result.units[0].name) == ("pkg/mod.py", "Klass.method")
+    assert [c["stage"] for c in result.llm_calls] == ["files", "schematic", "units", "reask"]
+    assert not any("unknown" in n for n in result.notes)
+
+
+def test_units_still_unknown_after_the_reask_are_dropped_with_a_note(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        fenced("files", ["pkg/mod.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::Nope.nothing", "pkg/mod.py::func"]),
+        fenced("units", ["pkg/mod.py::Still.wrong"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert len(fake_openai.chat_requests()) == 4  # exactly one re-ask
+    assert fake_openai.exhausted == 0
+    assert result.mode == "llm"
+    assert result.units[0].name == "func"  # the valid pick survives
+    names = {(u.path, u.name) for u in result.units}
+    assert ("pkg/mod.py", "Still.wrong") not in names and ("pkg/mod.py", "Nope.nothing") not in names
+    assert any(n.startswith("model named unknown units, ignored") and "Still.wrong" in n for n in result.notes)
+
+
+def test_no_reask_when_disabled(setup, fake_openai):
+    loc, llm = setup("localization.llm_reask=0")
+    fake_openai.script_chat([
+        fenced("files", ["pkg/mod.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::Ghost"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert len(fake_openai.chat_requests()) == 3
+    assert any("Ghost" in n for n in result.notes)
+    assert len(result.units) > 0  # retrieval fills the list
+
+
+def test_bare_unit_name_unique_among_the_files_is_accepted(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        fenced("files", ["pkg/mod.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["func"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert len(fake_openai.chat_requests()) == 3
+    assert (result.units[0].path, result.units[0].name) == ("pkg/mod.py", "func")
+
+
+def test_stage_one_naming_no_known_file_falls_back_to_retrieval_files(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        fenced("files", ["does/not/exist.py"]),
+        fenced("files", ["pkg/mod.py"]),
+        fenced("units", ["pkg/mod.py::func"]),
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert result.mode == "llm"
+    assert any(n.startswith("stage 1 named no known file") for n in result.notes)
+    assert result.units[0].name == "func"
+    # Retrieval's files were offered to stage 2.
+    assert "pkg/mod.py\n" in prompts(fake_openai)[1]
+
+
+def test_model_failure_falls_back_to_retrieval(setup, fake_openai, capsys):
+    loc, llm = setup()
+    expected = loc.localize(ISSUE)
+    fake_openai.fail_next(500)
+    result = loc.localize(ISSUE, llm)
+    assert result.mode == "retrieval"
+    assert len(fake_openai.chat_requests()) == 1  # max_retries=0: no retry
+    assert result.public() == expected.public()
+    assert any(n.startswith("model failed") for n in result.notes)
+    assert "warning:" in capsys.readouterr().err
+
+
+def test_model_failure_in_a_later_stage_falls_back_to_retrieval(setup, fake_openai):
+    loc, llm = setup()
+    expected = loc.localize(ISSUE)
+    fake_openai.script_chat([fenced("files", ["pkg/mod.py"]), fenced("files", ["pkg/mod.py"])])
+    result = loc.localize(ISSUE, llm)  # stage 3 finds the script exhausted: HTTP 500
+    assert fake_openai.exhausted == 1
+    assert result.mode == "retrieval"
+    assert result.public() == expected.public()
+    assert [c["stage"] for c in result.llm_calls] == ["files", "schematic"]
+
+
+def test_prose_answers_without_fences_are_understood(setup, fake_openai):
+    loc, llm = setup()
+    fake_openai.script_chat([
+        'I think {"files": ["pkg/mod.py"]} is it.',
+        'Keep this one: {"files": ["./pkg/mod.py"]}',
+        'The change belongs in {"units": ["pkg/mod.py::Klass.other"]} -- hope that helps',
+    ])
+    result = loc.localize(ISSUE, llm)
+    assert result.mode == "llm"
+    assert result.units[0].name == "Klass.other"
+
+
+# --- parse_answer and path matching -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('```json\n{"files": ["a.py", "b.py"]}\n```', ["a.py", "b.py"]),
+        ('Sure! Here you go:\n```json\n{"files": ["a.py"]}\n```\nLet me know.', ["a.py"]),
+        ('```\n{"files": ["a.py"]}\n```', ["a.py"]),
+        ('{"files": ["a.py"]}', ["a.py"]),
+        ('My answer is {"files": [" a.py ", ""]} and that is final.', ["a.py"]),
+        ('first ```json\n{"files": ["old.py"]}\n``` then ```json\n{"files": ["new.py"]}\n```', ["new.py"]),
+        ('```json\n{"units": ["x"]}\n```', []),
+        ('```json\n{"files": "a.py"}\n```', []),
+        ("```json\n{files: [a.py]}\n```", []),
+        ("no json here", []),
+        ("", []),
+    ],
+)
+def test_parse_answer(text, expected):
+    assert parse_answer(text, "files") == expected
+
+
+def test_known_paths_normalises_model_paths():
+    paths = {"pkg/mod.py", "pkg/sub/mod.py", "pkg/text.py"}
+    assert _known_paths(["./pkg/text.py", "`pkg/mod.py`", "text.py", "mod.py", "src/pkg/text.py", "nope.py"], paths) == [
+        "pkg/text.py", "pkg/mod.py"]
+    assert _known_paths(["sub/mod.py"], paths) == ["pkg/sub/mod.py"]
