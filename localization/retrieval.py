@@ -41,8 +41,11 @@ def _bm25(docs: list[list[str]]) -> bm25s.BM25:
     return model
 
 
-def _query_tokens(query: str) -> list[str]:
-    return list(dict.fromkeys(tokenize(query)))
+def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
+    """Each distinct token once; the issue's title (first line) counts `title_repeat` times."""
+    tokens = list(dict.fromkeys(tokenize(query)))
+    title = next((line for line in query.splitlines() if line.strip()), "")
+    return tokens + list(dict.fromkeys(tokenize(title))) * (title_repeat - 1)
 
 
 class LexicalRetriever:
@@ -53,9 +56,10 @@ class LexicalRetriever:
             name_toks = [] if unit.name == MODULE_UNIT else split_identifier(unit.leaf) + [unit.leaf.lower()]
             docs.append(name_toks * cfg.name_tokens_boost + path_tokens(unit.path) * cfg.path_tokens_boost + unit.tokens)
         self._model = _bm25(docs)
+        self._title_repeat = cfg.query_title_repeat
 
     def scores(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_scores(_query_tokens(query)), dtype=np.float32)
+        return np.asarray(self._model.get_scores(_query_tokens(query, self._title_repeat)), dtype=np.float32)
 
 
 class FileLexicalRetriever:
@@ -67,9 +71,10 @@ class FileLexicalRetriever:
         for unit in index.units:
             by_path[unit.path].extend(unit.tokens)
         self._model = _bm25([by_path[p] for p in self.paths])
+        self._title_repeat = settings.retrieval.query_title_repeat
 
     def scores(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_scores(_query_tokens(query)), dtype=np.float32)
+        return np.asarray(self._model.get_scores(_query_tokens(query, self._title_repeat)), dtype=np.float32)
 
 
 class DenseRetriever:

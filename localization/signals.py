@@ -31,6 +31,16 @@ class Signals:
         self.units[unit.uid] = max(self.units[unit.uid], weight)
 
 
+def _traceback_blocks(issue: str, frames: list[re.Match[str]]) -> list[list[re.Match[str]]]:
+    """Frames grouped by traceback: a new block starts at each 'Traceback' header."""
+    starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", issue)]
+    blocks: dict[int, list[re.Match[str]]] = {}
+    for m in frames:
+        key = max((s for s in starts if s < m.start()), default=-1)
+        blocks.setdefault(key, []).append(m)
+    return list(blocks.values())
+
+
 class SignalResolver:
     """Indexes the repository's names once; resolves any issue's signals against them."""
 
@@ -89,13 +99,20 @@ class SignalResolver:
         sig = Signals()
         frames = list(_FRAME.finditer(issue))
         frame_spans = [m.span() for m in frames]
-        for m in frames:
-            for path in self._files_for(m.group(1)):
-                sig.add_file(path, cfg.signal_traceback_weight)
+        for block in _traceback_blocks(issue, frames):
+            resolved = [(m, path) for m in block for path in self._files_for(m.group(1))]
+            for pos, (m, path) in enumerate(resolved):
+                # The innermost repository frame is most often where the fix goes; entry points least.
+                depth = pos / (len(resolved) - 1) if len(resolved) > 1 else 1.0
+                weight = cfg.signal_traceback_weight * (cfg.traceback_outer_share + (1 - cfg.traceback_outer_share) * depth)
+                sig.add_file(path, weight)
                 func = m.group(3)
-                for unit in self.by_file.get(path, []):
-                    if func and unit.leaf == func:
-                        sig.add_unit(unit, cfg.signal_traceback_weight)
+                named = [u for u in self.by_file.get(path, []) if func and u.leaf == func]
+                if not named:  # `<module>` frames, or a name not found: fall back to the line
+                    at = self._unit_at(path, int(m.group(2)))
+                    named = [at] if at is not None else []
+                for unit in named:
+                    sig.add_unit(unit, weight)
                 sig.found.append(f"traceback frame {path}:{m.group(2)}")
         for m in _PATH.finditer(issue):
             if any(a <= m.start() < b for a, b in frame_spans):
