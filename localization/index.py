@@ -45,9 +45,6 @@ class CodeIndex:
     def paths(self) -> list[str]:
         return sorted(self.file_hashes)
 
-    def units_in(self, path: str) -> list[Unit]:
-        return [u for u in self.units if u.path == path]
-
 
 def _grammar_version() -> str:
     try:

@@ -34,8 +34,8 @@ def _normalized(x: np.ndarray) -> np.ndarray:
     return x / top if top > 0 else np.zeros_like(x)
 
 
-def _bm25(docs: list[list[str]]) -> bm25s.BM25:
-    model = bm25s.BM25()
+def _bm25(docs: list[list[str]], k1: float, b: float) -> bm25s.BM25:
+    model = bm25s.BM25(k1=k1, b=b)
     # bm25s cannot index an empty document list or empty documents: pad with a sentinel token.
     model.index([d or ["\x00"] for d in docs], show_progress=False)
     return model
@@ -55,11 +55,11 @@ class LexicalRetriever:
         for unit in index.units:
             name_toks = [] if unit.name == MODULE_UNIT else split_identifier(unit.leaf) + [unit.leaf.lower()]
             docs.append(name_toks * cfg.name_tokens_boost + path_tokens(unit.path) * cfg.path_tokens_boost + unit.tokens)
-        self._model = _bm25(docs)
-        self._title_repeat = cfg.query_title_repeat
+        self._model = _bm25(docs, cfg.bm25_k1, cfg.bm25_b)
+        self._cfg = cfg
 
     def scores(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_scores(_query_tokens(query, self._title_repeat)), dtype=np.float32)
+        return np.asarray(self._model.get_scores(_query_tokens(query, self._cfg.query_title_repeat)), dtype=np.float32)
 
 
 class FileLexicalRetriever:
@@ -70,11 +70,11 @@ class FileLexicalRetriever:
         by_path: dict[str, list[str]] = {p: path_tokens(p) * settings.retrieval.path_tokens_boost for p in self.paths}
         for unit in index.units:
             by_path[unit.path].extend(unit.tokens)
-        self._model = _bm25([by_path[p] for p in self.paths])
-        self._title_repeat = settings.retrieval.query_title_repeat
+        self._cfg = settings.retrieval
+        self._model = _bm25([by_path[p] for p in self.paths], self._cfg.bm25_k1, self._cfg.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_scores(_query_tokens(query, self._title_repeat)), dtype=np.float32)
+        return np.asarray(self._model.get_scores(_query_tokens(query, self._cfg.query_title_repeat)), dtype=np.float32)
 
 
 class DenseRetriever:
@@ -117,7 +117,7 @@ class HybridRetriever:
         self.lexical = LexicalRetriever(index, settings)
         self.file_lexical = FileLexicalRetriever(index, settings)
         self.dense = DenseRetriever(index, settings, embedder) if embedder is not None else None
-        self.signals = SignalResolver(index.units, index.paths)
+        self.signals = SignalResolver(index.units, index.paths, index.sources)
         self._file_of = np.asarray([index.paths.index(u.path) for u in index.units]) if index.units else np.zeros(0, int)
 
     def rank(self, issue: str) -> Ranking:

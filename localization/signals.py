@@ -16,6 +16,7 @@ _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
+_ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Warning|Exit))\s*:\s*(.+?)\s*$", re.M)
 
 
 @dataclass
@@ -31,6 +32,12 @@ class Signals:
         self.units[unit.uid] = max(self.units[unit.uid], weight)
 
 
+def _literal_pieces(message: str, min_chars: int) -> list[str]:
+    """Runs of a message that are likely literal in the source: split at quotes, braces and
+    numbers, where formatted values usually sit."""
+    return [p.strip() for p in re.split(r"['\"`{}()\[\]]|\b\d+\b", message) if len(p.strip()) >= min_chars]
+
+
 def _traceback_blocks(issue: str, frames: list[re.Match[str]]) -> list[list[re.Match[str]]]:
     """Frames grouped by traceback: a new block starts at each 'Traceback' header."""
     starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", issue)]
@@ -44,8 +51,9 @@ def _traceback_blocks(issue: str, frames: list[re.Match[str]]) -> list[list[re.M
 class SignalResolver:
     """Indexes the repository's names once; resolves any issue's signals against them."""
 
-    def __init__(self, units: list[Unit], paths: list[str]):
+    def __init__(self, units: list[Unit], paths: list[str], sources: dict[str, str] | None = None):
         self.paths = paths
+        self.sources = sources or {}
         self.by_suffix: dict[str, list[str]] = defaultdict(list)
         self.modules: dict[str, str] = {}
         self.stems: dict[str, list[str]] = defaultdict(list)
@@ -62,11 +70,19 @@ class SignalResolver:
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
         self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
         self.by_file: dict[str, list[Unit]] = defaultdict(list)
+        # Dispatch-style names: `_print_Product`, `visit_functiondef` handle the class named last.
+        self.by_dispatch_suffix: dict[str, list[Unit]] = defaultdict(list)
+        self.class_names: set[str] = set()
         for unit in units:
             self.by_file[unit.path].append(unit)
             if unit.name == MODULE_UNIT:
                 continue
             self.by_leaf[unit.leaf].append(unit)
+            if unit.kind == "class":
+                self.class_names.add(unit.leaf.lower())
+            prefix, sep, suffix = unit.leaf.rpartition("_")
+            if sep and prefix.strip("_") and suffix:
+                self.by_dispatch_suffix[suffix.lower()].append(unit)
             parts = unit.name.split(".")
             for i in range(len(parts)):
                 self.by_qualname[".".join(parts[i:])].append(unit)
@@ -123,7 +139,25 @@ class SignalResolver:
         for m in _DOTTED.finditer(issue):
             self._resolve_dotted(m.group(1), sig, cfg)
         self._resolve_identifiers(issue, sig, cfg)
+        self._resolve_messages(issue, sig, cfg)
         return sig
+
+    def _resolve_messages(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        """`SomeError: text` lines: the code that raises them holds the text's literal pieces."""
+        if cfg.signal_message_weight <= 0:
+            return
+        pieces = {p for m in _ERROR_LINE.finditer(issue) for p in _literal_pieces(m.group(2), cfg.message_min_chars)}
+        for piece in pieces:
+            hits = [(path, src.find(piece)) for path, src in self.sources.items() if piece in src]
+            if not 0 < len(hits) <= cfg.identifier_max_defs:
+                continue
+            weight = cfg.signal_message_weight / math.sqrt(len(hits))
+            for path, offset in hits:
+                sig.add_file(path, weight)
+                unit = self._unit_at(path, self.sources[path].count("\n", 0, offset) + 1)
+                if unit is not None:
+                    sig.add_unit(unit, weight)
+            sig.found.append(f"message {piece[:40]!r}")
 
     def _resolve_dotted(self, dotted: str, sig: Signals, cfg: RetrievalConfig) -> None:
         parts = dotted.split(".")
@@ -171,6 +205,11 @@ class SignalResolver:
                 for unit in defs:
                     sig.add_unit(unit, weight)
                     sig.add_file(unit.path, weight / 2)
+            if ident.lower() in self.class_names and cfg.signal_dispatch_weight > 0:
+                handlers = self.by_dispatch_suffix.get(ident.lower(), [])
+                if 0 < len(handlers) <= cfg.dispatch_max_defs:
+                    for unit in handlers:
+                        sig.add_unit(unit, cfg.signal_dispatch_weight / math.sqrt(len(handlers)))
             files = self.stems.get(ident, [])
             if 0 < len(files) <= cfg.identifier_max_defs:
                 for path in files:

@@ -192,3 +192,71 @@ def test_frame_in_module_code_counts_the_file(resolver):
     sig = resolver.resolve('File "/x/pkg/mod.py", line 1, in <module>', CFG)
     assert sig.files["pkg/mod.py"] == 2.0
     assert not any(uid.endswith("::func") or "Klass" in uid for uid in units(sig))
+
+
+def test_innermost_traceback_frame_weighs_most(resolver):
+    cfg = CFG.model_copy(update={"traceback_outer_share": 0.25})
+    issue = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/src/tool/cli.py", line 2, in main\n'
+        '  File "/app/pkg/net/session.py", line 2, in request\n'
+        '  File "/app/pkg/mod.py", line 15, in func\n'
+        "ValueError: bad"
+    )
+    sig = resolver.resolve(issue, cfg)
+    assert sig.files["pkg/mod.py"] == pytest.approx(2.0)
+    assert sig.files["pkg/net/session.py"] == pytest.approx(2.0 * (0.25 + 0.75 * 0.5))
+    assert sig.files["src/tool/cli.py"] == pytest.approx(2.0 * 0.25)
+    assert sig.units["pkg/mod.py::func"] > sig.units["pkg/net/session.py::Session.request"]
+
+
+def test_frame_without_matching_name_falls_back_to_the_line(resolver):
+    sig = resolver.resolve('File "pkg/mod.py", line 8, in <lambda>\n', CFG)
+    assert units(sig) == {"pkg/mod.py::Klass.method": 2.0}
+
+
+def message_resolver() -> SignalResolver:
+    sources = {
+        "pkg/geo.py": "def point(x):\n    if x.imag:\n        raise ValueError('Imaginary coordinates are not permitted.')\n",
+        "pkg/other.py": "def other():\n    return 'nothing to see'\n",
+    }
+    units_ = [unit("pkg/geo.py", "point", 1, 3), unit("pkg/other.py", "other", 1, 2)]
+    return SignalResolver(units_, sorted(sources), sources)
+
+
+def test_error_message_found_in_source_points_at_raising_unit():
+    issue = "Calling it fails:\nValueError: Imaginary coordinates are not permitted.\n"
+    sig = message_resolver().resolve(issue, CFG.model_copy(update={"signal_message_weight": 1.25}))
+    assert sig.files["pkg/geo.py"] == 1.25
+    assert sig.units["pkg/geo.py::point"] == 1.25
+    assert "pkg/other.py" not in files(sig)
+
+
+def test_error_message_signal_off_by_config():
+    issue = "ValueError: Imaginary coordinates are not permitted.\n"
+    sig = message_resolver().resolve(issue, CFG.model_copy(update={"signal_message_weight": 0.0}))
+    assert "pkg/geo.py::point" not in units(sig)
+
+
+def test_short_message_pieces_are_not_searched():
+    # 'nothing to see' is 14 characters: below a minimum of 20 it is not looked for.
+    sig = message_resolver().resolve("RuntimeError: nothing to see\n", CFG.model_copy(update={"message_min_chars": 20}))
+    assert "pkg/other.py" not in files(sig)
+    sig = message_resolver().resolve("RuntimeError: nothing to see\n", CFG.model_copy(update={"message_min_chars": 10}))
+    assert "pkg/other.py" in files(sig)
+
+
+def test_class_named_in_issue_points_at_its_dispatch_handlers():
+    units_ = [
+        unit("printing/pretty.py", "PrettyPrinter", 1, 20, "class"),
+        unit("printing/pretty.py", "PrettyPrinter._print_Product", 2, 5, "method"),
+        unit("printing/pretty.py", "PrettyPrinter._print_Sum", 6, 9, "method"),
+        unit("concrete/products.py", "Product", 1, 30, "class"),
+    ]
+    resolver_ = SignalResolver(units_, ["concrete/products.py", "printing/pretty.py"])
+    cfg = CFG.model_copy(update={"signal_dispatch_weight": 0.7})
+    sig = resolver_.resolve("Product pretty print could be improved", cfg)
+    assert sig.units["printing/pretty.py::PrettyPrinter._print_Product"] == pytest.approx(0.7)
+    assert "printing/pretty.py::PrettyPrinter._print_Sum" not in units(sig)
+    sig = resolver_.resolve("Product pretty print could be improved", cfg.model_copy(update={"signal_dispatch_weight": 0.0}))
+    assert "printing/pretty.py::PrettyPrinter._print_Product" not in units(sig)
