@@ -95,12 +95,14 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
         units_by_path.setdefault(unit.path, []).append(unit)
     by_uid = {u.uid: u for u in index.units if u.name != MODULE_UNIT}
 
+    picked: list[str] = []  # the model's files so far, kept if a later stage fails
+    chosen: list[Unit] = []
     try:
         retrieved = [u for u, _ in ranking.units[: cfg.llm_retrieved_units]]
         prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranked_files[: cfg.llm_map_files]),
                         retrieved=retrieved, max_files=cfg.llm_candidate_files)
         answer, _ = _ask(llm, prompt, log, "files")
-        candidates = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
+        candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
         if not candidates:
             notes.append("stage 1 named no known file; retrieval's files stand in")
             candidates = ranked_files[: cfg.llm_candidate_files]
@@ -112,6 +114,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
         if not narrowed:
             notes.append("stage 2 kept no candidate file; stage 1's files stand in")
             narrowed = candidates[: cfg.llm_schematic_files]
+        picked = narrowed
 
         prompt = render("localize_units.j2", issue=issue, max_units=cfg.llm_max_units,
                         schematics=[schematic(p, units_by_path.get(p, [])) for p in narrowed])
@@ -128,7 +131,9 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
             notes.append(f"model named unknown units, ignored: {', '.join(unknown)}")
         chosen = chosen[: cfg.llm_max_units]
     except LLMError as exc:
-        print(f"warning: {exc}; the retrieval ranking stands in", file=sys.stderr)
-        return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, "retrieval", notes=[*notes, f"model failed: {exc}"], llm_calls=log.calls)
+        print(f"warning: {exc}; the retrieval ranking stands in for the rest", file=sys.stderr)
+        notes.append(f"model failed: {exc}")
+        if not picked:
+            return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, "retrieval", notes=notes, llm_calls=log.calls)
 
-    return merge_ranked(ranking, narrowed, chosen, cfg.top_files, cfg.top_units, notes=notes, llm_calls=log.calls)
+    return merge_ranked(ranking, picked, chosen, cfg.top_files, cfg.top_units, notes=notes, llm_calls=log.calls)

@@ -230,15 +230,18 @@ def test_model_failure_falls_back_to_retrieval(setup, fake_openai, capsys):
     assert "warning:" in capsys.readouterr().err
 
 
-def test_model_failure_in_a_later_stage_falls_back_to_retrieval(setup, fake_openai):
+def test_model_failure_in_a_later_stage_keeps_the_earlier_picks(setup, fake_openai):
     loc, llm = setup()
     expected = loc.localize(ISSUE)
-    fake_openai.script_chat([fenced("files", ["pkg/mod.py"]), fenced("files", ["pkg/mod.py"])])
+    assert expected.files[0].path != "pkg/storage.py"
+    fake_openai.script_chat([fenced("files", ["pkg/storage.py", "pkg/mod.py"]), fenced("files", ["pkg/storage.py"])])
     result = loc.localize(ISSUE, llm)  # stage 3 finds the script exhausted: HTTP 500
     assert fake_openai.exhausted == 1
-    assert result.mode == "retrieval"
-    assert result.public() == expected.public()
+    assert result.mode == "llm"
+    assert result.files[0].path == "pkg/storage.py"  # stage 2's pick stands
+    assert [u.name for u in result.units] == [u.name for u in expected.units]  # no unit was chosen: retrieval's
     assert [c["stage"] for c in result.llm_calls] == ["files", "schematic"]
+    assert any(n.startswith("model failed") for n in result.notes)
 
 
 def test_prose_answers_without_fences_are_understood(setup, fake_openai):
