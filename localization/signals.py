@@ -16,6 +16,7 @@ _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]+(?:-[a-z0-9]+)*)")
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Warning|Exit))\s*:\s*(.+?)\s*$", re.M)
 
 
@@ -143,10 +144,12 @@ class SignalResolver:
         return sig
 
     def _resolve_messages(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
-        """`SomeError: text` lines: the code that raises them holds the text's literal pieces."""
+        """`SomeError: text` lines and `--flags`: the code that raises or defines them holds them as literals."""
         if cfg.signal_message_weight <= 0:
             return
         pieces = {p for m in _ERROR_LINE.finditer(issue) for p in _literal_pieces(m.group(2), cfg.message_min_chars)}
+        # Command-line flags are defined where they appear quoted: add_argument("--collect-only", ...).
+        pieces |= {f"{q}{m.group(1)}{q}" for m in _FLAG.finditer(issue) for q in "\"'"}
         for piece in pieces:
             hits = [(path, src.find(piece)) for path, src in self.sources.items() if piece in src]
             if not 0 < len(hits) <= cfg.identifier_max_defs:

@@ -260,3 +260,15 @@ def test_class_named_in_issue_points_at_its_dispatch_handlers():
     assert "printing/pretty.py::PrettyPrinter._print_Sum" not in units(sig)
     sig = resolver_.resolve("Product pretty print could be improved", cfg.model_copy(update={"signal_dispatch_weight": 0.0}))
     assert "printing/pretty.py::PrettyPrinter._print_Product" not in units(sig)
+
+
+def test_command_line_flag_points_at_where_it_is_defined():
+    sources = {
+        "tool/main.py": "def options(parser):\n    parser.addoption('--collect-only', action='store_true')\n",
+        "tool/other.py": "def run():\n    print('use --collect-only to list')\n",
+    }
+    units_ = [unit("tool/main.py", "options", 1, 2), unit("tool/other.py", "run", 1, 2)]
+    resolver_ = SignalResolver(units_, sorted(sources), sources)
+    sig = resolver_.resolve("pytest --collect-only needs a shortcut", CFG.model_copy(update={"signal_message_weight": 1.5}))
+    assert sig.units["tool/main.py::options"] == 1.5
+    assert "tool/other.py" not in files(sig)  # mentioned in prose there, not defined
