@@ -256,3 +256,18 @@ def test_dense_scores_survive_cached_vectors_of_another_dimension(fake_openai, t
     # Also acceptable: stale vectors are treated as misses and embedded afresh.
     assert scores.shape == (2,)
     assert scores[0] > scores[1]
+
+
+@pytest.mark.slow
+def test_local_embedder_loads_the_packaged_model_offline(monkeypatch):
+    from localization.dense import LocalEmbedder, local_available
+
+    if not local_available():
+        pytest.skip("the 'local' extra is not installed")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vectors = LocalEmbedder(EmbeddingsConfig()).embed(
+        ["parse an HTTP header value", "split a header line into name and value", "draw a pie chart"]
+    )
+    assert vectors.shape == (3, 384)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert unit[0] @ unit[1] > unit[0] @ unit[2]
