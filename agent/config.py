@@ -51,6 +51,7 @@ class LLMConfig(_Section):
 class IndexConfig(_Section):
     cache_dir: Path | None = None
     max_file_bytes: int = Field(1_000_000, gt=0)
+    bm25_cache_entries: int = Field(32, ge=1)
     workers: int = Field(2, ge=1)
     exclude: list[str] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class CodeIndex:
     sources: dict[str, str] = field(repr=False, default_factory=dict)
     stats: IndexStats = field(default_factory=IndexStats)
 
-    @property
+    @cached_property
     def paths(self) -> list[str]:
         return sorted(self.file_hashes)
 

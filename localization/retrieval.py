@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import bm25s
 import numpy as np
 
 from agent.config import Settings
 from localization.dense import EmbeddingError, Embedder, VectorCache, dense_scores
 from localization.index import CodeIndex
+from localization.lexical_cache import cached_bm25, snapshot_key
 from localization.models import MODULE_UNIT, Unit
 from localization.signals import SignalResolver
 from localization.tokens import path_tokens, split_identifier, tokenize
@@ -34,13 +34,6 @@ def _normalized(x: np.ndarray) -> np.ndarray:
     return x / top if top > 0 else np.zeros_like(x)
 
 
-def _bm25(docs: list[list[str]], k1: float, b: float) -> bm25s.BM25:
-    model = bm25s.BM25(k1=k1, b=b)
-    # bm25s cannot index an empty document list or empty documents: pad with a sentinel token.
-    model.index([d or ["\x00"] for d in docs], show_progress=False)
-    return model
-
-
 def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
     """Each distinct token once; the issue's title (first line) counts `title_repeat` times."""
     tokens = list(dict.fromkeys(tokenize(query)))
@@ -49,14 +42,23 @@ def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
 
 
 class LexicalRetriever:
+    """BM25 over units: name tokens and path tokens repeated so that they outweigh body text."""
+
     def __init__(self, index: CodeIndex, settings: Settings):
         cfg = settings.retrieval
-        docs = []
-        for unit in index.units:
-            name_toks = [] if unit.name == MODULE_UNIT else split_identifier(unit.leaf) + [unit.leaf.lower()]
-            docs.append(name_toks * cfg.name_tokens_boost + path_tokens(unit.path) * cfg.path_tokens_boost + unit.tokens)
-        self._model = _bm25(docs, cfg.bm25_k1, cfg.bm25_b)
         self._cfg = cfg
+
+        def docs() -> list[list[str]]:
+            out = []
+            for unit in index.units:
+                name_toks = [] if unit.name == MODULE_UNIT else split_identifier(unit.leaf) + [unit.leaf.lower()]
+                out.append(name_toks * cfg.name_tokens_boost + path_tokens(unit.path) * cfg.path_tokens_boost + unit.tokens)
+            return out
+
+        params = {"name": cfg.name_tokens_boost, "path": cfg.path_tokens_boost, "k1": cfg.bm25_k1, "b": cfg.bm25_b,
+                  "body": cfg.body_max_chars}
+        key = snapshot_key("units", index.file_hashes, params)
+        self._model = cached_bm25(settings.index.cache_dir, key, settings.index.bm25_cache_entries, docs, cfg.bm25_k1, cfg.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
         return np.asarray(self._model.get_scores(_query_tokens(query, self._cfg.query_title_repeat)), dtype=np.float32)
@@ -66,12 +68,18 @@ class FileLexicalRetriever:
     """BM25 over whole files (path plus every unit's tokens): the classic file-level baseline."""
 
     def __init__(self, index: CodeIndex, settings: Settings):
-        self.paths = index.paths
-        by_path: dict[str, list[str]] = {p: path_tokens(p) * settings.retrieval.path_tokens_boost for p in self.paths}
-        for unit in index.units:
-            by_path[unit.path].extend(unit.tokens)
-        self._cfg = settings.retrieval
-        self._model = _bm25([by_path[p] for p in self.paths], self._cfg.bm25_k1, self._cfg.bm25_b)
+        cfg = settings.retrieval
+        self._cfg = cfg
+
+        def docs() -> list[list[str]]:
+            by_path: dict[str, list[str]] = {p: path_tokens(p) * cfg.path_tokens_boost for p in index.paths}
+            for unit in index.units:
+                by_path[unit.path].extend(unit.tokens)
+            return [by_path[p] for p in index.paths]
+
+        params = {"path": cfg.path_tokens_boost, "k1": cfg.bm25_k1, "b": cfg.bm25_b, "body": cfg.body_max_chars}
+        key = snapshot_key("files", index.file_hashes, params)
+        self._model = cached_bm25(settings.index.cache_dir, key, settings.index.bm25_cache_entries, docs, cfg.bm25_k1, cfg.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
         return np.asarray(self._model.get_scores(_query_tokens(query, self._cfg.query_title_repeat)), dtype=np.float32)
@@ -118,7 +126,8 @@ class HybridRetriever:
         self.file_lexical = FileLexicalRetriever(index, settings)
         self.dense = DenseRetriever(index, settings, embedder) if embedder is not None else None
         self.signals = SignalResolver(index.units, index.paths, index.sources)
-        self._file_of = np.asarray([index.paths.index(u.path) for u in index.units]) if index.units else np.zeros(0, int)
+        position = {p: i for i, p in enumerate(index.paths)}
+        self._file_of = np.asarray([position[u.path] for u in index.units], dtype=np.int64)
 
     def rank(self, issue: str) -> Ranking:
         cfg = self.settings.retrieval

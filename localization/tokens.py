@@ -5,6 +5,7 @@ exact name scores above its parts."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CAMEL = re.compile(r"[A-Z]+[0-9]*(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+[0-9]*")
@@ -41,6 +42,12 @@ def tokenize(text: str, keep_whole: bool = True) -> list[str]:
     return out
 
 
-def path_tokens(path: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _path_tokens(path: str) -> tuple[str, ...]:
     stem = path[:-3] if path.endswith(".py") else path
-    return tokenize(stem.replace("/", " ").replace(".", " "))
+    return tuple(tokenize(stem.replace("/", " ").replace(".", " ")))
+
+
+def path_tokens(path: str) -> list[str]:
+    return list(_path_tokens(path))
+
