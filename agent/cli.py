@@ -101,14 +101,23 @@ class _IndexProgress:
             self._bar.stop()
 
 
+def _warn_about_index(stats, settings: Settings) -> None:
+    if stats.with_syntax_errors:
+        _notice(f"warning: {stats.with_syntax_errors} files have syntax errors; indexed what could be parsed")
+    if stats.skipped_large or stats.skipped_binary:
+        _notice(f"warning: skipped {stats.skipped_large} files over {settings.index.max_file_bytes} bytes and {stats.skipped_binary} binary files")
+
+
 def _open_localizer(repo: Path, settings: Settings):
     from localization.localize import Localizer
 
     progress = _IndexProgress()
     try:
-        return Localizer.open(repo, settings, progress)
+        localizer = Localizer.open(repo, settings, progress)
     finally:
         progress.close()
+    _warn_about_index(localizer.index.stats, settings)
+    return localizer
 
 
 @app.command()
@@ -123,11 +132,8 @@ def index(repo: RepoOpt, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     finally:
         progress.close()
     stats = idx.stats
-    if stats.with_syntax_errors:
-        _notice(f"warning: {stats.with_syntax_errors} files have syntax errors; indexed what could be parsed")
+    _warn_about_index(stats, settings)
     skipped = stats.skipped_large + stats.skipped_binary
-    if skipped:
-        _notice(f"warning: skipped {stats.skipped_large} files over {settings.index.max_file_bytes} bytes and {stats.skipped_binary} binary files")
     print(json.dumps({"repo": str(idx.root), "files": stats.files, "units": stats.units, "parsed": stats.parsed,
                       "from_cache": stats.from_cache, "skipped": skipped, "syntax_errors": stats.with_syntax_errors}))
 

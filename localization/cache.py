@@ -19,7 +19,7 @@ import platformdirs
 
 from localization.models import Unit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -40,7 +40,8 @@ class UnitCache:
     def _path(self, digest: str) -> Path:
         return self.dir / digest[:2] / f"{digest}.json"
 
-    def get(self, digest: str) -> list[Unit] | None:
+    def get(self, digest: str) -> tuple[list[Unit], bool] | None:
+        """(units, the file had syntax errors) or None on a miss."""
         path = self._path(digest)
         try:
             raw = path.read_bytes()
@@ -52,17 +53,18 @@ class UnitCache:
             data = json.loads(raw)
             if data.get("schema") != SCHEMA_VERSION or data.get("hash") != digest:
                 raise ValueError("stale entry")
-            return [Unit.model_validate(u) for u in data["units"]]
+            return [Unit.model_validate(u) for u in data["units"]], bool(data.get("errors", False))
         except Exception:  # any damage to an entry is a miss; it is rewritten below
             self.misses_from_corruption += 1
             return None
 
-    def put(self, digest: str, units: list[Unit]) -> None:
+    def put(self, digest: str, units: list[Unit], has_errors: bool = False) -> None:
         if not self.writable:
             return
         path = self._path(digest)
         payload = json.dumps(
-            {"schema": SCHEMA_VERSION, "hash": digest, "units": [u.model_dump(exclude={"path"}) for u in units]},
+            {"schema": SCHEMA_VERSION, "hash": digest, "errors": has_errors,
+             "units": [u.model_dump(exclude={"path"}) for u in units]},
             separators=(",", ":"),
         )
         try:

@@ -126,7 +126,8 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
             to_parse.append((rel, digest, data))
         else:
             stats.from_cache += 1
-            units_by_path[rel] = cached
+            units_by_path[rel], had_errors = cached
+            stats.with_syntax_errors += int(had_errors)
 
     total = len(to_parse)
     if progress:
@@ -140,7 +141,7 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
         parsed_all = _consume(map(_parse_job, jobs), total, progress)
     for (rel, digest, _), (dumped, has_errors) in zip(to_parse, parsed_all):
         units = [Unit.model_validate(u) for u in dumped]
-        cache.put(digest, units)
+        cache.put(digest, units, has_errors)
         units_by_path[rel] = units
         stats.parsed += 1
         stats.with_syntax_errors += int(has_errors)

@@ -387,3 +387,14 @@ def test_excluded_with_include_override():
     assert not excluded("pkg/tests/x.py", exclude, ["pkg/tests/x.py"])
     assert not excluded("pkg/core.py", exclude, [])
     assert excluded("test_top.py", exclude, ["pkg/**"])
+
+
+def test_syntax_errors_are_counted_on_warm_runs_too(tmp_path):
+    repo = tmp_path / "repo"
+    write(repo, "ok.py", "def fine():\n    return 1\n")
+    write(repo, "broken.py", "def good():\n    pass\n\ndef bad(:\n    pass\n")
+    s = settings(tmp_path)
+    cold = build(repo, s)
+    warm = build(repo, s)
+    assert cold.stats.with_syntax_errors == 1
+    assert (warm.stats.parsed, warm.stats.with_syntax_errors) == (0, 1)
