@@ -84,6 +84,7 @@ class RetrievalConfig(_Section):
     traceback_outer_share: float = Field(0.4, ge=0, le=1)
     signal_dotted_weight: float = Field(1.5, ge=0)
     signal_identifier_weight: float = Field(0.8, ge=0)
+    title_identifier_factor: float = Field(1.0, ge=0)
     identifier_max_defs: int = Field(8, ge=1)
     file_unit_decay: float = Field(0.5, ge=0, le=1)
     file_units_counted: int = Field(3, ge=1)

@@ -8,6 +8,7 @@ issue points at rise together.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -27,6 +28,20 @@ class Retriever(Protocol):
     """Scores every unit of an index for a query (one float per unit, index order)."""
 
     def scores(self, query: str) -> np.ndarray: ...
+
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_DETAILS = re.compile(r"<details>.*?</details>", re.S | re.I)
+# `pip list` / `pip freeze` / `conda list` rows: a package name and a version, nothing else.
+_PACKAGE_ROW = re.compile(r"^\s*[A-Za-z0-9_.\-\[\]]+(\s+|==)v?\d+(\.\w+)+\S*(\s+\S+)?\s*$", re.M)
+
+
+def strip_noise(issue: str) -> str:
+    """The issue without template comments, collapsed <details> blocks and package-version
+    listings: text about the environment, not the code. Signals still see the whole issue."""
+    text = _HTML_COMMENT.sub(" ", issue)
+    text = _DETAILS.sub(" ", text)
+    return _PACKAGE_ROW.sub(" ", text)
 
 
 def _normalized(x: np.ndarray) -> np.ndarray:
@@ -134,7 +149,8 @@ class HybridRetriever:
         units = self.index.units
         paths = self.index.paths
         notes: list[str] = []
-        lex = _normalized(self.lexical.scores(issue))
+        query = strip_noise(issue)
+        lex = _normalized(self.lexical.scores(query))
         unit_score = cfg.lexical_weight * lex
         sig = self.signals.resolve(issue, cfg)
         uid_pos = {u.uid: i for i, u in enumerate(units)}
@@ -158,7 +174,7 @@ class HybridRetriever:
         for f, scores in per_file.items():
             top = sorted(scores, reverse=True)[: cfg.file_units_counted]
             file_score[f] = sum(s * cfg.file_unit_decay**j for j, s in enumerate(top))
-        file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(issue))
+        file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(query))
         path_pos = {p: i for i, p in enumerate(paths)}
         for path, bonus in sig.files.items():
             file_score[path_pos[path]] += bonus

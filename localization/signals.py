@@ -196,6 +196,8 @@ class SignalResolver:
                     return
 
     def _resolve_identifiers(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        title = next((line for line in issue.splitlines() if line.strip()), "")
+        in_title = {m.group(1) for m in _IDENT.finditer(title)}
         seen: set[str] = set()
         for m in _IDENT.finditer(issue):
             ident = m.group(1)
@@ -204,7 +206,9 @@ class SignalResolver:
             seen.add(ident)
             defs = self.by_leaf.get(ident, [])
             if 0 < len(defs) <= cfg.identifier_max_defs:
-                weight = cfg.signal_identifier_weight / math.sqrt(len(defs))
+                # The title names what the issue is about; the body also names what it merely uses.
+                factor = cfg.title_identifier_factor if ident in in_title else 1.0
+                weight = factor * cfg.signal_identifier_weight / math.sqrt(len(defs))
                 for unit in defs:
                     sig.add_unit(unit, weight)
                     sig.add_file(unit.path, weight / 2)
