@@ -429,3 +429,33 @@ def test_repo_with_only_empty_python_files(tmp_path):
     except UserError:
         return
     assert result.units == []
+
+
+def test_strip_noise_drops_environment_text_but_keeps_code():
+    from localization.retrieval import strip_noise
+
+    issue = (
+        "xfail marker ignored\n<!-- Thanks for submitting an issue! checklist -->\n"
+        "Description here\n```\naiohttp        3.6.2\nsix==1.16.0\n```\n"
+        "<details>\nplatform linux, many plugins\n</details>\n"
+        "```python\ndef test(request):\n    request.node.add_marker(mark)\n```\n"
+    )
+    cleaned = strip_noise(issue)
+    for gone in ("checklist", "aiohttp", "six", "plugins"):
+        assert gone not in cleaned
+    for kept in ("xfail marker ignored", "Description here", "request.node.add_marker(mark)"):
+        assert kept in cleaned
+
+
+def test_title_identifier_factor_is_used():
+    from agent.config import RetrievalConfig
+    from localization.models import Unit
+    from localization.signals import SignalResolver
+
+    units_ = [Unit(path="a.py", name="Derivative", kind="class", start_line=1, end_line=3),
+              Unit(path="b.py", name="Integral", kind="class", start_line=1, end_line=3)]
+    resolver = SignalResolver(units_, ["a.py", "b.py"])
+    cfg = RetrievalConfig(signal_identifier_weight=0.5, title_identifier_factor=3.0)
+    sig = resolver.resolve("Wrong Derivative kind\n\nIntegral works fine", cfg)
+    assert sig.units["a.py::Derivative"] == 1.5
+    assert sig.units["b.py::Integral"] == 0.5
