@@ -61,9 +61,11 @@ def _read_issue(issue: str | None, issue_file: Path | None) -> str:
         raise UserError("give the issue with exactly one of --issue TEXT or --issue-file FILE")
     if issue_file is not None:
         if str(issue_file) == "-":
-            return sys.stdin.read()
-        if not issue_file.is_file():
+            return sys.stdin.buffer.read().decode("utf-8", "replace")
+        if not issue_file.exists():
             raise UserError(f"issue file not found: {issue_file}")
+        if not issue_file.is_file():
+            raise UserError(f"issue file is not a file: {issue_file}")
         try:
             return issue_file.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
@@ -157,9 +159,9 @@ def localize(
     if top_units is not None:
         overrides.append(f"localization.top_units={top_units}")
     settings = _settings(config, overrides)
-    text = _read_issue(issue, issue_file)
-    if not text.strip():
-        raise UserError("the issue text is empty")
+    from localization.localize import clean_issue
+
+    text = clean_issue(_read_issue(issue, issue_file), settings.localization.issue_max_chars)  # before any indexing
     llm = None
     mode_notice = None
     if no_llm:
@@ -242,4 +244,6 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc} (set SUPERCODER_DEBUG=1 for the traceback)", 1)
     else:
+        if rv == 130:  # typer turns Ctrl-C into exit status 130
+            _fail("interrupted", 130)
         sys.exit(rv if isinstance(rv, int) else 0)

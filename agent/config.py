@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from agent.errors import ConfigError
 from agent.resources import default_config_text
@@ -36,9 +36,9 @@ class LLMConfig(_Section):
     temperature: float = Field(0.0, ge=0, le=2)
 
     def resolved_api_key(self) -> str | None:
-        if self.api_key is not None:
+        if self.api_key is not None and self.api_key.get_secret_value():
             return self.api_key.get_secret_value()
-        return os.environ.get("OPENAI_API_KEY")
+        return os.environ.get("OPENAI_API_KEY") or None
 
     def resolved_base_url(self) -> str | None:
         return self.base_url or os.environ.get("OPENAI_BASE_URL")
@@ -208,8 +208,10 @@ def load_settings(config_file: str | Path | None = None, overrides: list[str] | 
     data = _parse_yaml(default_config_text(), "default config")
     if config_file is not None:
         path = Path(config_file)
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"config file not found: {path}")
+        if not path.is_file():
+            raise ConfigError(f"config file is not a file: {path}")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -227,5 +229,7 @@ def load_settings(config_file: str | Path | None = None, overrides: list[str] | 
         return Settings(**merged_overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # a SUPERCODER_* variable that does not parse
+        raise ConfigError(f"invalid environment setting: {exc}") from None
     finally:
         Settings._file_data = {}

@@ -72,22 +72,28 @@ class OpenAIClient:
         except openai.APIError as exc:
             raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", self.cfg)) from None
         self.usage.calls += 1
-        if resp.usage is not None:
-            self.usage.prompt_tokens += resp.usage.prompt_tokens or 0
-            self.usage.completion_tokens += resp.usage.completion_tokens or 0
-        texts = [c.message.content or "" for c in resp.choices]
+        try:
+            if resp.usage is not None:
+                self.usage.prompt_tokens += resp.usage.prompt_tokens or 0
+                self.usage.completion_tokens += resp.usage.completion_tokens or 0
+            texts = [c.message.content or "" for c in resp.choices]
+        except (AttributeError, TypeError):  # an endpoint that answered 200 with something else
+            raise LLMError("malformed response from the model endpoint") from None
         if not texts:
             raise LLMError("model returned no choices")
         return texts
 
 
 
-def embed_with(client: openai.OpenAI, texts: list[str], model: str) -> list[list[float]]:
+def embed_with(client: openai.OpenAI, texts: list[str], model: str, cfg: LLMConfig) -> list[list[float]]:
     try:
         resp = client.embeddings.create(model=model, input=texts)
     except openai.APIError as exc:
-        raise LLMError(f"embedding call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}") from None
-    return [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
+        raise LLMError(_redact(f"embedding call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", cfg)) from None
+    try:
+        return [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
+    except (AttributeError, TypeError):
+        raise LLMError("malformed response from the embeddings endpoint") from None
 
 
 def make_llm(cfg: LLMConfig) -> LLM | None:

@@ -35,7 +35,6 @@ class UnitCache:
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
         self.dir = (root or default_cache_dir()) / "units" / f"v{SCHEMA_VERSION}-{key}"
         self.writable = True
-        self.misses_from_corruption = 0
 
     def _path(self, digest: str) -> Path:
         return self.dir / digest[:2] / f"{digest}.json"
@@ -54,8 +53,7 @@ class UnitCache:
             if data.get("schema") != SCHEMA_VERSION or data.get("hash") != digest:
                 raise ValueError("stale entry")
             return [Unit.model_validate(u) for u in data["units"]], bool(data.get("errors", False))
-        except Exception:  # any damage to an entry is a miss; it is rewritten below
-            self.misses_from_corruption += 1
+        except Exception:  # any damage to an entry is a miss; the caller rewrites it
             return None
 
     def put(self, digest: str, units: list[Unit], has_errors: bool = False) -> None:

@@ -75,6 +75,7 @@ class OpenAIEmbedder:
         from agent.llm import sdk_client
 
         self.cfg = cfg
+        self._llm_cfg = llm_cfg
         self._client = sdk_client(llm_cfg)
         self.name = f"openai:{cfg.openai_model}"
 
@@ -84,7 +85,7 @@ class OpenAIEmbedder:
         out: list[list[float]] = []
         for i in range(0, len(texts), self.cfg.batch_size):
             try:
-                out.extend(embed_with(self._client, texts[i : i + self.cfg.batch_size], self.cfg.openai_model))
+                out.extend(embed_with(self._client, texts[i : i + self.cfg.batch_size], self.cfg.openai_model, self._llm_cfg))
             except LLMError as exc:
                 raise EmbeddingError(str(exc)) from None
         try:

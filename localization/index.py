@@ -21,6 +21,16 @@ from localization.parser import new_parser, parse_source
 Progress = Callable[[int, int], None]
 # Below this many files to parse, worker processes cost more than they save.
 _PARALLEL_MIN_FILES = 64
+# A NUL byte this early means a binary file, as git decides it.
+_BINARY_SNIFF_BYTES = 8000
+
+
+def _usable_path(rel: str) -> bool:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -30,6 +40,7 @@ class IndexStats:
     from_cache: int = 0
     skipped_large: int = 0
     skipped_binary: int = 0
+    skipped_other: int = 0  # symlinks and undecodable names
     with_syntax_errors: int = 0
     units: int = 0
 
@@ -55,15 +66,16 @@ def _grammar_version() -> str:
 
 
 def list_python_files(root: Path) -> list[str]:
-    """Repo-relative posix paths of Python files: git's view (tracked plus untracked, not ignored) when it is a repo."""
-    if (root / ".git").exists():
-        proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
-            capture_output=True,
-        )
-        if proc.returncode == 0:
-            names = {p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-            return sorted(p for p in names if (root / p).is_file())
+    """Repo-relative posix paths of Python files: git's view (tracked plus untracked, not ignored)
+    inside a git work tree, from any subdirectory of it; a plain walk elsewhere."""
+    # safe.directory: reading a repository owned by another user (a container, CI) is harmless.
+    proc = subprocess.run(
+        ["git", "-c", "safe.directory=*", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
+        capture_output=True,
+    )
+    if proc.returncode == 0:
+        names = {p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+        return sorted(p for p in names if (root / p).is_file())
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -108,6 +120,11 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
     to_parse: list[tuple[str, str, bytes]] = []
     for rel in candidates:
         path = root / rel
+        if not _usable_path(rel) or path.is_symlink():
+            # Undecodable names cannot be reported; symlinks may lead outside the repository
+            # or alias a file indexed under its real name.
+            stats.skipped_other += 1
+            continue
         try:
             if path.stat().st_size > cfg.max_file_bytes:
                 stats.skipped_large += 1
@@ -115,7 +132,7 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
             data = path.read_bytes()
         except OSError:
             continue
-        if b"\0" in data[:8192]:
+        if b"\0" in data[:_BINARY_SNIFF_BYTES]:
             stats.skipped_binary += 1
             continue
         digest = content_hash(data)

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from agent.config import Settings
 from agent.errors import UserError
-from agent.llm import LLM
+from typing import TYPE_CHECKING
 from localization.dense import make_embedder
 from localization.index import CodeIndex, Progress, build_index
 from localization.localize_result import ranking_to_localization
 from localization.models import Localization
 from localization.retrieval import HybridRetriever, Ranking
+
+if TYPE_CHECKING:  # the openai SDK costs a second to import; retrieval-only runs never need it
+    from agent.llm import LLM
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Localizer:
     def retrieve(self, issue: str) -> Ranking:
         return self.retriever.rank(clean_issue(issue, self.settings.localization.issue_max_chars))
 
-    def localize(self, issue: str, llm: LLM | None = None) -> Localization:
+    def localize(self, issue: str, llm: "LLM | None" = None) -> Localization:
         cfg = self.settings.localization
         issue = clean_issue(issue, cfg.issue_max_chars)
         ranking = self.retriever.rank(issue)

@@ -110,7 +110,8 @@ class DenseRetriever:
         self.cache = VectorCache(settings.index.cache_dir, embedder.name)
 
     def unit_text(self, unit: Unit) -> str:
-        lines = self.index.sources.get(unit.path, "").splitlines()
+        # tree-sitter counts only "\n" as a line break; str.splitlines() knows more (\f, \x85...).
+        lines = self.index.sources.get(unit.path, "").split("\n")
         body = "\n".join(lines[unit.start_line - 1 : unit.end_line])
         return f"{unit.path} {unit.name}\n{body}"[: self.cfg.max_chars]
 
@@ -137,8 +138,8 @@ class HybridRetriever:
     def __init__(self, index: CodeIndex, settings: Settings, embedder: Embedder | None = None):
         self.index = index
         self.settings = settings
-        self.lexical = LexicalRetriever(index, settings)
-        self.file_lexical = FileLexicalRetriever(index, settings)
+        self.lexical: Retriever = LexicalRetriever(index, settings)
+        self.file_lexical: Retriever = FileLexicalRetriever(index, settings)
         self.dense = DenseRetriever(index, settings, embedder) if embedder is not None else None
         self.signals = SignalResolver(index.units, index.paths, index.sources)
         position = {p: i for i, p in enumerate(index.paths)}

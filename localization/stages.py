@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 
 from agent.config import Settings
@@ -103,6 +102,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
                         retrieved=retrieved, max_files=cfg.llm_candidate_files)
         answer, _ = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
+        model_files = list(picked)
         if not candidates:
             notes.append("stage 1 named no known file; retrieval's files stand in")
             candidates = ranked_files[: cfg.llm_candidate_files]
@@ -111,10 +111,12 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
                         schematics=[schematic(p, units_by_path.get(p, [])) for p in candidates])
         answer, _ = _ask(llm, prompt, log, "schematic")
         narrowed = [p for p in _known_paths(parse_answer(answer, "files"), paths) if p in candidates][: cfg.llm_schematic_files]
-        if not narrowed:
+        if narrowed:
+            picked = narrowed
+        else:
             notes.append("stage 2 kept no candidate file; stage 1's files stand in")
             narrowed = candidates[: cfg.llm_schematic_files]
-        picked = narrowed
+            picked = model_files[: cfg.llm_schematic_files]  # only what the model itself named counts as its pick
 
         prompt = render("localize_units.j2", issue=issue, max_units=cfg.llm_max_units,
                         schematics=[schematic(p, units_by_path.get(p, [])) for p in narrowed])
@@ -131,9 +133,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
             notes.append(f"model named unknown units, ignored: {', '.join(unknown)}")
         chosen = chosen[: cfg.llm_max_units]
     except LLMError as exc:
-        print(f"warning: {exc}; the retrieval ranking stands in for the rest", file=sys.stderr)
-        notes.append(f"model failed: {exc}")
-        if not picked:
-            return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, "retrieval", notes=notes, llm_calls=log.calls)
-
+        notes.append(f"model failed: {exc}; the retrieval ranking stands in for the rest")
+    if not picked and not chosen:
+        return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, "retrieval", notes=notes, llm_calls=log.calls)
     return merge_ranked(ranking, picked, chosen, cfg.top_files, cfg.top_units, notes=notes, llm_calls=log.calls)

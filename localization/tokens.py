@@ -30,13 +30,13 @@ def split_identifier(ident: str) -> list[str]:
     return [p.lower() for p in parts]
 
 
-def tokenize(text: str, keep_whole: bool = True) -> list[str]:
+def tokenize(text: str) -> list[str]:
     out: list[str] = []
     for match in _IDENT.finditer(text):
         ident = match.group(0)
         parts = split_identifier(ident)
         lowered = ident.lower().strip("_")
-        if keep_whole and len(parts) > 1 and lowered not in STOPWORDS:
+        if len(parts) > 1 and lowered not in STOPWORDS:
             out.append(lowered)
         out.extend(p for p in parts if len(p) > 1 and p not in STOPWORDS)
     return out

@@ -171,7 +171,8 @@ def test_issue_file(env, repo, tmp_path, capsys):
 
 
 def test_issue_file_dash_reads_stdin(env, repo, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.StringIO("Calling func gives the wrong ratio"))
+    # Bytes, as a terminal or pipe gives them; one byte is not UTF-8 and must not stop the run.
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Calling func gives the wrong ratio \xe9")))
     code, out, err = run(capsys, "localize", "--repo", repo, "--issue-file", "-", "--json")
     assert code == 0, err
     assert json.loads(out)["units"][0]["name"] == "func"

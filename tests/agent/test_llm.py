@@ -231,3 +231,11 @@ def test_responder_answers_from_the_prompt(fake_openai):
     client = OpenAIClient(llm_cfg(fake_openai))
 
     assert client.complete([{"role": "user", "content": "echo me"}]) == ["ECHO ME"]
+
+
+@pytest.mark.parametrize("payload", [{}, {"choices": None}, "<html>hello</html>"])
+def test_malformed_200_response_is_an_llm_error(fake_openai, payload):
+    fake_openai.raw_answers.append(payload)
+    client = OpenAIClient(LLMConfig(model="m", base_url=fake_openai.base_url, max_retries=0))
+    with pytest.raises(LLMError, match="malformed response"):
+        client.complete([{"role": "user", "content": "hi"}])

@@ -160,6 +160,7 @@ class FakeOpenAIServer:
         self.embedding_mode = "ok"
         self.model = model
         self.requests: list[RecordedRequest] = []
+        self.raw_answers: list[Any] = []  # JSON bodies returned as-is with 200, before anything else
         self.exhausted = 0
         self.chat_answered = 0
         self._script: deque[ChatAnswer] = deque(chat or [])
@@ -281,6 +282,10 @@ class FakeOpenAIServer:
                 extra["retry-after-ms"] = failure.retry_after_ms
             return failure.status, extra, _error(failure.message, "injected_failure")
         route = path.split("?", 1)[0].rstrip("/")
+        with self._lock:
+            raw = self.raw_answers.pop(0) if self.raw_answers else None
+        if raw is not None:  # a malformed 200 answer, queued by a test
+            return 200, {}, raw
         if method == "GET" and route == "/v1/models":
             return 200, {}, {"object": "list", "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}]}
         if method != "POST" or route not in ("/v1/chat/completions", "/v1/embeddings"):

@@ -398,3 +398,27 @@ def test_syntax_errors_are_counted_on_warm_runs_too(tmp_path):
     warm = build(repo, s)
     assert cold.stats.with_syntax_errors == 1
     assert (warm.stats.parsed, warm.stats.with_syntax_errors) == (0, 1)
+
+
+def test_symlinked_files_are_not_indexed(tmp_path):
+    outside = tmp_path / "outside"
+    write(outside, "secret.py", "def outside_secret():\n    pass\n")
+    repo = tmp_path / "repo"
+    write(repo, "pkg/real.py", "def real():\n    pass\n")
+    (repo / "pkg" / "linked.py").symlink_to(outside / "secret.py")
+    (repo / "pkg" / "alias.py").symlink_to(repo / "pkg" / "real.py")
+    idx = build(repo, settings(tmp_path))
+    assert idx.paths == ["pkg/real.py"]
+    assert idx.stats.skipped_other == 2
+
+
+def test_subdirectory_of_a_git_repo_uses_gits_view(tmp_path):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    write(repo, "pkg/core.py", "def core():\n    pass\n")
+    write(repo, "pkg/venv/junk.py", "def junk():\n    pass\n")
+    write(repo, ".gitignore", "venv/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    idx = build(repo / "pkg", settings(tmp_path))
+    assert idx.paths == ["core.py"]
