@@ -86,6 +86,8 @@ class RetrievalConfig(_Section):
     signal_identifier_weight: float = Field(0.8, ge=0)
     title_identifier_factor: float = Field(1.0, ge=0)
     identifier_max_defs: int = Field(8, ge=1)
+    signal_file_share: float = Field(0.5, ge=0)
+    bare_name_max_files: int = Field(3, ge=1)
     file_unit_decay: float = Field(0.5, ge=0, le=1)
     file_units_counted: int = Field(3, ge=1)
     file_lexical_weight: float = Field(0.5, ge=0)

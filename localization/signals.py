@@ -95,13 +95,14 @@ class SignalResolver:
             if module.startswith(prefix):
                 self.modules[module[len(prefix):]] = path
 
-    def _files_for(self, raw_path: str) -> list[str]:
+    def _files_for(self, raw_path: str, cfg: RetrievalConfig) -> list[str]:
         parts = [p for p in raw_path.replace("\\", "/").split("/") if p and p != "."]
-        # Longest suffix that names a repo file: site-packages/requests/sessions.py -> requests/sessions.py
+        # Longest suffix that names a repo file: site-packages/requests/sessions.py -> requests/sessions.py;
+        # a bare file name (`utils.py`) counts only while few files share it.
         for i in range(len(parts)):
             hits = self.by_suffix.get("/".join(parts[i:]))
             if hits:
-                return hits if i < len(parts) - 1 or len(hits) <= 3 else []
+                return hits if i < len(parts) - 1 or len(hits) <= cfg.bare_name_max_files else []
         return []
 
     def _unit_at(self, path: str, line: int) -> Unit | None:
@@ -117,7 +118,7 @@ class SignalResolver:
         frames = list(_FRAME.finditer(issue))
         frame_spans = [m.span() for m in frames]
         for block in _traceback_blocks(issue, frames):
-            resolved = [(m, path) for m in block for path in self._files_for(m.group(1))]
+            resolved = [(m, path) for m in block for path in self._files_for(m.group(1), cfg)]
             for pos, (m, path) in enumerate(resolved):
                 # The innermost repository frame is most often where the fix goes; entry points least.
                 depth = pos / (len(resolved) - 1) if len(resolved) > 1 else 1.0
@@ -134,7 +135,7 @@ class SignalResolver:
         for m in _PATH.finditer(issue):
             if any(a <= m.start() < b for a, b in frame_spans):
                 continue
-            for path in self._files_for(m.group(1)):
+            for path in self._files_for(m.group(1), cfg):
                 sig.add_file(path, cfg.signal_path_weight)
                 sig.found.append(f"path {path}")
         for m in _DOTTED.finditer(issue):
@@ -182,7 +183,7 @@ class SignalResolver:
                     sig.found.append(f"name {dotted}")
                     return
             # `pkg.mod.name` where name is re-exported or an attribute: the module still counts.
-            sig.add_file(path, cfg.signal_dotted_weight / 2)
+            sig.add_file(path, cfg.signal_dotted_weight * cfg.signal_file_share)
             return
         # Not module-rooted: `Session.request`, `obj.method` style names.
         for j in range(len(parts), 1, -1):
@@ -191,7 +192,7 @@ class SignalResolver:
                 if 0 < len(hits) <= cfg.identifier_max_defs:
                     for unit in hits:
                         sig.add_unit(unit, cfg.signal_dotted_weight)
-                        sig.add_file(unit.path, cfg.signal_dotted_weight / 2)
+                        sig.add_file(unit.path, cfg.signal_dotted_weight * cfg.signal_file_share)
                     sig.found.append(f"name {'.'.join(parts[k:k + j])}")
                     return
 
@@ -211,7 +212,7 @@ class SignalResolver:
                 weight = factor * cfg.signal_identifier_weight / math.sqrt(len(defs))
                 for unit in defs:
                     sig.add_unit(unit, weight)
-                    sig.add_file(unit.path, weight / 2)
+                    sig.add_file(unit.path, weight * cfg.signal_file_share)
             if ident.lower() in self.class_names and cfg.signal_dispatch_weight > 0:
                 handlers = self.by_dispatch_suffix.get(ident.lower(), [])
                 if 0 < len(handlers) <= cfg.dispatch_max_defs:
@@ -220,4 +221,4 @@ class SignalResolver:
             files = self.stems.get(ident, [])
             if 0 < len(files) <= cfg.identifier_max_defs:
                 for path in files:
-                    sig.add_file(path, cfg.signal_identifier_weight / (2 * math.sqrt(len(files))))
+                    sig.add_file(path, cfg.signal_identifier_weight * cfg.signal_file_share / math.sqrt(len(files)))
