@@ -20,7 +20,10 @@ from typing import Protocol
 import numpy as np
 
 from agent.config import EmbeddingsConfig, LLMConfig
-from localization.cache import SCHEMA_VERSION, default_cache_dir
+from localization.cache import default_cache_dir
+
+# Vectors depend only on the embedded text and the model, not on the unit cache's schema.
+VECTOR_SCHEMA = 1
 
 
 class EmbeddingError(Exception):
@@ -118,7 +121,7 @@ class VectorCache:
 
     def __init__(self, root: Path | None, embedder_name: str):
         key = hashlib.sha256(embedder_name.encode()).hexdigest()[:12]
-        self.path = (root or default_cache_dir()) / "vectors" / f"v{SCHEMA_VERSION}-{key}.sqlite"
+        self.path = (root or default_cache_dir()) / "vectors" / f"v{VECTOR_SCHEMA}-{key}.sqlite"
         self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
