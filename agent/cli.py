@@ -177,7 +177,7 @@ def localize(
         _notice(mode_notice)
     result = localizer.localize(text, llm)
     for note in result.notes:
-        _notice(f"note: {note}")
+        _notice(note if note.startswith("warning:") else f"note: {note}")
     if as_json:
         print(json.dumps(result.public()))
         return

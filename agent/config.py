@@ -69,6 +69,7 @@ class EmbeddingsConfig(_Section):
 class RetrievalConfig(_Section):
     lexical_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(0.5, ge=0)
+    dense_file_weight: float = Field(0.5, ge=0)
     name_tokens_boost: int = Field(3, ge=1)
     path_tokens_boost: int = Field(2, ge=0)
     body_max_chars: int = Field(4000, gt=0)

@@ -9,7 +9,6 @@ issue points at rise together.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -157,20 +156,22 @@ class HybridRetriever:
         uid_pos = {u.uid: i for i, u in enumerate(units)}
         for uid, bonus in sig.units.items():
             unit_score[uid_pos[uid]] += bonus
+        dense = np.zeros_like(unit_score)
         if self.dense is not None and self.settings.embeddings.lazy_top_k != 0 and units:
             k = self.settings.embeddings.lazy_top_k
             candidates = list(np.argsort(-unit_score, kind="stable")[:k])
             try:
                 dense = _normalized(self.dense.scores_for(issue, candidates))
-                unit_score = unit_score + cfg.dense_weight * dense
             except EmbeddingError as exc:
-                notes.append(f"dense retrieval skipped: {exc}")
-                print(f"warning: dense retrieval skipped ({exc}); using lexical retrieval alone", file=sys.stderr)
+                notes.append(f"warning: dense retrieval skipped ({exc}); lexical retrieval alone")
+        # Dense similarity separates units within a file better than it separates files: two weights.
+        unit_for_files = unit_score + cfg.dense_file_weight * dense
+        unit_score = unit_score + cfg.dense_weight * dense
 
         file_score = np.zeros(len(paths), dtype=np.float32)
         # Best unit, plus a decaying share of the next few: a file with several matching units ranks higher.
         per_file: dict[int, list[float]] = {}
-        for i, s in enumerate(unit_score):
+        for i, s in enumerate(unit_for_files):
             per_file.setdefault(int(self._file_of[i]), []).append(float(s))
         for f, scores in per_file.items():
             top = sorted(scores, reverse=True)[: cfg.file_units_counted]
