@@ -458,3 +458,14 @@ def test_title_identifier_factor_is_used():
     sig = resolver.resolve("Wrong Derivative kind\n\nIntegral works fine", cfg)
     assert sig.units["a.py::Derivative"] == 1.5
     assert sig.units["b.py::Integral"] == 0.5
+
+
+def test_dense_weights_for_units_and_files_are_separate(rank):
+    issue = "saving a record fails"
+    lexical_units, lexical_files = _lexical_only(rank, issue)
+    embedder = FakeEmbedder(keyword_vectors("format_date"))  # dense points away from the lexical answer
+    r = rank(issue, "retrieval.dense_weight=1", "retrieval.dense_file_weight=0", embedder=embedder)
+    assert [(p, round(s, 5)) for p, s in r.files] == lexical_files  # files untouched by dense
+    assert [(u.uid, round(s, 5)) for u, s in r.units] != lexical_units
+    r = rank(issue, "retrieval.dense_weight=0", "retrieval.dense_file_weight=1", embedder=embedder)
+    assert [(p, round(s, 5)) for p, s in r.files] != lexical_files
