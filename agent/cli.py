@@ -183,13 +183,13 @@ def localize(
         return
     out = Console(highlight=False)
     files = Table(title="Files", title_justify="left")
-    for col in ("#", "path", "score"):
-        files.add_column(col, justify="right" if col != "path" else "left")
+    for col in ("#", "path", "score"):  # fold, never truncate: a path must stay usable
+        files.add_column(col, justify="right" if col != "path" else "left", overflow="fold")
     for i, f in enumerate(result.files, 1):
         files.add_row(str(i), f.path, f"{f.score:.3f}")
     units = Table(title="Units", title_justify="left")
     for col in ("#", "path", "unit", "lines", "score"):
-        units.add_column(col, justify="right" if col in ("#", "score") else "left")
+        units.add_column(col, justify="right" if col in ("#", "score") else "left", overflow="fold")
     for i, u in enumerate(result.units, 1):
         units.add_row(str(i), u.path, u.name, f"{u.start_line}-{u.end_line}", f"{u.score:.3f}")
     out.print(files)
