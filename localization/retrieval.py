@@ -141,8 +141,9 @@ class HybridRetriever:
         self.file_lexical: Retriever = FileLexicalRetriever(index, settings)
         self.dense = DenseRetriever(index, settings, embedder) if embedder is not None else None
         self.signals = SignalResolver(index.units, index.paths, index.sources)
-        position = {p: i for i, p in enumerate(index.paths)}
-        self._file_of = np.asarray([position[u.path] for u in index.units], dtype=np.int64)
+        self._path_pos = {p: i for i, p in enumerate(index.paths)}
+        self._uid_pos = {u.uid: i for i, u in enumerate(index.units)}
+        self._file_of = np.asarray([self._path_pos[u.path] for u in index.units], dtype=np.int64)
 
     def rank(self, issue: str) -> Ranking:
         cfg = self.settings.retrieval
@@ -153,9 +154,8 @@ class HybridRetriever:
         lex = _normalized(self.lexical.scores(query))
         unit_score = cfg.lexical_weight * lex
         sig = self.signals.resolve(issue, cfg)
-        uid_pos = {u.uid: i for i, u in enumerate(units)}
         for uid, bonus in sig.units.items():
-            unit_score[uid_pos[uid]] += bonus
+            unit_score[self._uid_pos[uid]] += bonus
         dense = np.zeros_like(unit_score)
         if self.dense is not None and self.settings.embeddings.lazy_top_k != 0 and units:
             k = self.settings.embeddings.lazy_top_k
@@ -177,9 +177,8 @@ class HybridRetriever:
             top = sorted(scores, reverse=True)[: cfg.file_units_counted]
             file_score[f] = sum(s * cfg.file_unit_decay**j for j, s in enumerate(top))
         file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(query))
-        path_pos = {p: i for i, p in enumerate(paths)}
         for path, bonus in sig.files.items():
-            file_score[path_pos[path]] += bonus
+            file_score[self._path_pos[path]] += bonus
 
         final_unit = unit_score + cfg.unit_file_weight * _normalized(file_score)[self._file_of]
         file_order = np.argsort(-file_score, kind="stable")
