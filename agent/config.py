@@ -64,12 +64,14 @@ class EmbeddingsConfig(_Section):
     batch_size: int = Field(32, gt=0)
     max_chars: int = Field(1500, gt=0)
     lazy_top_k: int = Field(200, ge=0)
+    file_top_k: int = Field(30, ge=0)
 
 
 class RetrievalConfig(_Section):
     lexical_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(3.0, ge=0)
     dense_file_weight: float = Field(1.0, ge=0)
+    file_summary_weight: float = Field(0.75, ge=0)
     name_tokens_boost: int = Field(3, ge=1)
     path_tokens_boost: int = Field(2, ge=0)
     body_max_chars: int = Field(4000, gt=0)

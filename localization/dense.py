@@ -187,12 +187,15 @@ def check_vectors(vectors: np.ndarray, count: int, dim: int | None = None) -> No
         raise EmbeddingError("some vectors are all zeros")
 
 
-def dense_scores(embedder: Embedder, cache: VectorCache, query: str, texts: list[str]) -> np.ndarray:
-    """Cosine similarity of the query with each text, through a faiss inner-product index."""
+def dense_scores(embedder: Embedder, cache: VectorCache, query: str, texts: list[str],
+                 query_vec: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity of the query with each text, through a faiss inner-product index.
+    `query_vec`, when given, is the query's vector already embedded."""
     import faiss
 
     keys = [text_key(t) for t in texts]
-    query_vec = embedder.embed([query])
+    if query_vec is None:
+        query_vec = embedder.embed([query])
     check_vectors(query_vec, 1)
     dim = query_vec.shape[1]
     # Cached vectors of another dimension (same name, different endpoint) are misses.

@@ -107,6 +107,10 @@ class DenseRetriever:
         self.cfg = settings.embeddings
         self.embedder = embedder
         self.cache = VectorCache(settings.index.cache_dir, embedder.name)
+        self._last_query: tuple[str, np.ndarray] | None = None
+        self._by_path: dict[str, list[Unit]] = {}
+        for unit in index.units:
+            self._by_path.setdefault(unit.path, []).append(unit)
 
     def unit_text(self, unit: Unit) -> str:
         # tree-sitter counts only "\n" as a line break; str.splitlines() knows more (\f, \x85...).
@@ -114,12 +118,34 @@ class DenseRetriever:
         body = "\n".join(lines[unit.start_line - 1 : unit.end_line])
         return f"{unit.path} {unit.name}\n{body}"[: self.cfg.max_chars]
 
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query is embedded once per rank, however many text sets it is compared with."""
+        if self._last_query is None or self._last_query[0] != query:
+            self._last_query = (query, np.asarray(self.embedder.embed([query]), dtype=np.float32))
+        return self._last_query[1]
+
+    def file_text(self, path: str) -> str:
+        """A file's summary: path, module docstring, and the names it defines."""
+        units = self._by_path.get(path, [])
+        doc = next((u.doc for u in units if u.name == MODULE_UNIT), "")
+        names = " ".join(u.name for u in units if u.name != MODULE_UNIT)
+        return f"{path}\n{doc}\n{names}"[: self.cfg.max_chars]
+
+    def file_scores_for(self, query: str, files: list[int]) -> np.ndarray:
+        out = np.zeros(len(self.index.paths), dtype=np.float32)
+        if not files:
+            return out
+        texts = [self.file_text(self.index.paths[i]) for i in files]
+        sims = dense_scores(self.embedder, self.cache, query, texts, self._query_vector(query))
+        out[np.asarray(files)] = np.clip(sims, 0, None)
+        return out
+
     def scores_for(self, query: str, candidates: list[int]) -> np.ndarray:
         out = np.zeros(len(self.index.units), dtype=np.float32)
         if not candidates:
             return out
         texts = [self.unit_text(self.index.units[i]) for i in candidates]
-        sims = dense_scores(self.embedder, self.cache, query, texts)
+        sims = dense_scores(self.embedder, self.cache, query, texts, self._query_vector(query))
         out[np.asarray(candidates)] = np.clip(sims, 0, None)
         return out
 
@@ -179,6 +205,13 @@ class HybridRetriever:
         file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(query))
         for path, bonus in sig.files.items():
             file_score[self._path_pos[path]] += bonus
+        emb = self.settings.embeddings
+        if self.dense is not None and cfg.file_summary_weight > 0 and emb.file_top_k > 0 and emb.lazy_top_k != 0:
+            top_files = list(np.argsort(-file_score, kind="stable")[: emb.file_top_k])
+            try:
+                file_score = file_score + cfg.file_summary_weight * _normalized(self.dense.file_scores_for(issue, top_files))
+            except EmbeddingError as exc:
+                notes.append(f"warning: dense file scoring skipped ({exc})")
 
         final_unit = unit_score + cfg.unit_file_weight * _normalized(file_score)[self._file_of]
         file_order = np.argsort(-file_score, kind="stable")

@@ -361,8 +361,8 @@ def test_dense_vectors_are_cached(rank):
 
 def test_lazy_top_k_limits_embedded_units(rank):
     embedder = FakeEmbedder(keyword_vectors("record"))
-    rank("saving a record", "embeddings.lazy_top_k=3", embedder=embedder)
-    assert [len(c) for c in embedder.calls] == [1, 3]
+    rank("saving a record", "embeddings.lazy_top_k=3", "embeddings.file_top_k=2", embedder=embedder)
+    assert [len(c) for c in embedder.calls] == [1, 3, 2]  # the query once, 3 units, 2 file summaries
 
 
 def test_lazy_top_k_zero_disables_dense(rank):
@@ -464,8 +464,20 @@ def test_dense_weights_for_units_and_files_are_separate(rank):
     issue = "saving a record fails"
     lexical_units, lexical_files = _lexical_only(rank, issue)
     embedder = FakeEmbedder(keyword_vectors("format_date"))  # dense points away from the lexical answer
-    r = rank(issue, "retrieval.dense_weight=1", "retrieval.dense_file_weight=0", embedder=embedder)
+    r = rank(issue, "retrieval.dense_weight=1", "retrieval.dense_file_weight=0", "retrieval.file_summary_weight=0", embedder=embedder)
     assert [(p, round(s, 5)) for p, s in r.files] == lexical_files  # files untouched by dense
     assert [(u.uid, round(s, 5)) for u, s in r.units] != lexical_units
     r = rank(issue, "retrieval.dense_weight=0", "retrieval.dense_file_weight=1", embedder=embedder)
     assert [(p, round(s, 5)) for p, s in r.files] != lexical_files
+
+
+def test_file_summary_weight_is_used(rank):
+    issue = "the thing is broken"
+    # The query and pkg/text.py point the same way; every other text points elsewhere.
+    embedder = FakeEmbedder(lambda texts: np.asarray(
+        [[1.0, 0.0] if (t == issue or t.startswith("pkg/text.py")) else [0.0, 1.0] for t in texts], dtype=np.float32))
+    unit_dense_off = ["retrieval.dense_weight=0", "retrieval.dense_file_weight=0", "embeddings.file_top_k=50"]
+    off = rank(issue, *unit_dense_off, "retrieval.file_summary_weight=0", embedder=embedder)
+    on = rank(issue, *unit_dense_off, "retrieval.file_summary_weight=5", embedder=embedder)
+    assert off.files[0][0] != "pkg/text.py"
+    assert on.files[0][0] == "pkg/text.py"
