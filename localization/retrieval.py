@@ -131,23 +131,21 @@ class DenseRetriever:
         names = " ".join(u.name for u in units if u.name != MODULE_UNIT)
         return f"{path}\n{doc}\n{names}"[: self.cfg.max_chars]
 
-    def file_scores_for(self, query: str, files: list[int]) -> np.ndarray:
-        out = np.zeros(len(self.index.paths), dtype=np.float32)
-        if not files:
-            return out
-        texts = [self.file_text(self.index.paths[i]) for i in files]
-        sims = dense_scores(self.embedder, self.cache, query, texts, self._query_vector(query))
-        out[np.asarray(files)] = np.clip(sims, 0, None)
+    def _similarities(self, query: str, size: int, picked: list[int], texts: list[str]) -> np.ndarray:
+        """Similarity for the picked positions of an array of `size`; zero elsewhere."""
+        out = np.zeros(size, dtype=np.float32)
+        if picked:
+            sims = dense_scores(self.embedder, self.cache, query, texts, self._query_vector(query))
+            out[np.asarray(picked)] = np.clip(sims, 0, None)
         return out
 
+    def file_scores_for(self, query: str, files: list[int]) -> np.ndarray:
+        texts = [self.file_text(self.index.paths[i]) for i in files]
+        return self._similarities(query, len(self.index.paths), files, texts)
+
     def scores_for(self, query: str, candidates: list[int]) -> np.ndarray:
-        out = np.zeros(len(self.index.units), dtype=np.float32)
-        if not candidates:
-            return out
         texts = [self.unit_text(self.index.units[i]) for i in candidates]
-        sims = dense_scores(self.embedder, self.cache, query, texts, self._query_vector(query))
-        out[np.asarray(candidates)] = np.clip(sims, 0, None)
-        return out
+        return self._similarities(query, len(self.index.units), candidates, texts)
 
 
 @dataclass
