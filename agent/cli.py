@@ -110,14 +110,19 @@ def _warn_about_index(stats, settings: Settings) -> None:
         _notice(f"warning: skipped {stats.skipped_large} files over {settings.index.max_file_bytes} bytes and {stats.skipped_binary} binary files")
 
 
+def _with_progress(build):
+    """Run `build(progress)` with the index progress display, closed whatever happens."""
+    progress = _IndexProgress()
+    try:
+        return build(progress)
+    finally:
+        progress.close()
+
+
 def _open_localizer(repo: Path, settings: Settings):
     from localization.localize import Localizer
 
-    progress = _IndexProgress()
-    try:
-        localizer = Localizer.open(repo, settings, progress)
-    finally:
-        progress.close()
+    localizer = _with_progress(lambda progress: Localizer.open(repo, settings, progress))
     _warn_about_index(localizer.index.stats, settings)
     return localizer
 
@@ -128,11 +133,7 @@ def index(repo: RepoOpt, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     settings = _settings(config, set_)
     from localization.index import build_index
 
-    progress = _IndexProgress()
-    try:
-        idx = build_index(repo, settings.index, settings.retrieval.body_max_chars, progress)
-    finally:
-        progress.close()
+    idx = _with_progress(lambda progress: build_index(repo, settings.index, settings.retrieval.body_max_chars, progress))
     stats = idx.stats
     _warn_about_index(stats, settings)
     skipped = stats.skipped_large + stats.skipped_binary

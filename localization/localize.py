@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.config import Settings
 from agent.errors import UserError
-from typing import TYPE_CHECKING
 from localization.dense import make_embedder
 from localization.index import CodeIndex, Progress, build_index
 from localization.localize_result import ranking_to_localization

@@ -20,7 +20,7 @@ from localization.index import CodeIndex
 from localization.lexical_cache import cached_bm25, snapshot_key
 from localization.models import MODULE_UNIT, Unit
 from localization.signals import SignalResolver
-from localization.tokens import path_tokens, split_identifier, tokenize
+from localization.tokens import issue_title, path_tokens, split_identifier, tokenize
 
 
 class Retriever(Protocol):
@@ -51,8 +51,7 @@ def _normalized(x: np.ndarray) -> np.ndarray:
 def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
     """Each distinct token once; the issue's title (first line) counts `title_repeat` times."""
     tokens = list(dict.fromkeys(tokenize(query)))
-    title = next((line for line in query.splitlines() if line.strip()), "")
-    return tokens + list(dict.fromkeys(tokenize(title))) * (title_repeat - 1)
+    return tokens + list(dict.fromkeys(tokenize(issue_title(query)))) * (title_repeat - 1)
 
 
 class LexicalRetriever:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from agent.config import RetrievalConfig
 from localization.models import MODULE_UNIT, Unit
+from localization.tokens import issue_title
 
 _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
@@ -152,7 +153,7 @@ class SignalResolver:
         # Command-line flags are defined where they appear quoted: add_argument("--collect-only", ...).
         pieces |= {f"{q}{m.group(1)}{q}" for m in _FLAG.finditer(issue) for q in "\"'"}
         for piece in pieces:
-            hits = [(path, src.find(piece)) for path, src in self.sources.items() if piece in src]
+            hits = [(path, at) for path, src in self.sources.items() if (at := src.find(piece)) >= 0]
             if not 0 < len(hits) <= cfg.identifier_max_defs:
                 continue
             weight = cfg.signal_message_weight / math.sqrt(len(hits))
@@ -197,8 +198,7 @@ class SignalResolver:
                     return
 
     def _resolve_identifiers(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
-        title = next((line for line in issue.splitlines() if line.strip()), "")
-        in_title = {m.group(1) for m in _IDENT.finditer(title)}
+        in_title = {m.group(1) for m in _IDENT.finditer(issue_title(issue))}
         seen: set[str] = set()
         for m in _IDENT.finditer(issue):
             ident = m.group(1)

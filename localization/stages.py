@@ -102,7 +102,6 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
                         retrieved=retrieved, max_files=cfg.llm_candidate_files)
         answer, _ = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
-        model_files = list(picked)
         if not candidates:
             notes.append("stage 1 named no known file; retrieval's files stand in")
             candidates = ranked_files[: cfg.llm_candidate_files]
@@ -116,7 +115,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Setting
         else:
             notes.append("stage 2 kept no candidate file; stage 1's files stand in")
             narrowed = candidates[: cfg.llm_schematic_files]
-            picked = model_files[: cfg.llm_schematic_files]  # only what the model itself named counts as its pick
+            picked = picked[: cfg.llm_schematic_files]  # only what the model itself named counts as its pick
 
         prompt = render("localize_units.j2", issue=issue, max_units=cfg.llm_max_units,
                         schematics=[schematic(p, units_by_path.get(p, [])) for p in narrowed])

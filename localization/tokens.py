@@ -22,6 +22,11 @@ STOPWORDS = frozenset(
 )
 
 
+def issue_title(text: str) -> str:
+    """An issue's title: its first non-blank line."""
+    return next((line for line in text.splitlines() if line.strip()), "")
+
+
 def split_identifier(ident: str) -> list[str]:
     parts: list[str] = []
     for chunk in ident.split("_"):
