@@ -197,6 +197,81 @@ def localize(
     out.print(units)
 
 
+def _read_edits(path: Path) -> list:
+    from pydantic import TypeAdapter, ValidationError
+
+    from editing.models import Edit
+
+    if str(path) == "-":
+        raw = sys.stdin.buffer.read()
+    elif not path.is_file():
+        raise UserError(f"edits file not found: {path}")
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read edits file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"edits file {path}: not valid JSON ({exc})") from None
+    if isinstance(data, dict) and "edits" in data:  # also accept {"edits": [...]}, as a candidate record holds them
+        data = data["edits"]
+    if not isinstance(data, list):
+        raise UserError(f"edits file {path}: expected a JSON list of edits")
+    try:
+        return TypeAdapter(list[Edit]).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        index, *field = first["loc"]
+        hint = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].lower()
+        where = f" {'.'.join(map(str, field))}:" if field else ""
+        raise UserError(f"edits file {path}: edit {int(index) + 1}:{where} {hint}") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.supercoder-tmp")
+    tmp.write_bytes(text.encode("utf-8"))
+    os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+@app.command()
+def edit(
+    repo: Annotated[Path, typer.Option("--repo", help="Path to the repository (written only with --apply).")],
+    edits: Annotated[Path, typer.Option("--edits", help='JSON list of {"path", "unit", "code"} edits (\'-\' for stdin).')],
+    apply: Annotated[bool, typer.Option("--apply", help="Write the edited files into the repository.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"diff", "files", "lint"}.')] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Replace or add whole units (functions, methods, classes, <imports>) and print the unified diff."""
+    settings = _settings(config, set_)
+    if not repo.is_dir():
+        raise UserError(f"repository not found: {repo}")
+    items = _read_edits(edits)
+    if not items:
+        raise UserError(f"edits file {edits}: no edits")
+    from editing.engine import make_editor
+    from editing.models import EditError
+
+    try:
+        result = make_editor(settings.editing).apply(repo, items)
+    except EditError as exc:
+        raise UserError(str(exc)) from None
+    for f in result.lint:
+        owner = f" (edit {f.edit + 1})" if f.edit is not None else ""
+        _notice(f"lint: {f.path}:{f.line}: {f.message}{owner}")
+    if apply:
+        for path, text in result.files.items():
+            _write_atomic(repo / path, text)
+        _notice(f"applied: {len(result.files)} file(s) written")
+    if as_json:
+        print(json.dumps(result.public()))
+    else:
+        sys.stdout.write(result.diff)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the resolved configuration as JSON (secrets masked)."""

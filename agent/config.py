@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from agent.errors import ConfigError
@@ -32,7 +32,7 @@ class LLMConfig(_Section):
     api_key: SecretStr | None = Field(default=None, repr=False)
     timeout_s: float = Field(120, gt=0)
     max_retries: int = Field(3, ge=0)
-    max_tokens: int = Field(2048, gt=0)
+    max_tokens: int = Field(4096, gt=0)
     temperature: float = Field(0.0, ge=0, le=2)
 
     def resolved_api_key(self) -> str | None:
@@ -109,6 +109,35 @@ class LocalizationConfig(_Section):
     issue_max_chars: int = Field(12000, gt=0)
 
 
+PYFLAKES_BLOCKING = [
+    "UndefinedName", "UndefinedLocal", "UndefinedExport", "UnusedImport", "RedefinedWhileUnused",
+    "DuplicateArgument", "ReturnOutsideFunction", "YieldOutsideFunction", "ContinueOutsideLoop", "BreakOutsideLoop",
+]
+
+
+class EditingConfig(_Section):
+    editor: Literal["ast"] = "ast"
+    temperatures: list[float] = Field(default_factory=lambda: [0.0, 0.4, 0.8], min_length=1)
+    samples_per_temperature: int = Field(2, ge=1)
+    use_n: bool = True
+    max_retries: int = Field(2, ge=0)
+    concurrency: int = Field(4, ge=1)
+    lint: bool = True
+    lint_blocking: list[str] = Field(default_factory=lambda: list(PYFLAKES_BLOCKING))
+    context_units: int = Field(10, ge=1)
+    schematic_files: int = Field(5, ge=0)
+    prompt_max_chars: int = Field(60000, gt=0)
+    diff_context: int = Field(3, ge=1)  # git apply needs context to place hunks
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperatures_in_range(cls, value: list[float]) -> list[float]:
+        for t in value:
+            if not 0 <= t <= 2:
+                raise ValueError(f"temperature {t} is outside 0..2")
+        return value
+
+
 class _DictSource(PydanticBaseSettingsSource):
     """Feeds already-merged YAML data to pydantic-settings below the environment."""
 
@@ -136,6 +165,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     localization: LocalizationConfig = Field(default_factory=LocalizationConfig)
+    editing: EditingConfig = Field(default_factory=EditingConfig)
 
     _file_data: dict[str, Any] = {}
 

@@ -6,6 +6,7 @@ never logged; errors are reported without it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -58,6 +59,7 @@ class OpenAIClient:
         if not self.cfg.model:
             raise ConfigError("no model configured: set llm.model (--set llm.model=NAME) or run without a model")
         self._client = sdk_client(self.cfg)
+        self._lock = threading.Lock()
 
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]:
         temp = self.cfg.temperature if temperature is None else temperature
@@ -71,11 +73,12 @@ class OpenAIClient:
             )
         except openai.APIError as exc:
             raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", self.cfg)) from None
-        self.usage.calls += 1
         try:
-            if resp.usage is not None:
-                self.usage.prompt_tokens += resp.usage.prompt_tokens or 0
-                self.usage.completion_tokens += resp.usage.completion_tokens or 0
+            with self._lock:  # generation calls from several threads
+                self.usage.calls += 1
+                if resp.usage is not None:
+                    self.usage.prompt_tokens += resp.usage.prompt_tokens or 0
+                    self.usage.completion_tokens += resp.usage.completion_tokens or 0
             texts = [c.message.content or "" for c in resp.choices]
         except (AttributeError, TypeError):  # an endpoint that answered 200 with something else
             raise LLMError("malformed response from the model endpoint") from None

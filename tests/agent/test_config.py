@@ -201,7 +201,7 @@ def test_api_key_from_env_is_used_but_never_dumped(monkeypatch):
 def test_public_dump_is_json_safe_and_complete(tmp_path):
     s = load_settings(overrides=[f"index.cache_dir={tmp_path}"])
     dump = json.loads(json.dumps(s.public_dump()))
-    assert set(dump) == {"llm", "index", "embeddings", "retrieval", "localization"}
+    assert set(dump) == {"llm", "index", "embeddings", "retrieval", "localization", "editing"}
     assert dump["index"]["cache_dir"] == str(tmp_path)
     assert dump["llm"]["api_key"] is None
 
@@ -229,3 +229,23 @@ def test_every_packaged_default_is_applied():
     for section, fields in packaged.items():
         for name, value in fields.items():
             assert dump[section][name] == value, f"{section}.{name}"
+
+
+# -- editing section -------------------------------------------------------------------------
+
+
+def test_editing_temperatures_from_set_and_their_range():
+    assert load_settings(overrides=["editing.temperatures=[0, 0.7]"]).editing.temperatures == [0.0, 0.7]
+    with pytest.raises(ConfigError, match="editing.temperatures"):
+        load_settings(overrides=["editing.temperatures=[0, 2.5]"])
+    with pytest.raises(ConfigError, match="editing.temperatures"):
+        load_settings(overrides=["editing.temperatures=[]"])
+
+
+def test_editing_defaults_are_the_packaged_ones():
+    e = load_settings().editing
+    assert e.temperatures == [0.0, 0.4, 0.8]
+    assert e.editor == "ast"
+    assert "UndefinedName" in e.lint_blocking
+    with pytest.raises(ConfigError, match="editing.diff_context"):
+        load_settings(overrides=["editing.diff_context=0"])  # git apply needs context

@@ -1,0 +1,159 @@
+"""Replay gold patches as unit edits: how exact is the editing engine?
+
+    python benchmarks/edit_replay.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES
+
+For each instance it reads the pre-images of the files the gold patch changes from
+`CLONES/<owner>__<name>` at the base commit (the clone is only read), builds the post-images
+with `git apply`, and derives the edits a perfect model would return (editing.oracle: the
+post-image source of every changed unit, plus `<imports>` when the import block changed).
+It replays them on the pre-images through `supercoder edit --json` and compares with the
+gold post-images. Printed:
+
+- expressible: gold patches that unit edits can express (the rest, with reasons, in --details);
+- same_tree: replays whose syntax tree equals the gold post-image's, apart from where newly
+  added units sit; identical_text: replays equal to the gold post-image byte for byte;
+- git_apply_ok: produced diffs that `git apply --check` accepts on the pre-images;
+- edits_per_s: the engine alone, in this process, lint off (`--repeat` passes over all edits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# This script's folder is not a package: keep it off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from unidiff import PatchSet  # noqa: E402
+
+from editing.engine import apply_edits  # noqa: E402
+from editing.models import Edit  # noqa: E402
+from editing.oracle import derive, same_tree  # noqa: E402
+
+
+def git_show(clone: Path, commit: str, path: str) -> bytes:
+    git_dir = clone / ".git" if (clone / ".git").exists() else clone
+    return subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True, check=True).stdout
+
+
+def load_instances(path: Path, only: list[str] | None) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if not only or r["instance_id"] in only]
+
+
+def supercoder_cmd() -> list[str]:
+    exe = shutil.which("supercoder", path=str(Path(sys.executable).parent)) or shutil.which("supercoder")
+    return [exe] if exe else [sys.executable, "-c", "from agent.cli import main; main()"]
+
+
+def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Pre-images written under work/pre, post-images under work/post; a reason when not expressible."""
+    pre, post = {}, {}
+    for pf in PatchSet(row["patch"]):
+        path = pf.path
+        if pf.is_added_file or pf.is_removed_file or pf.source_file[2:] != pf.target_file[2:]:
+            return pre, post, f"{path}: file added, removed or renamed"
+        if not path.endswith(".py"):
+            return pre, post, f"{path}: not a Python file"
+        text = git_show(clone, row["base_commit"], path)
+        for side in ("pre", "post"):
+            dest = work / side / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(text)
+        pre[path] = text.decode("utf-8")
+    subprocess.run(["git", "apply", "-"], cwd=work / "post", input=row["patch"].encode(), check=True, capture_output=True)
+    post = {p: (work / "post" / p).read_text(encoding="utf-8") for p in pre}
+    return pre, post, None
+
+
+def replay(row: dict, clone: Path) -> dict:
+    rec: dict = {"instance_id": row["instance_id"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        pre, post, problem = prepare(row, clone, work)
+        edits: list[Edit] = []
+        added: set[str] = set()
+        for path in pre:
+            if problem:
+                break
+            derived = derive(path, pre[path], post[path])
+            problem = derived.problem
+            edits += derived.edits
+            added |= derived.added
+        if problem:
+            rec["expressible"] = False
+            rec["reason"] = problem
+            return rec
+        rec.update(expressible=True, edits=len(edits))
+        edits_file = work / "edits.json"
+        edits_file.write_text(json.dumps([e.model_dump() for e in edits]))
+        out = subprocess.run([*supercoder_cmd(), "edit", "--repo", str(work / "pre"), "--edits", str(edits_file), "--json"], capture_output=True, text=True)
+        if out.returncode != 0:
+            rec.update(same_tree=False, identical_text=False, git_apply_ok=False, error=out.stderr.strip()[-500:])
+            return rec
+        result = json.loads(out.stdout)
+        replayed = {p: result["files"].get(p, pre[p]) for p in pre}
+        rec["same_tree"] = all(same_tree(replayed[p], post[p], added) for p in pre)
+        rec["identical_text"] = all(replayed[p] == post[p] for p in pre)
+        check = subprocess.run(["git", "apply", "--check", "-"], cwd=work / "pre", input=result["diff"].encode(), capture_output=True)
+        rec["git_apply_ok"] = check.returncode == 0 and bool(result["diff"])
+        rec["lint"] = len(result["lint"])
+        if not rec["same_tree"]:
+            rec["mismatch"] = [p for p in pre if not same_tree(replayed[p], post[p], added)]
+        rec["_edits"] = edits
+        rec["_pre"] = pre
+    return rec
+
+
+def speed(records: list[dict], repeat: int) -> float:
+    total = 0
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for rec in records:
+            pre = rec["_pre"]
+            apply_edits(pre.__getitem__, rec["_edits"], lint=False)
+            total += len(rec["_edits"])
+    return total / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--repo-cache", required=True)
+    ap.add_argument("--instances", nargs="*")
+    ap.add_argument("--repeat", type=int, default=3, help="passes over all edits for the speed figure")
+    ap.add_argument("--details", help="write per-instance results as JSONL here")
+    args = ap.parse_args()
+    rows = load_instances(Path(args.dataset), args.instances)
+    records = []
+    for n, row in enumerate(rows, 1):
+        clone = Path(args.repo_cache) / row["repo"].replace("/", "__")
+        rec = replay(row, clone)
+        records.append(rec)
+        state = "not expressible: " + rec["reason"] if not rec["expressible"] else ("ok" if rec["same_tree"] and rec["git_apply_ok"] else "MISMATCH")
+        print(f"[{n}/{len(rows)}] {row['instance_id']}: {state}", file=sys.stderr)
+    done = [r for r in records if r["expressible"]]
+    result = {
+        "instances": len(records),
+        "expressible": len(done),
+        "expressible_share": round(len(done) / max(len(records), 1), 4),
+        "same_tree": sum(r["same_tree"] for r in done),
+        "identical_text": sum(r["identical_text"] for r in done),
+        "git_apply_ok": sum(r["git_apply_ok"] for r in done),
+        "edits": sum(r["edits"] for r in done),
+        "edits_per_s": round(speed([r for r in done if r["same_tree"]], args.repeat), 1),
+    }
+    if args.details:
+        Path(args.details).write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}) + "\n" for r in records))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

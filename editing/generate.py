@@ -1,0 +1,182 @@
+"""CodeGeneration: ask the model for whole units at several temperatures, concurrently, and
+turn its answers into candidate patches.
+
+Each temperature gets one request (`n` samples where the endpoint supports it; topped up with
+single requests where it returns fewer). Every sample is parsed and applied in memory; one whose
+edits cannot be read, placed or parsed, or that adds a blocking lint finding, goes back to the
+model with the error, up to `editing.max_retries` times. Samples that normalise to the same
+code (comments and layout aside) merge into one candidate with a count.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.config import EditingConfig
+from agent.llm import LLM, LLMError
+from agent.prompts import render
+from editing.answer import AnswerError, parse_edits
+from editing.engine import Editor, repo_reader
+from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
+from editing.source import Source
+from editing.units import find, import_block
+from localization.parser import parse_source
+from localization.repomap import schematic
+
+
+@dataclass(frozen=True)
+class Target:
+    """A unit localization pointed at."""
+
+    path: str
+    name: str
+
+
+def _unit_code(text: str, name: str) -> str | None:
+    src = Source(text)
+    if name in (IMPORTS_UNIT, "<module>"):
+        block = import_block(src)
+        return "".join(src.lines[block.start : block.end]).rstrip("\n") if block else None
+    defs = find(src, name)
+    return "\n".join("".join(src.lines[d.comment_row : d.end]).rstrip("\n") for d in defs) or None
+
+
+def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tuple[list[dict], list[str]]:
+    """The located units in full (within the prompt budget) and the schematics of their files."""
+    read = repo_reader(repo)
+    texts: dict[str, str | None] = {}
+    units: list[dict] = []
+    budget = cfg.prompt_max_chars
+    for target in targets[: cfg.context_units]:
+        if target.path not in texts:
+            try:
+                texts[target.path] = read(target.path)
+            except EditError:
+                texts[target.path] = None
+        text = texts[target.path]
+        name = IMPORTS_UNIT if target.name == "<module>" else target.name
+        code = _unit_code(text, name) if text is not None else None
+        if code is None or any(u["path"] == target.path and u["name"] == name for u in units):
+            continue
+        if len(code) > budget:
+            continue  # keeps smaller units that still fit
+        budget -= len(code)
+        units.append({"path": target.path, "name": name, "code": code})
+    schematics = []
+    for path in list(dict.fromkeys(u["path"] for u in units))[: cfg.schematic_files]:
+        parsed = parse_source(texts[path].encode("utf-8")).units
+        text = schematic(path, parsed)
+        if len(text) <= budget:
+            budget -= len(text)
+            schematics.append(text)
+    return units, schematics
+
+
+def _normalised(text: str) -> str:
+    try:
+        return ast.dump(ast.parse(text))
+    except (SyntaxError, ValueError, RecursionError):
+        return " ".join(line.split("#", 1)[0].strip() for line in text.splitlines() if line.strip())
+
+
+def candidate_key(files: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + _normalised(files[path]).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class Generator:
+    def __init__(self, llm: LLM, editor: Editor, cfg: EditingConfig, repo: Path):
+        self.llm, self.editor, self.cfg, self.repo = llm, editor, cfg, repo
+        self._lock = threading.Lock()
+        self._calls: list[dict] = []
+
+    def _ask(self, messages: list[dict[str, str]], temperature: float, n: int) -> list[str]:
+        answers = self.llm.complete(messages, temperature=temperature, n=n)
+        with self._lock:
+            for answer in answers:
+                self._calls.append({"temperature": temperature, "prompt": messages[-1]["content"], "response": answer})
+        return answers
+
+    def _first_answers(self, messages: list[dict[str, str]], temperature: float) -> list[str]:
+        wanted = 1 if temperature == 0 else self.cfg.samples_per_temperature
+        answers: list[str] = []
+        if self.cfg.use_n and wanted > 1:
+            try:
+                answers = self._ask(messages, temperature, wanted)[:wanted]
+            except LLMError:
+                answers = []  # an endpoint that refuses `n`: ask one at a time (an error then is final)
+        while len(answers) < wanted:  # endpoints that ignore `n`
+            answers += self._ask(messages, temperature, 1)
+        return answers
+
+    def _apply(self, answer: str) -> tuple[EditResult | None, list, str | None]:
+        try:
+            edits = parse_edits(answer)
+            result = self.editor.apply_with(repo_reader(self.repo), edits)
+        except (AnswerError, EditError) as exc:
+            return None, [], str(exc)
+        if not result.files:
+            return None, edits, "the edits change nothing: every unit is identical to the code shown"
+        blocking = result.blocking_lint
+        if blocking:
+            lines = "\n".join(f"{f.path}:{f.line}: {f.message}" for f in blocking)
+            return result, edits, f"the edited code has new problems (pyflakes):\n{lines}"
+        return result, edits, None
+
+    def _resolve(self, messages: list[dict[str, str]], temperature: float, answer: str) -> Candidate | SampleFailure:
+        attempts = 1
+        history = list(messages)
+        while True:
+            result, edits, error = self._apply(answer)
+            if error is None or (result is not None and attempts > self.cfg.max_retries):
+                return Candidate(edits=edits, diff=result.diff, files=result.files, lint=result.lint,
+                                 temperatures=[temperature], attempts=attempts, key=candidate_key(result.files))
+            if attempts > self.cfg.max_retries:
+                return SampleFailure(temperature=temperature, attempts=attempts, error=error)
+            history += [{"role": "assistant", "content": answer}, {"role": "user", "content": render("edit_retry.j2", error=error)}]
+            try:
+                answer = self._ask(history, temperature, 1)[0]
+            except LLMError as exc:
+                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc))
+            attempts += 1
+
+    def generate(self, issue: str, targets: list[Target], feedback: str | None = None) -> Generation:
+        units, schematics = build_context(self.repo, targets, self.cfg)
+        prompt = render("edit_generate.j2", issue=issue, units=units, schematics=schematics, feedback=feedback or "")
+        messages = [{"role": "user", "content": prompt}]
+        self._calls = []
+        outcomes: list[Candidate | SampleFailure] = []
+        with ThreadPoolExecutor(max_workers=self.cfg.concurrency) as pool:
+            firsts = {t: pool.submit(self._first_answers, messages, t) for t in self.cfg.temperatures}
+            samples = []
+            for t, future in firsts.items():
+                try:
+                    samples += [(t, a) for a in future.result()]
+                except LLMError as exc:
+                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc)))
+            outcomes += list(pool.map(lambda s: self._resolve(messages, *s), samples))
+        return _merge(outcomes, self._calls)
+
+
+def _merge(outcomes: list[Candidate | SampleFailure], calls: list[dict]) -> Generation:
+    out = Generation(calls=calls)
+    by_key: dict[str, Candidate] = {}
+    for item in outcomes:
+        if isinstance(item, SampleFailure):
+            out.failures.append(item)
+        elif item.key in by_key:
+            kept = by_key[item.key]
+            kept.count += 1
+            kept.temperatures += item.temperatures
+        else:
+            by_key[item.key] = item
+    # Most often proposed first; then lint-clean, then lowest temperature.
+    out.candidates = sorted(by_key.values(), key=lambda c: (-c.count, not c.lint_clean, min(c.temperatures)))
+    return out
