@@ -13,7 +13,9 @@ gold post-images. Printed:
 - same_tree: replays whose syntax tree equals the gold post-image's, apart from where newly
   added units sit; identical_text: replays equal to the gold post-image byte for byte;
 - git_apply_ok: produced diffs that `git apply --check` accepts on the pre-images;
-- edits_per_s: the engine alone, in this process, lint off (`--repeat` passes over all edits).
+- edits_per_s: the engine alone, in this process, lint off (`--repeat` passes over all edits);
+- identity: units of the pre-images (up to `--identity-units` per file) given back unchanged but
+  dedented to column 0, as a model writes them: how many leave the file byte-for-byte as it was.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from unidiff import PatchSet  # noqa: E402
 
 from editing.engine import apply_edits  # noqa: E402
 from editing.models import Edit  # noqa: E402
+from editing.models import EditError  # noqa: E402
 from editing.oracle import derive, same_tree  # noqa: E402
+from editing.source import Source  # noqa: E402
+from editing.units import definitions  # noqa: E402
 
 
 def git_show(clone: Path, commit: str, path: str) -> bytes:
@@ -72,7 +77,7 @@ def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str], dict[st
     return pre, post, None
 
 
-def replay(row: dict, clone: Path) -> dict:
+def replay(row: dict, clone: Path, identity_units: int) -> dict:
     rec: dict = {"instance_id": row["instance_id"]}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -108,7 +113,30 @@ def replay(row: dict, clone: Path) -> dict:
             rec["mismatch"] = [p for p in pre if not same_tree(replayed[p], post[p], added)]
         rec["_edits"] = edits
         rec["_pre"] = pre
+        rec["identity_tried"], rec["identity_same"] = identity(pre, identity_units)
     return rec
+
+
+def identity(pre: dict[str, str], limit: int) -> tuple[int, int]:
+    """(units tried, files left unchanged) for units re-given at column 0."""
+    tried = same = 0
+    for path, text in pre.items():
+        src = Source(text)
+        names: dict[str, list] = {}
+        for d in definitions(src):
+            names.setdefault(d.name, []).append(d)
+        for name, group in list(names.items())[:limit]:
+            if len(group) > 1:
+                continue
+            d = group[0]
+            code = "".join(line[len(d.indent):] if line.startswith(d.indent) else line for line in src.lines[d.comment_row : d.end])
+            tried += 1
+            try:
+                result = apply_edits({path: text}.__getitem__, [Edit(path=path, unit=name, code=code)], lint=False)
+            except EditError:
+                continue
+            same += not result.files
+    return tried, same
 
 
 def speed(records: list[dict], repeat: int) -> float:
@@ -129,12 +157,13 @@ def main() -> int:
     ap.add_argument("--instances", nargs="*")
     ap.add_argument("--repeat", type=int, default=3, help="passes over all edits for the speed figure")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
+    ap.add_argument("--identity-units", type=int, default=60, help="units per file for the identity figure")
     args = ap.parse_args()
     rows = load_instances(Path(args.dataset), args.instances)
     records = []
     for n, row in enumerate(rows, 1):
         clone = Path(args.repo_cache) / row["repo"].replace("/", "__")
-        rec = replay(row, clone)
+        rec = replay(row, clone, args.identity_units)
         records.append(rec)
         state = "not expressible: " + rec["reason"] if not rec["expressible"] else ("ok" if rec["same_tree"] and rec["git_apply_ok"] else "MISMATCH")
         print(f"[{n}/{len(rows)}] {row['instance_id']}: {state}", file=sys.stderr)
@@ -148,6 +177,8 @@ def main() -> int:
         "git_apply_ok": sum(r["git_apply_ok"] for r in done),
         "edits": sum(r["edits"] for r in done),
         "edits_per_s": round(speed([r for r in done if r["same_tree"]], args.repeat), 1),
+        "identity_units": sum(r.get("identity_tried", 0) for r in done),
+        "identity_unchanged": sum(r.get("identity_same", 0) for r in done),
     }
     if args.details:
         Path(args.details).write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}) + "\n" for r in records))

@@ -11,8 +11,9 @@ from editing.source import Source, indent_of, is_blank
 from editing.units import Definition, definitions, is_import_statement
 
 # Row kinds: "code" gets the target indentation (and the file's indent unit); "blank" is an
-# empty row; "blankws" a whitespace-only row, indented like code; "shift" (a string's continuation row indented with its code) moves
-# with the code; "keep" (a string row that is not) is left exactly as written.
+# empty row; "blankws" a whitespace-only row, indented like code; "shift" (a continuation row
+# of a string indented with its code) moves with the code; "keep" (a string row that is not)
+# is left exactly as written.
 Row = tuple[str, str]
 
 
@@ -66,7 +67,7 @@ def _shiftable_rows(src: Source, offset: str) -> set[int]:
     """Continuation rows of strings whose rows are all indented at least as deep as the row the
     string starts on (`offset`: the indentation dedenting took from code rows, not string rows)."""
     rows: set[int] = set()
-    for node in src._captures.get("string", []):
+    for node in src.captures.get("string", []):
         first, last = node.start_point[0], node.end_point[0]
         if last == first:
             continue

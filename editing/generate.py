@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import threading
+import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,11 +79,21 @@ def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tupl
     return units, schematics
 
 
+_LAYOUT = {tokenize.COMMENT, tokenize.NL}
+_PARSE_LOCK = threading.Lock()
+
+
 def _normalised(text: str) -> str:
+    """The code apart from comments and layout: its syntax tree, or else its tokens."""
     try:
         return ast.dump(ast.parse(text))
     except (SyntaxError, ValueError, RecursionError):
-        return " ".join(line.split("#", 1)[0].strip() for line in text.splitlines() if line.strip())
+        pass
+    try:  # Python 2 code, say: tokens still tell code from comments
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        return "\0".join(f"{t.type}:{t.string.strip()}" for t in tokens if t.type not in _LAYOUT)
+    except (tokenize.TokenError, SyntaxError):
+        return " ".join(text.split())
 
 
 def candidate_key(files: dict[str, str]) -> str:
@@ -116,28 +128,33 @@ class Generator:
             answers += self._ask(messages, temperature, 1)
         return answers
 
-    def _apply(self, answer: str) -> tuple[EditResult | None, list, str | None]:
+    def _apply(self, answer: str) -> tuple[EditResult | None, list, str | None, str]:
+        """(result, edits, error, candidate key) of one answer."""
         try:
             edits = parse_edits(answer)
-            result = self.editor.apply_with(repo_reader(self.repo), edits)
+            # One at a time: ast.parse is not thread-safe on CPython 3.11 (python/cpython#106905),
+            # and the work is CPU-bound, so only the model calls gain from threads.
+            with _PARSE_LOCK:
+                result = self.editor.apply_with(repo_reader(self.repo), edits)
+                result_key = candidate_key(result.files)
         except (AnswerError, EditError) as exc:
-            return None, [], str(exc)
+            return None, [], str(exc), ""
         if not result.files:
-            return None, edits, "the edits change nothing: every unit is identical to the code shown"
+            return None, edits, "the edits change nothing: every unit is identical to the code shown", ""
         blocking = result.blocking_lint
         if blocking:
             lines = "\n".join(f"{f.path}:{f.line}: {f.message}" for f in blocking)
-            return result, edits, f"the edited code has new problems (pyflakes):\n{lines}"
-        return result, edits, None
+            return result, edits, f"the edited code has new problems (pyflakes):\n{lines}", result_key
+        return result, edits, None, result_key
 
     def _resolve(self, messages: list[dict[str, str]], temperature: float, answer: str) -> Candidate | SampleFailure:
         attempts = 1
         history = list(messages)
         while True:
-            result, edits, error = self._apply(answer)
+            result, edits, error, key = self._apply(answer)
             if error is None or (result is not None and attempts > self.cfg.max_retries):
                 return Candidate(edits=edits, diff=result.diff, files=result.files, lint=result.lint,
-                                 temperatures=[temperature], attempts=attempts, key=candidate_key(result.files))
+                                 temperatures=[temperature], attempts=attempts, key=key)
             if attempts > self.cfg.max_retries:
                 return SampleFailure(temperature=temperature, attempts=attempts, error=error)
             history += [{"role": "assistant", "content": answer}, {"role": "user", "content": render("edit_retry.j2", error=error)}]
@@ -154,9 +171,9 @@ class Generator:
         self._calls = []
         outcomes: list[Candidate | SampleFailure] = []
         with ThreadPoolExecutor(max_workers=self.cfg.concurrency) as pool:
-            firsts = {t: pool.submit(self._first_answers, messages, t) for t in self.cfg.temperatures}
+            firsts = [(t, pool.submit(self._first_answers, messages, t)) for t in self.cfg.temperatures]
             samples = []
-            for t, future in firsts.items():
+            for t, future in firsts:
                 try:
                     samples += [(t, a) for a in future.result()]
                 except LLMError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from editing.code import Piece, Row
 from editing.models import IMPORTS_UNIT, EditError
-from editing.source import Source, indent_of, is_blank
+from editing.source import Source, is_blank
 from editing.units import Definition, docstring_end, find, import_block, main_guard
 
 # PEP 8 spacing around a unit that is added: one blank line before a method, two around top-level units.

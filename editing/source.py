@@ -1,5 +1,6 @@
 """A Python source seen as lines plus what tree-sitter knows of them: which rows are
-comments, which sit inside a multi-line string, and how the file indents."""
+comments, which sit inside a multi-line string, how the file indents; edited copies reparse
+incrementally."""
 
 from __future__ import annotations
 
@@ -86,24 +87,14 @@ class Source:
         return self.tree.root_node
 
     @cached_property
-    def _captures(self) -> dict[str, list[Node]]:
+    def captures(self) -> dict[str, list[Node]]:
         return QueryCursor(_QUERY).captures(self.root)
-
-    @cached_property
-    def comment_rows(self) -> set[int]:
-        """Rows holding nothing but a comment."""
-        rows = set()
-        for node in self._captures.get("comment", []):
-            row = node.start_point[0]
-            if row < len(self.lines) and self.lines[row].lstrip().startswith("#"):
-                rows.add(row)
-        return rows - self.string_rows
 
     @cached_property
     def string_rows(self) -> set[int]:
         """Rows that begin inside a multi-line string: their text belongs to the literal."""
         rows: set[int] = set()
-        for node in self._captures.get("string", []):
+        for node in self.captures.get("string", []):
             first, last = node.start_point[0], node.end_point[0]
             rows.update(range(first + 1, last + 1))
         return rows

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from editing.source import Source, indent_of, is_blank
-from localization.parser import _TRANSPARENT
+from localization.parser import _TRANSPARENT, unwrap_definition
 
 _IMPORTS = {"import_statement", "import_from_statement", "future_import_statement"}
 # Statements allowed inside a try/if of the import block besides imports (fallbacks).
@@ -76,12 +76,10 @@ def _trailing_end(src: Source, last_row: int, indent: str) -> int:
 
 
 def _definition(src: Source, node: Node, scope: list[str], out: list[Definition], recurse: bool = True) -> None:
-    definition = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
-    if definition is None or definition.type not in ("function_definition", "class_definition"):
+    parts = unwrap_definition(node)
+    if parts is None:
         return
-    name_node = definition.child_by_field_name("name")
-    if name_node is None:
-        return
+    definition, name_node = parts
     leaf = _text(src, name_node)
     decorators = [" ".join(_text(src, d).split()) for d in node.children if d.type == "decorator"]
     first_row = node.start_point[0]
@@ -131,11 +129,8 @@ def _named_children(src: Source, node: Node, leaf: str) -> list[Node]:
         if child.type in _TRANSPARENT:
             out.extend(_named_children(src, child, leaf))
             continue
-        definition = child.child_by_field_name("definition") if child.type == "decorated_definition" else child
-        if definition is None or definition.type not in ("function_definition", "class_definition"):
-            continue
-        name_node = definition.child_by_field_name("name")
-        if name_node is not None and _text(src, name_node) == leaf:
+        parts = unwrap_definition(child)
+        if parts is not None and _text(src, parts[1]) == leaf:
             out.append(child)
     return out
 

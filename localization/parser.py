@@ -87,13 +87,20 @@ def _walk(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> list[Node]
     return rest
 
 
-def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None:
+def unwrap_definition(node: Node) -> tuple[Node, Node] | None:
+    """(the def/class node, its name node) of a possibly decorated definition; None otherwise."""
     definition = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
     if definition is None or definition.type not in ("function_definition", "class_definition"):
-        return
+        return None
     name_node = definition.child_by_field_name("name")
-    if name_node is None:
+    return (definition, name_node) if name_node is not None else None
+
+
+def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None:
+    parts = unwrap_definition(node)
+    if parts is None:
         return
+    definition, name_node = parts
     name = ".".join([*scope, _text(ctx, name_node)])
     body = definition.child_by_field_name("body")
     signature = _signature(ctx, definition)

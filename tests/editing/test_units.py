@@ -286,6 +286,7 @@ def test_string_and_comment_rows():
         """
         y = 1  # trailing, not a comment row
         ''')
-    assert s.comment_rows == {0}
+    assert [r for r in range(5) if s.is_comment_row(r)] == [0]
     assert s.string_rows == {2, 3}
+    assert [r for r in range(5) if s.in_string(r)] == [2, 3]
     assert [s.is_code_row(r) for r in range(5)] == [False, True, False, False, True]
