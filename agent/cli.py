@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the resolved configuration.")
 app.add_typer(config_app, name="config")
+sandbox_app = typer.Typer(no_args_is_help=True, help="Sandbox images and containers.")
+app.add_typer(sandbox_app, name="sandbox")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -270,6 +272,39 @@ def edit(
         print(json.dumps(result.public()))
     else:
         sys.stdout.write(result.diff)
+
+
+@sandbox_app.command("base")
+def sandbox_base(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build even when an image of this spec exists.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Build the base image (debootstrap + docker import) unless one of the same spec exists; print its tag."""
+    settings = _settings(config, set_)
+    from sandbox.base import SandboxError
+    from sandbox.docker_backend import docker_client
+    from sandbox.images import ensure_base
+
+    try:
+        tag = ensure_base(docker_client(), settings.sandbox, rebuild=rebuild, progress=_notice)
+    except SandboxError as exc:
+        raise UserError(str(exc)) from None
+    print(tag)
+
+
+@sandbox_app.command("prune")
+def sandbox_prune(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Remove sandbox containers left behind by interrupted runs; print how many."""
+    _settings(config, set_)
+    from sandbox.base import SandboxError
+    from sandbox.docker_backend import prune
+
+    try:
+        removed = prune()
+    except SandboxError as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps({"removed": removed}))
 
 
 @config_app.command("show")

@@ -138,6 +138,22 @@ class EditingConfig(_Section):
         return value
 
 
+class SandboxConfig(_Section):
+    backend: Literal["docker", "local"] = "docker"
+    command_timeout_s: float = Field(1800, gt=0)
+    kill_grace_s: float = Field(2, gt=0)
+    output_max_chars: int = Field(200_000, ge=1000)
+    workdir: str = "/repo"
+    cpus: float = Field(2.0, gt=0)
+    memory_mb: int = Field(4096, ge=64)
+    pids_limit: int = Field(1024, ge=16)
+    tmpfs_mb: int = Field(1024, ge=1)
+    file_size_mb: int = Field(1024, ge=1)
+    base_suite: str = "bookworm"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    base_packages: list[str] = Field(default_factory=lambda: ["python3", "python3-venv", "python3-pip", "git", "ca-certificates", "procps"])
+
+
 class _DictSource(PydanticBaseSettingsSource):
     """Feeds already-merged YAML data to pydantic-settings below the environment."""
 
@@ -166,6 +182,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     localization: LocalizationConfig = Field(default_factory=LocalizationConfig)
     editing: EditingConfig = Field(default_factory=EditingConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     _file_data: dict[str, Any] = {}
 

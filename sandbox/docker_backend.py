@@ -1,0 +1,231 @@
+"""The `docker` backend: one container per candidate from an environment image, no network
+while tests run, CPU/memory/process/file-size limits, a size-capped /tmp, the whole process
+tree killed on timeout, and the container always removed (a label lets `sandbox prune` find
+any that a killed process left behind)."""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import io
+import shlex
+import subprocess
+import tarfile
+import threading
+import time
+from pathlib import Path, PurePosixPath
+
+from agent.config import SandboxConfig
+from sandbox.base import SandboxError
+from sandbox.models import ExecResult
+from sandbox.output import Capped
+
+LABEL = "supercoder.sandbox"
+_POLL_S = 0.25  # how often the watchdog asks whether a command has ended
+_OPEN: set = set()  # containers of this process, removed at exit if still there
+_OPEN_LOCK = threading.Lock()
+
+
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"cannot reach the Docker engine ({exc}); start it, or use --set sandbox.backend=local") from None
+    return client
+
+
+@atexit.register
+def _remove_leftovers() -> None:
+    for container in list(_OPEN):
+        try:
+            container.remove(force=True)
+        except Exception:  # at exit, a container already gone is fine
+            pass
+
+
+def git_archive(clone: Path, commit: str) -> bytes:
+    git_dir = clone / ".git" if (clone / ".git").exists() else clone
+    done = subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), "archive", "--format=tar", commit], capture_output=True)
+    if done.returncode != 0:
+        raise SandboxError(f"commit {commit} not found in {clone}")
+    return done.stdout
+
+
+class DockerSandbox:
+    def __init__(self, image: str, cfg: SandboxConfig, clone: Path | None = None, commit: str | None = None, client=None):
+        import docker
+
+        self.cfg = cfg
+        self.workdir = cfg.workdir
+        self.client = client or docker_client()
+        fsize = cfg.file_size_mb * 1024 * 1024
+        try:
+            self.client.images.get(image)  # never pull: no registry may be reachable, and a pull is slow
+        except docker.errors.ImageNotFound:
+            raise SandboxError(f"image {image} not found locally; build it first (supercoder sandbox base)") from None
+        try:
+            self.container = self.client.containers.run(
+                image, ["sleep", "infinity"], detach=True, network_mode="none", working_dir="/",
+                nano_cpus=int(cfg.cpus * 1e9), mem_limit=f"{cfg.memory_mb}m", memswap_limit=f"{cfg.memory_mb}m",
+                pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
+                ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],
+                labels={LABEL: "1"}, init=True,
+            )
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"cannot start a container from {image}: {exc.explanation or exc}") from None
+        with _OPEN_LOCK:
+            _OPEN.add(self.container)
+        try:
+            # The container's own `sleep` (the only child of its init now) must outlive every sweep.
+            self._keep = self._exec_checked("ps -o pid= --ppid 1", "/").split()[0]
+            self._baseline: str | None = None
+            if clone is not None and commit is not None:
+                self._load_tree(git_archive(clone, commit))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load_tree(self, tar: bytes) -> None:
+        """The tree at its commit, with a baseline commit for `reset` and `apply_diff`."""
+        self._exec_checked(f"mkdir -p {shlex.quote(self.workdir)}", "/")
+        if not self.container.put_archive(self.workdir, tar):
+            raise SandboxError("cannot copy the repository into the container")
+        self._exec_checked(
+            "git init -q && git add -A -f && git -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify",
+            self.workdir,
+        )
+        self._baseline = self._exec_checked("git rev-parse HEAD", self.workdir).strip()
+
+    def _exec_checked(self, command: str, workdir: str) -> str:
+        code, out = self.container.exec_run(["bash", "-c", command], workdir=workdir)
+        if code != 0:
+            raise SandboxError(f"`{command}` failed in the container: {out.decode('utf-8', 'replace').strip()[-300:]}")
+        return out.decode("utf-8", "replace")
+
+    def run(self, command: str, timeout_s: float | None = None) -> ExecResult:
+        limit = timeout_s if timeout_s is not None else self.cfg.command_timeout_s
+        api = self.client.api
+        # `timeout` kills the command's process group; the watchdog below kills everything else.
+        wrapped = f"exec timeout -s KILL {limit:.3f} bash -c {shlex.quote(command)}"
+        exec_id = api.exec_create(self.container.id, ["bash", "-c", wrapped], workdir=self.workdir)["Id"]
+        start = time.monotonic()
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(exec_id, done, limit + self.cfg.kill_grace_s), daemon=True)
+        watchdog.start()
+        capped = Capped(self.cfg.output_max_chars)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may straddle two chunks
+        try:
+            for chunk in api.exec_start(exec_id, stream=True):
+                capped.add(decoder.decode(chunk))
+        finally:
+            done.set()
+        duration = time.monotonic() - start
+        self._sweep()  # what the command left running (a daemon, a setsid child) dies with it
+        code = api.exec_inspect(exec_id).get("ExitCode")
+        timed_out = code == 137 and duration >= limit
+        output, truncated = capped.text()
+        return ExecResult(command=command, exit_code=None if timed_out else code, output=output,
+                          duration_s=round(duration, 3), timed_out=timed_out, truncated=truncated)
+
+    def _sweep(self) -> None:
+        """Kill every process but the container's init and its sleep."""
+        script = f'for p in $(ps -e -o pid=); do case $p in 1|{self._keep}|$$) ;; *) kill -9 $p 2>/dev/null;; esac; done; true'
+        try:
+            self.container.exec_run(["bash", "-c", script])
+        except Exception:  # the container may be going away
+            pass
+
+    def _watch(self, exec_id: str, done: threading.Event, deadline_s: float) -> None:
+        """Sweep when the output is still open `kill_grace_s` after the command ended (a process
+        that left its session holds it), or past the deadline whatever happens."""
+        deadline = time.monotonic() + deadline_s
+        ended_at = None
+        while not done.wait(_POLL_S):
+            now = time.monotonic()
+            if ended_at is None:
+                try:
+                    if not self.client.api.exec_inspect(exec_id).get("Running", True):
+                        ended_at = now
+                except Exception:  # the container may be going away
+                    return
+            if now >= deadline or (ended_at is not None and now - ended_at >= self.cfg.kill_grace_s):
+                self._sweep()
+                return
+
+    def _path(self, path: str) -> str:
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts:
+            raise SandboxError(f"path must be relative to the repository root: {path!r}")
+        return str(PurePosixPath(self.workdir) / pure)
+
+    def read_file(self, path: str) -> str:
+        import docker
+
+        try:
+            stream, _ = self.container.get_archive(self._path(path))
+        except docker.errors.NotFound:
+            raise SandboxError(f"no such file in the sandbox: {path}") from None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            data = tar.extractfile(member) if member is not None else None
+            if data is None:
+                raise SandboxError(f"not a file: {path}")
+            return data.read().decode("utf-8", "replace")
+
+    def write_file(self, path: str, text: str) -> None:
+        target = PurePosixPath(self._path(path))
+        self._exec_checked(f"mkdir -p {shlex.quote(str(target.parent))}", "/")
+        data = text.encode("utf-8")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(target.name)
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        if not self.container.put_archive(str(target.parent), buf.getvalue()):
+            raise SandboxError(f"cannot write {path}")
+
+    def apply_diff(self, diff: str) -> None:
+        if not diff.strip():
+            return
+        self.write_file(".supercoder.diff", diff if diff.endswith("\n") else diff + "\n")
+        code, out = self.container.exec_run(
+            ["bash", "-c", "git apply --whitespace=nowarn .supercoder.diff; s=$?; rm -f .supercoder.diff; exit $s"], workdir=self.workdir
+        )
+        if code != 0:
+            reason = " ".join(out.decode("utf-8", "replace").strip().splitlines()[:3]) or "git apply failed"
+            raise SandboxError(f"the patch does not apply: {reason}")
+
+    def reset(self) -> None:
+        """Back to the starting tree; untracked files go, ignored ones (install metadata) stay."""
+        self._exec_checked(f"git checkout -q --force --detach {self._baseline or 'HEAD'} && git clean -fdq", self.workdir)
+
+    def close(self) -> None:
+        container = getattr(self, "container", None)
+        if container is None:
+            return
+        try:
+            container.remove(force=True)
+        except Exception:  # already gone
+            pass
+        with _OPEN_LOCK:
+            _OPEN.discard(container)
+        self.container = None
+
+
+def prune(client=None) -> int:
+    """Remove every sandbox container left behind (by any process); the number removed."""
+    client = client or docker_client()
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        container.remove(force=True)
+        removed += 1
+    return removed

@@ -1,0 +1,64 @@
+"""The base image, built where no registry is reachable: a `debootstrap` root filesystem
+loaded with `docker import`, tagged by a hash of what went into it (so an unchanged spec
+reuses its image and a changed one builds anew)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from agent.config import SandboxConfig
+from sandbox.base import SandboxError
+
+BASE_REPOSITORY = "supercoder-base"
+BASE_SCHEMA = 1  # bump when the build itself changes
+LAYER_LABEL = "supercoder.layer"
+
+
+def base_spec(cfg: SandboxConfig) -> dict:
+    return {"schema": BASE_SCHEMA, "suite": cfg.base_suite, "mirror": cfg.debian_mirror, "packages": sorted(cfg.base_packages)}
+
+
+def base_tag(cfg: SandboxConfig) -> str:
+    digest = hashlib.sha256(json.dumps(base_spec(cfg), sort_keys=True).encode()).hexdigest()[:12]
+    return f"{BASE_REPOSITORY}:{cfg.base_suite}-{digest}"
+
+
+def _image_exists(client, tag: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def ensure_base(client, cfg: SandboxConfig, rebuild: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+    """The base image's tag, built first when missing (or when `rebuild`)."""
+    tag = base_tag(cfg)
+    if not rebuild and _image_exists(client, tag):
+        return tag
+    if shutil.which("debootstrap") is None:
+        raise SandboxError("building the base image needs debootstrap (apt-get install debootstrap)")
+    with tempfile.TemporaryDirectory(prefix="supercoder-base-") as tmp:
+        root = Path(tmp) / "root"
+        progress(f"debootstrap {cfg.base_suite} (a few minutes, once)")
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(cfg.base_packages)}", cfg.base_suite, str(root), cfg.debian_mirror]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = " ".join(done.stdout.strip().splitlines()[-2:] + done.stderr.strip().splitlines()[-2:])
+            raise SandboxError(f"debootstrap failed: {tail}")
+        shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
+        tarball = Path(tmp) / "root.tar"
+        subprocess.run(["tar", "-C", str(root), "-cf", str(tarball), "."], check=True)
+        progress(f"docker import {tag}")
+        repository, _, version = tag.partition(":")
+        changes = [f"LABEL {LAYER_LABEL}=base", "ENV LANG=C.UTF-8", 'CMD ["bash"]']
+        client.api.import_image(src=str(tarball), repository=repository, tag=version, changes=changes)
+    return tag

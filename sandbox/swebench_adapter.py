@@ -1,0 +1,39 @@
+"""The one module that imports the `swebench` package (pinned: 4.x still ships the per-repo
+specs and log parsers that 5.x removed). Everything else goes through these functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sandbox.models import TestStatus
+
+SWEBENCH_VERSION = "4.1.0"
+_STATUS: dict[str, TestStatus] = {"PASSED": "passed", "XFAIL": "passed", "FAILED": "failed", "ERROR": "error", "SKIPPED": "skipped"}
+
+
+def log_statuses(repo: str, log: str) -> dict[str, TestStatus]:
+    """Test id -> status from a runner's log; KeyError when swebench has no parser for `repo`."""
+    from swebench.harness.log_parsers import MAP_REPO_TO_PARSER
+
+    parser = MAP_REPO_TO_PARSER[repo]
+    return {test: _STATUS.get(status, "failed") for test, status in parser(log, None).items()}
+
+
+def spec(repo: str, version: str) -> dict[str, Any]:
+    """swebench's environment spec (python, packages, install, test_cmd) for a repo and version."""
+    from swebench.harness.constants import MAP_REPO_VERSION_TO_SPECS
+
+    return dict(MAP_REPO_VERSION_TO_SPECS[repo][version])
+
+
+def parse_test_list(value: Any) -> list[str]:
+    """FAIL_TO_PASS / PASS_TO_PASS as a list, whether given as one or as a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"expected a JSON list of test ids, got {value[:60]!r}") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of test ids")
+    return value

@@ -1,0 +1,161 @@
+"""The docker backend against the real engine (.ci/run starts dockerd and builds the base image;
+the fixture builds it too when it is missing)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings
+from sandbox.base import SandboxError
+from sandbox.docker_backend import LABEL, DockerSandbox, docker_client, prune
+from sandbox.images import base_tag, ensure_base
+
+DIFF = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+
+
+@pytest.fixture(scope="session")
+def client():
+    return docker_client()
+
+
+@pytest.fixture(scope="session")
+def image(client):
+    return ensure_base(client, load_settings().sandbox)
+
+
+@pytest.fixture
+def cfg():
+    # Small limits so that each can be reached quickly.
+    return load_settings(overrides=[
+        "sandbox.memory_mb=256", "sandbox.pids_limit=64", "sandbox.file_size_mb=4", "sandbox.tmpfs_mb=8",
+        "sandbox.kill_grace_s=1", "sandbox.output_max_chars=2000",
+    ]).sandbox
+
+
+@pytest.fixture
+def repo(tmp_path) -> tuple[Path, str]:
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "m.py").write_text("x = 1\n")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "util.py").write_text("def f():\n    return 1\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    return root, commit
+
+
+@pytest.fixture
+def sandbox(image, cfg, repo, client):
+    with DockerSandbox(image, cfg, *repo, client=client) as sb:
+        yield sb
+
+
+def _ours(client) -> list:
+    return client.containers.list(all=True, filters={"label": LABEL})
+
+
+def test_the_base_image_is_reused_and_named_by_its_spec(client, image):
+    assert image == base_tag(load_settings().sandbox)
+    t0 = time.monotonic()
+    assert ensure_base(client, load_settings().sandbox) == image
+    assert time.monotonic() - t0 < 5  # nothing built
+    other = load_settings(overrides=["sandbox.base_suite=trixie"]).sandbox
+    assert base_tag(other) != image
+
+
+def test_run_in_the_tree(sandbox):
+    r = sandbox.run("pwd; cat m.py; echo err >&2; exit 3")
+    assert r.exit_code == 3 and not r.timed_out
+    assert r.output == "/repo\nx = 1\nerr\n"
+    sandbox.run("cd pkg; export X=1; echo y > made.txt")
+    assert sandbox.run("pwd; echo ${X:-unset}; cat pkg/made.txt").output == "/repo\nunset\ny\n"
+
+
+def test_timeout_kills_the_whole_tree(sandbox):
+    t0 = time.monotonic()
+    r = sandbox.run("sleep 61 & sleep 62 & wait", timeout_s=1)
+    assert r.timed_out and r.exit_code is None
+    assert time.monotonic() - t0 < 10
+    assert "sleep 6" not in sandbox.run("ps -e -o cmd").output
+
+
+def test_a_process_that_leaves_its_session_does_not_hold_the_run(sandbox):
+    t0 = time.monotonic()
+    r = sandbox.run("setsid sleep 63 & echo started", timeout_s=60)
+    assert r.output == "started\n" and r.exit_code == 0
+    assert time.monotonic() - t0 < 10  # the grace period, not the 60 s limit
+    assert "sleep 63" not in sandbox.run("ps -e -o cmd").output
+
+
+def test_no_network(sandbox):
+    r = sandbox.run("python3 -c \"import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)\"")
+    assert r.exit_code != 0 and "unreachable" in r.output.lower()
+
+
+def test_memory_limit(sandbox):
+    r = sandbox.run("python3 -c 'x = bytearray(600 * 1024 * 1024); print(\"allocated\")'")
+    assert r.exit_code == 137 and "allocated" not in r.output
+
+
+def test_file_size_and_tmpfs_limits(sandbox):
+    r = sandbox.run("head -c 20000000 /dev/zero > big.bin; echo rc=$?; stat -c %s big.bin")
+    assert "rc=153" in r.output and "4194304" in r.output  # SIGXFSZ at 4 MiB
+    r = sandbox.run("for i in 1 2 3; do head -c 3000000 /dev/zero > /tmp/f$i || echo full; done; df -k /tmp | tail -1")
+    assert "full" in r.output or "No space" in r.output
+
+
+def test_process_limit(sandbox):
+    r = sandbox.run("for i in $(seq 200); do sleep 5 & done; echo end", timeout_s=20)
+    assert "Resource temporarily unavailable" in r.output
+
+
+def test_output_keeps_head_and_tail(sandbox):
+    r = sandbox.run("echo FIRST; seq 100000; echo LAST")
+    assert r.truncated and r.output.startswith("FIRST") and r.output.rstrip().endswith("LAST")
+    assert len(r.output) < 2200
+
+
+def test_diff_reset_and_files(sandbox):
+    sandbox.apply_diff(DIFF)
+    assert sandbox.read_file("m.py") == "x = 2\n"
+    with pytest.raises(SandboxError, match="^the patch does not apply"):
+        sandbox.apply_diff(DIFF)
+    sandbox.write_file("new/dir/n.py", "y = 1\n")
+    assert sandbox.read_file("new/dir/n.py") == "y = 1\n"
+    sandbox.reset()
+    assert sandbox.read_file("m.py") == "x = 1\n"
+    with pytest.raises(SandboxError):
+        sandbox.read_file("new/dir/n.py")
+    with pytest.raises(SandboxError):
+        sandbox.write_file("../escape.py", "")
+
+
+def test_container_removed_after_an_exception(image, cfg, repo, client):
+    before = {c.id for c in _ours(client)}
+    with pytest.raises(RuntimeError):
+        with DockerSandbox(image, cfg, *repo, client=client) as sb:
+            cid = sb.container.id
+            raise RuntimeError("boom")
+    assert cid not in {c.id for c in _ours(client)} | before
+
+
+def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg, repo, client):
+    before = {c.id for c in _ours(client)}
+    with pytest.raises(SandboxError, match="not found"):
+        DockerSandbox(image, cfg, repo[0], "0" * 40, client=client)
+    with pytest.raises(SandboxError, match="not found"):
+        DockerSandbox("supercoder-no-such-image:x", cfg, client=client)
+    assert {c.id for c in _ours(client)} == before
+
+
+def test_prune_removes_leftovers(image, client):
+    leftover = client.containers.run(image, ["sleep", "infinity"], detach=True, labels={LABEL: "1"})
+    assert prune(client) >= 1
+    assert leftover.id not in {c.id for c in _ours(client)}
