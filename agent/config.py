@@ -144,6 +144,8 @@ class SandboxConfig(_Section):
     kill_grace_s: float = Field(2, gt=0)
     output_max_chars: int = Field(200_000, ge=1000)
     workdir: str = "/repo"
+    pytest_command: str = "python3 -m pytest -rA -p no:cacheprovider"
+    related_tests_max: int = Field(20, ge=1)
     cpus: float = Field(2.0, gt=0)
     memory_mb: int = Field(4096, ge=64)
     pids_limit: int = Field(1024, ge=16)
