@@ -145,6 +145,8 @@ class SandboxConfig(_Section):
     output_max_chars: int = Field(200_000, ge=1000)
     workdir: str = "/repo"
     pytest_command: str = "python3 -m pytest -rA -p no:cacheprovider"
+    ca_bundle: str | None = None
+    build_env: dict[str, str] = Field(default_factory=dict)
     related_tests_max: int = Field(20, ge=1)
     cpus: float = Field(2.0, gt=0)
     memory_mb: int = Field(4096, ge=64)

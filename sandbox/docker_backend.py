@@ -21,6 +21,11 @@ from sandbox.models import ExecResult
 from sandbox.output import Capped
 
 LABEL = "supercoder.sandbox"
+# The tree as unpacked becomes a commit, so that `reset` and `apply_diff` have git to work with.
+BASELINE_SCRIPT = (
+    "git init -q && git add -A -f && "
+    "git -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify"
+)
 _POLL_S = 0.25  # how often the watchdog asks whether a command has ended
 _OPEN: set = set()  # containers of this process, removed at exit if still there
 _OPEN_LOCK = threading.Lock()
@@ -54,6 +59,15 @@ def git_archive(clone: Path, commit: str) -> bytes:
     return done.stdout
 
 
+def single_file_tar(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 class DockerSandbox:
     def __init__(self, image: str, cfg: SandboxConfig, clone: Path | None = None, commit: str | None = None, client=None):
         import docker
@@ -81,9 +95,11 @@ class DockerSandbox:
         try:
             # The container's own `sleep` (the only child of its init now) must outlive every sweep.
             self._keep = self._exec_checked("ps -o pid= --ppid 1", "/").split()[0]
-            self._baseline: str | None = None
             if clone is not None and commit is not None:
                 self._load_tree(git_archive(clone, commit))
+            else:  # an instance image holds the tree and its baseline commit; an environment image neither
+                code, out = self.container.exec_run(["bash", "-c", f"mkdir -p {shlex.quote(self.workdir)} && cd {shlex.quote(self.workdir)} && git rev-parse -q --verify HEAD"], workdir="/")
+                self._baseline = out.decode().strip() if code == 0 else None
         except BaseException:
             self.close()
             raise
@@ -99,10 +115,7 @@ class DockerSandbox:
         self._exec_checked(f"mkdir -p {shlex.quote(self.workdir)}", "/")
         if not self.container.put_archive(self.workdir, tar):
             raise SandboxError("cannot copy the repository into the container")
-        self._exec_checked(
-            "git init -q && git add -A -f && git -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify",
-            self.workdir,
-        )
+        self._exec_checked(BASELINE_SCRIPT, self.workdir)
         self._baseline = self._exec_checked("git rev-parse HEAD", self.workdir).strip()
 
     def _exec_checked(self, command: str, workdir: str) -> str:
@@ -184,13 +197,7 @@ class DockerSandbox:
     def write_file(self, path: str, text: str) -> None:
         target = PurePosixPath(self._path(path))
         self._exec_checked(f"mkdir -p {shlex.quote(str(target.parent))}", "/")
-        data = text.encode("utf-8")
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(target.name)
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(data))
-        if not self.container.put_archive(str(target.parent), buf.getvalue()):
+        if not self.container.put_archive(str(target.parent), single_file_tar(target.name, text.encode("utf-8"))):
             raise SandboxError(f"cannot write {path}")
 
     def apply_diff(self, diff: str) -> None:
@@ -206,7 +213,9 @@ class DockerSandbox:
 
     def reset(self) -> None:
         """Back to the starting tree; untracked files go, ignored ones (install metadata) stay."""
-        self._exec_checked(f"git checkout -q --force --detach {self._baseline or 'HEAD'} && git clean -fdq", self.workdir)
+        if self._baseline is None:
+            raise SandboxError("this sandbox holds no repository to reset")
+        self._exec_checked(f"git checkout -q --force --detach {self._baseline} && git clean -fdq", self.workdir)
 
     def close(self) -> None:
         container = getattr(self, "container", None)

@@ -1,0 +1,110 @@
+"""Image layers above the base (an environment: a repository's dependencies; an instance: the
+repository at its commit, installed), each built by running a script in a container of its
+parent and committing it, and tagged by a hash of everything that went in: an unchanged spec
+reuses its image, a changed one builds anew.
+
+A build may reach the package index: it runs with the network, the host's CA bundle mounted
+read-only and the pip and proxy settings passed in. None of that is baked into the layer: the
+mount is not part of a commit, and the variables are given to the build command only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from pydantic import BaseModel, Field
+
+from agent.config import SandboxConfig
+from sandbox.base import SandboxError
+from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, git_archive, single_file_tar
+from sandbox.images import LAYER_LABEL
+
+LAYER_SCHEMA = 1
+CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
+_PASSED = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT|RETRIES)|(HTTPS?|NO)_PROXY|(https?|no)_proxy)$")
+
+
+class LayerSpec(BaseModel):
+    kind: str  # "env" | "instance"
+    name: str  # readable part of the tag, e.g. "sympy__sympy-1.1"
+    parent: str  # image tag
+    script: str  # bash, run as root in the parent's filesystem
+    files: dict[str, str] = Field(default_factory=dict)  # absolute path -> text, written before the script
+    clone: str | None = None  # a clone whose commit is unpacked at sandbox.workdir first
+    commit: str | None = None
+
+
+def host_ca_bundle(cfg: SandboxConfig) -> Path | None:
+    for candidate in (cfg.ca_bundle, os.environ.get("PIP_CERT"), os.environ.get("SSL_CERT_FILE"),
+                      os.environ.get("REQUESTS_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def build_env(cfg: SandboxConfig) -> dict[str, str]:
+    """What a build command sees: the host's pip and proxy settings, the CA bundle, config extras."""
+    env = {k: v for k, v in os.environ.items() if _PASSED.match(k) and "file:" not in v}
+    if host_ca_bundle(cfg) is not None:
+        env.update(PIP_CERT=CA_IN_CONTAINER, SSL_CERT_FILE=CA_IN_CONTAINER, REQUESTS_CA_BUNDLE=CA_IN_CONTAINER)
+    env.update(cfg.build_env)
+    return env
+
+
+def layer_tag(client, spec: LayerSpec) -> str:
+    parent_id = client.images.get(spec.parent).id  # a rebuilt parent changes every layer above it
+    payload = {"schema": LAYER_SCHEMA, **spec.model_dump(exclude={"parent", "clone"}), "parent": parent_id}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+    safe = re.sub(r"[^a-z0-9_.-]", "-", spec.name.lower())[:80]
+    return f"supercoder-{spec.kind}:{safe}-{digest}"
+
+
+def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = False,
+                 progress: Callable[[str], None] = lambda _: None) -> str:
+    import docker
+
+    try:
+        tag = layer_tag(client, spec)
+    except docker.errors.ImageNotFound:
+        raise SandboxError(f"parent image {spec.parent} not found; build it first") from None
+    try:
+        if not rebuild:
+            client.images.get(tag)
+            return tag
+    except docker.errors.ImageNotFound:
+        pass
+    progress(f"building {tag}")
+    ca = host_ca_bundle(cfg)
+    mounts = [docker.types.Mount(CA_IN_CONTAINER, str(ca), type="bind", read_only=True)] if ca else []
+    container = client.containers.run(spec.parent, ["sleep", "infinity"], detach=True, mounts=mounts, labels={LABEL: "build"})
+    try:
+        for path, text in spec.files.items():
+            _put(container, path, text)
+        if spec.clone is not None and spec.commit is not None:
+            container.exec_run(["mkdir", "-p", cfg.workdir])
+            if not container.put_archive(cfg.workdir, git_archive(Path(spec.clone), spec.commit)):
+                raise SandboxError("cannot copy the repository into the build container")
+            code, out = container.exec_run(["bash", "-c", BASELINE_SCRIPT], workdir=cfg.workdir)
+            if code != 0:
+                raise SandboxError(f"cannot commit the baseline tree: {out.decode('utf-8', 'replace').strip()[-300:]}")
+        code, out = container.exec_run(["bash", "-c", spec.script], environment=build_env(cfg), workdir=cfg.workdir if spec.clone else "/")
+        if code != 0:
+            tail = "\n".join(out.decode("utf-8", "replace").strip().splitlines()[-15:])
+            raise SandboxError(f"building {tag} failed (exit {code}):\n{tail}")
+        repository, _, version = tag.partition(":")
+        container.commit(repository=repository, tag=version, changes=[f"LABEL {LAYER_LABEL}={spec.kind}", 'CMD ["bash"]'])
+    finally:
+        container.remove(force=True)
+    return tag
+
+
+def _put(container, path: str, text: str) -> None:
+    target = PurePosixPath(path)
+    container.exec_run(["mkdir", "-p", str(target.parent)])
+    if not container.put_archive(str(target.parent), single_file_tar(target.name, text.encode("utf-8"))):
+        raise SandboxError(f"cannot write {path} into the build container")

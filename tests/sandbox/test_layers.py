@@ -1,0 +1,102 @@
+"""Image layers above the base, against the real engine: built once per spec, the CA bundle
+mounted and the pip settings passed during the build only, failures reported and cleaned up."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from agent.config import load_settings
+from sandbox.base import SandboxError
+from sandbox.docker_backend import LABEL, DockerSandbox, docker_client
+from sandbox.images import ensure_base
+from sandbox.layers import CA_IN_CONTAINER, LayerSpec, build_env, ensure_layer, host_ca_bundle
+
+SCRIPT = (
+    "mkdir -p /opt/layer && echo built > /opt/layer/marker && "
+    f"test -s {CA_IN_CONTAINER} && echo \"$PIP_CERT $PIP_INDEX_URL\" > /opt/layer/seen"
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    return docker_client()
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nnot a real one\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("PIP_INDEX_URL", "https://index.example/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "/host/only/path")
+    return load_settings(overrides=[f"sandbox.ca_bundle={ca}", "sandbox.build_env={PIP_RETRIES: '7'}"]).sandbox
+
+
+@pytest.fixture(scope="module")
+def base(client):
+    return ensure_base(client, load_settings().sandbox)
+
+
+def _spec(base: str, script: str = SCRIPT, name: str = "test-layer") -> LayerSpec:
+    # A unique name per run keeps a previous run's image from being reused by accident.
+    return LayerSpec(kind="env", name=name, parent=base, script=script, files={"/opt/layer/req.txt": "pytest\n"})
+
+
+def test_build_env_passes_pip_and_proxy_settings_only(cfg):
+    env = build_env(cfg)
+    assert env["PIP_INDEX_URL"] == "https://index.example/simple"
+    assert env["PIP_CERT"] == CA_IN_CONTAINER and env["PIP_RETRIES"] == "7"
+    assert "PIP_FIND_LINKS" not in env  # a host path means nothing in a container
+    assert str(host_ca_bundle(cfg)).endswith("ca.pem")
+
+
+def test_layer_is_built_once_and_bakes_nothing_of_the_build(client, cfg, base):
+    # (Docker leaves an empty file where the CA bundle was mounted; its content is never committed.)
+    spec = _spec(base, SCRIPT + f" && echo {time.time_ns()} > /opt/layer/stamp")
+    tag = ensure_layer(client, cfg, spec)
+    try:
+        t0 = time.monotonic()
+        assert ensure_layer(client, cfg, spec) == tag and time.monotonic() - t0 < 3  # reused
+        with DockerSandbox(tag, load_settings().sandbox, client=client) as sb:
+            r = sb.run("cat /opt/layer/marker /opt/layer/seen /opt/layer/req.txt; test -s " + CA_IN_CONTAINER + " || echo no-ca; echo ${PIP_CERT:-no-env}")
+            assert r.output == f"built\n{CA_IN_CONTAINER} https://index.example/simple\npytest\nno-ca\nno-env\n"
+            with pytest.raises(SandboxError, match="no repository to reset"):
+                sb.reset()
+        assert ensure_layer(client, cfg, _spec(base, SCRIPT + " && true")) != tag  # another script, another image
+    finally:
+        for image in client.images.list(name="supercoder-env"):
+            if any(t.startswith("supercoder-env:test-layer-") for t in image.tags):
+                client.images.remove(image.id, force=True)
+
+
+def test_a_failing_build_says_why_and_leaves_no_container(client, cfg, base):
+    before = {c.id for c in client.containers.list(all=True, filters={"label": LABEL})}
+    with pytest.raises(SandboxError, match=r"failed \(exit 3\):\ncannot find it"):
+        ensure_layer(client, cfg, _spec(base, "echo cannot find it; exit 3", name="test-layer-fail"))
+    assert {c.id for c in client.containers.list(all=True, filters={"label": LABEL})} == before
+
+
+def test_an_instance_layer_holds_the_repository_at_its_commit(client, cfg, base, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "m.py").write_text("x = 1\n")
+    subprocess.run("git init -q && git add -A && git -c user.email=t@t -c user.name=t commit -qm i", shell=True, cwd=src, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True).stdout.strip()
+    spec = LayerSpec(kind="instance", name=f"test-layer-{time.time_ns()}", parent=base, script="echo installed > .installed",
+                     clone=str(src), commit=commit)
+    tag = ensure_layer(client, cfg, spec)
+    try:
+        with DockerSandbox(tag, load_settings().sandbox, client=client) as sb:
+            assert sb.run("cat m.py .installed").output == "x = 1\ninstalled\n"
+            sb.write_file("m.py", "x = 2\n")
+            sb.reset()  # back to the tree as unpacked; the install's output is untracked, so it goes too
+            assert sb.run("cat m.py; ls -a").output.startswith("x = 1\n")
+    finally:
+        client.images.remove(tag, force=True)
+
+
+def test_missing_parent_is_a_clear_error(client, cfg):
+    with pytest.raises(SandboxError, match="parent image .* not found"):
+        ensure_layer(client, cfg, _spec("supercoder-nothing:here"))
