@@ -293,6 +293,98 @@ def sandbox_base(
     print(tag)
 
 
+def _dataset_rows(dataset: Path, instances: list[str] | None) -> list[dict]:
+    if not dataset.is_file():
+        raise UserError(f"dataset not found: {dataset}")
+    rows = []
+    for n, line in enumerate(dataset.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise UserError(f"{dataset}:{n}: not valid JSON") from None
+        missing = {"instance_id", "repo", "version", "base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS"} - set(row)
+        if missing:
+            raise UserError(f"{dataset}:{n}: missing {', '.join(sorted(missing))}")
+        rows.append(row)
+    if instances:
+        known = {r["instance_id"] for r in rows}
+        unknown = [i for i in instances if i not in known]
+        if unknown:
+            raise UserError(f"not in {dataset}: {', '.join(unknown)}")
+        rows = [r for r in rows if r["instance_id"] in instances]
+    return rows
+
+
+DatasetOpt = Annotated[Path, typer.Option("--dataset", help="SWE-bench style JSONL.")]
+RepoCacheOpt = Annotated[Path, typer.Option("--repo-cache", help="Folder of clones named <owner>__<name> (only read).")]
+
+
+@sandbox_app.command("build")
+def sandbox_build(
+    dataset: DatasetOpt,
+    repo_cache: RepoCacheOpt,
+    instance: Annotated[list[str], typer.Option("--instance", help="Instance id (repeatable).")],
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the environment and instance layers.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Build (or reuse) the layered images of instances; print their tags."""
+    settings = _settings(config, set_)
+    rows = _dataset_rows(dataset, instance)
+    from sandbox.base import SandboxError
+    from sandbox.instances import ensure_instance
+
+    for row in rows:
+        try:
+            tag = ensure_instance(row, repo_cache, settings.sandbox, rebuild=rebuild, progress=_notice)
+        except SandboxError as exc:
+            raise UserError(f"{row['instance_id']}: {exc}") from None
+        print(json.dumps({"instance_id": row["instance_id"], "image": tag}))
+
+
+@sandbox_app.command("validate")
+def sandbox_validate(
+    dataset: DatasetOpt,
+    repo_cache: RepoCacheOpt,
+    instance: Annotated[Optional[list[str]], typer.Option("--instance", help="Instance id (repeatable; default: all).")] = None,
+    patch: Annotated[str, typer.Option("--patch", help="gold, none, or a diff file applied to every instance.")] = "gold",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array, an object per instance.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Apply a patch and the test patch, run FAIL_TO_PASS and PASS_TO_PASS, grade as SWE-bench does."""
+    settings = _settings(config, set_)
+    if settings.sandbox.backend != "docker":
+        raise UserError("validate runs in Docker for now (sandbox.backend=docker)")
+    patch_text: str | None = None
+    if patch not in ("gold", "none"):
+        path = Path(patch)
+        if not path.is_file():
+            raise UserError(f"--patch: expected gold, none or a diff file; not found: {patch}")
+        patch_text = path.read_text(encoding="utf-8")
+    rows = _dataset_rows(dataset, instance)
+    if not repo_cache.is_dir():
+        raise UserError(f"repo cache not found: {repo_cache}")
+    from sandbox.instances import validate
+
+    results = []
+    for n, row in enumerate(rows, 1):
+        _notice(f"[{n}/{len(rows)}] {row['instance_id']}")
+        chosen = row.get("patch") if patch == "gold" else patch_text
+        v = validate(row, repo_cache, settings.sandbox, chosen, progress=_notice)
+        results.append(v)
+        if not as_json:
+            state = "error: " + v.error.splitlines()[0] if v.error else ("RESOLVED" if v.resolved else "not resolved")
+            print(f"{v.instance_id}  {state}  FAIL_TO_PASS {len(v.fail_to_pass.passed)}/{len(v.fail_to_pass.passed) + len(v.fail_to_pass.failed)}"
+                  f"  PASS_TO_PASS {len(v.pass_to_pass.passed)}/{len(v.pass_to_pass.passed) + len(v.pass_to_pass.failed)}  {v.duration_s:.0f} s")
+    if as_json:
+        print(json.dumps([v.model_dump() for v in results]))
+    if any(v.error for v in results):
+        raise typer.Exit(1)
+
+
 @sandbox_app.command("prune")
 def sandbox_prune(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Remove sandbox containers left behind by interrupted runs; print how many."""

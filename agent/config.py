@@ -146,6 +146,7 @@ class SandboxConfig(_Section):
     workdir: str = "/repo"
     pytest_command: str = "python3 -m pytest -rA -p no:cacheprovider"
     ca_bundle: str | None = None
+    python_suites: dict[str, str] = Field(default_factory=lambda: {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"})
     build_env: dict[str, str] = Field(default_factory=dict)
     related_tests_max: int = Field(20, ge=1)
     cpus: float = Field(2.0, gt=0)

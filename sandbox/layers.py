@@ -37,6 +37,7 @@ class LayerSpec(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)  # absolute path -> text, written before the script
     clone: str | None = None  # a clone whose commit is unpacked at sandbox.workdir first
     commit: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)  # baked into the image (PATH to a virtual environment)
 
 
 def host_ca_bundle(cfg: SandboxConfig) -> Path | None:
@@ -97,7 +98,8 @@ def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = Fa
             tail = "\n".join(out.decode("utf-8", "replace").strip().splitlines()[-15:])
             raise SandboxError(f"building {tag} failed (exit {code}):\n{tail}")
         repository, _, version = tag.partition(":")
-        container.commit(repository=repository, tag=version, changes=[f"LABEL {LAYER_LABEL}={spec.kind}", 'CMD ["bash"]'])
+        changes = [f"LABEL {LAYER_LABEL}={spec.kind}", 'CMD ["bash"]', *(f"ENV {k}={v}" for k, v in spec.env.items())]
+        container.commit(repository=repository, tag=version, changes=changes)
     finally:
         container.remove(force=True)
     return tag

@@ -37,3 +37,22 @@ def parse_test_list(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("expected a list of test ids")
     return value
+
+
+def requirements_paths(repo: str) -> list[str]:
+    from swebench.harness.constants import MAP_REPO_TO_REQS_PATHS
+
+    return list(MAP_REPO_TO_REQS_PATHS.get(repo, []))
+
+
+def env_yml_paths(repo: str) -> list[str]:
+    from swebench.harness.constants import MAP_REPO_TO_ENV_YML_PATHS
+
+    return list(MAP_REPO_TO_ENV_YML_PATHS.get(repo, []))
+
+
+def test_directives(row: dict) -> list[str]:
+    """What the test command is given: the test files the instance's test patch touches."""
+    from swebench.harness.test_spec.python import get_test_directives
+
+    return list(get_test_directives(row))
