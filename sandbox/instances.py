@@ -55,6 +55,15 @@ def _pip_name(conda: str) -> str:
     return re.sub(r"(?<![=<>!~])=(?!=)", "==", conda.strip())
 
 
+_VCS = re.compile(r"(^|\s|@)\s*(-e\s+)?(git|hg|svn|bzr)\+", re.I)
+
+
+def _offline_requirements(text: str) -> str:
+    """Requirements without the lines that fetch from a version-control host (only the package
+    index is reachable from a build): they are documentation tools, not what the tests need."""
+    return "".join(line for line in text.splitlines(keepends=True) if not _VCS.search(line))
+
+
 def _env_yml_packages(text: str) -> list[str]:
     data = yaml.safe_load(text) or {}
     out = []
@@ -75,7 +84,7 @@ def env_layer(row: dict, clone: Path, base: str) -> LayerSpec:
         for path in swe.requirements_paths(row["repo"]):
             text = _show(clone, row["base_commit"], path)
             if text is not None:
-                files[f"/opt/reqs/{path}"] = text
+                files[f"/opt/reqs/{path}"] = _offline_requirements(text)
         installs += [f"-r {shlex.quote(p[len('/opt/reqs/'):])}" for p in files]
     elif packages == "environment.yml":
         for path in swe.env_yml_paths(row["repo"]):

@@ -7,10 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes.tree import write_tree
 
 from agent import cli
 
@@ -53,12 +53,7 @@ UNIT_FIELDS = {"path", "name", "start_line", "end_line", "score"}
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
+    return write_tree(tmp_path / "repo", FILES)
 
 
 @pytest.fixture

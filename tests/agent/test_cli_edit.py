@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fakes.tree import write_tree
 
 from agent import cli
 
@@ -48,12 +49,7 @@ MOD_AFTER_METHOD_EDIT = MOD.replace("return x + 1", "return x + 2")
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-    return root
+    return write_tree(tmp_path / "repo", FILES, str)
 
 
 @pytest.fixture

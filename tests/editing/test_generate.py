@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes.tree import write_tree
 
 from agent.config import EditingConfig, load_settings
 from agent.llm import make_llm
@@ -96,12 +97,7 @@ NOOP = edit('''
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(D(text), encoding="utf-8")
-    return root
+    return write_tree(tmp_path / "repo", FILES, D)
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes.tree import write_tree
 
 from agent.config import load_settings
 from agent.llm import make_llm
@@ -59,12 +59,7 @@ def fenced(key: str, values: list[str]) -> str:
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
+    return write_tree(tmp_path / "repo", FILES)
 
 
 @pytest.fixture

@@ -62,6 +62,13 @@ def test_conda_requirements_read_as_pip():
     assert _env_yml_packages(yml) == ["numpy==1.21", "pint==0.19"]
 
 
+def test_requirements_from_version_control_are_left_out():
+    from sandbox.instances import _offline_requirements
+
+    text = "pytest\ngit+https://github.com/sphinx-doc/sphinx.git\n-e git+https://x/y.git#egg=y\nz @ git+https://x/z\nmpmath==1.3\n"
+    assert _offline_requirements(text) == "pytest\nmpmath==1.3\n"
+
+
 def test_env_layer_from_a_requirements_spec(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.9", "packages": "requirements.txt", "pip_packages": ["flake8"]})
     monkeypatch.setattr(swe, "requirements_paths", lambda repo: ["requirements-dev.txt", "missing.txt"])
