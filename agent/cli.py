@@ -386,14 +386,18 @@ def sandbox_validate(
 
 
 @sandbox_app.command("prune")
-def sandbox_prune(config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Remove sandbox containers left behind by interrupted runs; print how many."""
+def sandbox_prune(
+    everything: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still going.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Remove sandbox containers whose run has ended (interrupted, killed); print how many."""
     _settings(config, set_)
     from sandbox.base import SandboxError
     from sandbox.docker_backend import prune
 
     try:
-        removed = prune()
+        removed = prune(everything=everything)
     except SandboxError as exc:
         raise UserError(str(exc)) from None
     print(json.dumps({"removed": removed}))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import os
+import socket
 import io
 import shlex
 import subprocess
@@ -21,6 +23,7 @@ from sandbox.models import ExecResult
 from sandbox.output import Capped
 
 LABEL = "supercoder.sandbox"
+OWNER_LABEL = "supercoder.owner"  # "<host>:<pid>" of the process that made the container
 # The tree as unpacked becomes a commit, so that `reset` and `apply_diff` have git to work with.
 BASELINE_SCRIPT = (
     "git init -q && git add -A -f && "
@@ -86,7 +89,7 @@ class DockerSandbox:
                 nano_cpus=int(cfg.cpus * 1e9), mem_limit=f"{cfg.memory_mb}m", memswap_limit=f"{cfg.memory_mb}m",
                 pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
                 ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],
-                labels={LABEL: "1"}, init=True,
+                labels={LABEL: "1", OWNER_LABEL: owner()}, init=True,
             )
         except docker.errors.APIError as exc:
             raise SandboxError(f"cannot start a container from {image}: {exc.explanation or exc}") from None
@@ -230,11 +233,32 @@ class DockerSandbox:
         self.container = None
 
 
-def prune(client=None) -> int:
-    """Remove every sandbox container left behind (by any process); the number removed."""
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner_label: str | None) -> bool:
+    """Whether the process that made a container still runs (on this host; elsewhere: assume so)."""
+    host, _, pid = (owner_label or "").rpartition(":")
+    if not host or not pid.isdigit():
+        return False  # no owner recorded: a leftover
+    if host != socket.gethostname():
+        return True  # another machine's run (a shared engine): it cannot be told from here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prune(client=None, everything: bool = False) -> int:
+    """Remove sandbox containers whose process is gone (all of them with `everything`); how many."""
     client = client or docker_client()
     removed = 0
     for container in client.containers.list(all=True, filters={"label": LABEL}):
-        container.remove(force=True)
-        removed += 1
+        if everything or not _alive(container.labels.get(OWNER_LABEL)):
+            container.remove(force=True)
+            removed += 1
     return removed

@@ -94,10 +94,14 @@ def env_layer(row: dict, clone: Path, base: str) -> LayerSpec:
                 break
     elif packages:
         installs += [shlex.quote(_pip_name(p)) for p in packages.split() if p.split("=")[0] not in _CONDA_ONLY]
-    installs += [shlex.quote(p) for p in spec.get("pip_packages", [])]
+    pinned = [shlex.quote(p) for p in spec.get("pip_packages", [])]
     script = ["set -euxo pipefail", f"python3 -m venv {VENV}", f". {VENV}/bin/activate", "mkdir -p /opt/reqs && cd /opt/reqs"]
-    if installs:  # pip < 24.1 still accepts the loose version strings of old pins
-        script += ["python -m pip install -q --upgrade 'pip<24.1'", "python -m pip install -q " + " ".join(installs)]
+    if installs or pinned:  # pip < 24.1 still accepts the loose version strings of old pins
+        script.append("python -m pip install -q --upgrade 'pip<24.1'")
+    # The spec's pins go in a second step, over what the requirements chose (as swebench does).
+    for group in (installs, pinned):
+        if group:
+            script.append("python -m pip install -q " + " ".join(group))
     return LayerSpec(kind="env", name=f"{row['repo'].replace('/', '__')}-{row['version']}", parent=base,
                      script="\n".join(script), files=files, env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
 

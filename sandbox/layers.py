@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agent.config import SandboxConfig
 from sandbox.base import SandboxError
-from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, git_archive, single_file_tar
+from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
 from sandbox.images import LAYER_LABEL
 
 LAYER_SCHEMA = 1
@@ -82,7 +82,7 @@ def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = Fa
     progress(f"building {tag}")
     ca = host_ca_bundle(cfg)
     mounts = [docker.types.Mount(CA_IN_CONTAINER, str(ca), type="bind", read_only=True)] if ca else []
-    container = client.containers.run(spec.parent, ["sleep", "infinity"], detach=True, mounts=mounts, labels={LABEL: "build"})
+    container = client.containers.run(spec.parent, ["sleep", "infinity"], detach=True, mounts=mounts, labels={LABEL: "build", OWNER_LABEL: owner()})
     try:
         for path, text in spec.files.items():
             _put(container, path, text)

@@ -3,6 +3,7 @@ the fixture builds it too when it is missing)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from agent.config import load_settings
 from sandbox.base import SandboxError
-from sandbox.docker_backend import LABEL, DockerSandbox, docker_client, prune
+from sandbox.docker_backend import LABEL, OWNER_LABEL, DockerSandbox, docker_client, prune
 from sandbox.images import base_tag, ensure_base
 
 DIFF = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
@@ -155,7 +156,14 @@ def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg,
     assert {c.id for c in _ours(client)} == before
 
 
-def test_prune_removes_leftovers(image, client):
-    leftover = client.containers.run(image, ["sleep", "infinity"], detach=True, labels={LABEL: "1"})
-    assert prune(client) >= 1
-    assert leftover.id not in {c.id for c in _ours(client)}
+def test_prune_removes_leftovers_of_ended_runs_only(image, cfg, repo, client):
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a process id that no longer runs
+    leftover = client.containers.run(image, ["sleep", "infinity"], detach=True,
+                                     labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{ended.pid}"})
+    with DockerSandbox(image, cfg, *repo, client=client) as live:  # this process's: still running
+        assert prune(client) >= 1
+        ids = {c.id for c in _ours(client)}
+        assert leftover.id not in ids and live.container.id in ids
+        assert prune(client, everything=True) >= 1
+        assert live.container.id not in {c.id for c in _ours(client)}

@@ -74,7 +74,8 @@ def test_env_layer_from_a_requirements_spec(clone, monkeypatch):
     monkeypatch.setattr(swe, "requirements_paths", lambda repo: ["requirements-dev.txt", "missing.txt"])
     layer = env_layer(_row(clone[1]), clone[0], "base:tag")
     assert layer.files == {"/opt/reqs/requirements-dev.txt": "mpmath==1.3.0\n"}  # read at the base commit; a missing file is skipped
-    assert "pip install -q -r requirements-dev.txt flake8" in layer.script
+    assert "pip install -q -r requirements-dev.txt\n" in layer.script + "\n"
+    assert layer.script.endswith("pip install -q flake8")  # the pins after the requirements
     assert layer.env["PATH"].startswith("/opt/venv/bin:")
 
 
