@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import atexit
 import codecs
-import os
-import socket
 import io
+import os
 import shlex
+import socket
 import subprocess
 import tarfile
 import threading

@@ -64,6 +64,31 @@ def _offline_requirements(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not _VCS.search(line))
 
 
+_INCLUDE = re.compile(r"^\s*(-r|--requirement)[\s=]+(\S+)")
+_SKIPPED = re.compile(r"^\s*(-c|--constraint|-e\s+\.|\.)(\s|=|$)")  # constraints; the package itself (the instance installs it)
+
+
+def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None = None) -> str | None:
+    """A requirements file at `commit` with its `-r` includes inlined (as swebench does), or None."""
+    seen = set() if seen is None else seen
+    if path in seen:
+        return ""
+    seen.add(path)
+    text = _show(clone, commit, path)
+    if text is None:
+        return None
+    folder = str(Path(path).parent)
+    out = []
+    for line in text.splitlines(keepends=True):
+        include = _INCLUDE.match(line)
+        if include:
+            target = str(Path(folder) / include.group(2)) if folder != "." else include.group(2)
+            out.append(read_requirements(clone, commit, target, seen) or "")
+        elif not _SKIPPED.match(line):
+            out.append(line if line.endswith("\n") else line + "\n")
+    return _offline_requirements("".join(out))
+
+
 def _env_yml_packages(text: str) -> list[str]:
     data = yaml.safe_load(text) or {}
     out = []
@@ -82,9 +107,9 @@ def env_layer(row: dict, clone: Path, base: str) -> LayerSpec:
     packages = spec.get("packages", "")
     if packages == "requirements.txt":
         for path in swe.requirements_paths(row["repo"]):
-            text = _show(clone, row["base_commit"], path)
+            text = read_requirements(clone, row["base_commit"], path)
             if text is not None:
-                files[f"/opt/reqs/{path}"] = _offline_requirements(text)
+                files[f"/opt/reqs/{path}"] = text
         installs += [f"-r {shlex.quote(p[len('/opt/reqs/'):])}" for p in files]
     elif packages == "environment.yml":
         for path in swe.env_yml_paths(row["repo"]):

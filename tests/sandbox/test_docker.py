@@ -3,6 +3,7 @@ the fixture builds it too when it is missing)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -165,5 +166,19 @@ def test_prune_removes_leftovers_of_ended_runs_only(image, cfg, repo, client):
         assert prune(client) >= 1
         ids = {c.id for c in _ours(client)}
         assert leftover.id not in ids and live.container.id in ids
-        assert prune(client, everything=True) >= 1
-        assert live.container.id not in {c.id for c in _ours(client)}
+
+
+def test_prune_all_removes_live_ones_too():
+    # A stand-in engine: the real `--all` would remove other runs' containers on this machine.
+    class Container:
+        def __init__(self, owner):
+            self.labels, self.removed = {OWNER_LABEL: owner}, False
+
+        def remove(self, force):
+            self.removed = force
+
+    live = Container(f"{socket.gethostname()}:{os.getpid()}")
+    foreign = Container("another-host:1")
+    client = type("Client", (), {"containers": type("C", (), {"list": staticmethod(lambda **kw: [live, foreign])})})()
+    assert prune(client) == 0 and not live.removed and not foreign.removed  # alive here; unknown elsewhere
+    assert prune(client, everything=True) == 2 and live.removed and foreign.removed

@@ -25,6 +25,9 @@ def clone(tmp_path) -> tuple[Path, str]:
     root = tmp_path / "pytest-dev__pytest"  # the repo whose log parser reads the output
     root.mkdir()
     (root / "requirements-dev.txt").write_text("mpmath==1.3.0\n")
+    (root / "requirements").mkdir()
+    (root / "requirements" / "dev.txt").write_text("-r tests.txt\n-c constraints.txt\n-e .\nflake8\n-r dev.txt\n")
+    (root / "requirements" / "tests.txt").write_text("pytest==7.0\ngit+https://github.com/x/y.git\n")
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     (root / "run_tests.py").write_text(
         # Prints what `pytest -rA` prints, so that swebench's pytest log parser reads it.
@@ -67,6 +70,14 @@ def test_requirements_from_version_control_are_left_out():
 
     text = "pytest\ngit+https://github.com/sphinx-doc/sphinx.git\n-e git+https://x/y.git#egg=y\nz @ git+https://x/z\nmpmath==1.3\n"
     assert _offline_requirements(text) == "pytest\nmpmath==1.3\n"
+
+
+def test_requirements_includes_are_inlined(clone):
+    from sandbox.instances import read_requirements
+
+    text = read_requirements(clone[0], clone[1], "requirements/dev.txt")
+    assert text == "pytest==7.0\nflake8\n"  # included file inlined once; constraints, the package itself, VCS lines left out
+    assert read_requirements(clone[0], clone[1], "requirements/missing.txt") is None
 
 
 def test_env_layer_from_a_requirements_spec(clone, monkeypatch):
