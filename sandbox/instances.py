@@ -65,7 +65,7 @@ def _offline_requirements(text: str) -> str:
 
 
 _INCLUDE = re.compile(r"^\s*(-r|--requirement)[\s=]+(\S+)")
-_SKIPPED = re.compile(r"^\s*(-c|--constraint|-e\s+\.|\.)(\s|=|$)")  # constraints; the package itself (the instance installs it)
+_SKIPPED = re.compile(r"^\s*(-c|--constraint)(\s|=)|^\s*(-e\s+)?\.(\[[^\]]*\])?(\s|$)")  # constraints; the package itself (the instance installs it)
 
 
 def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None = None) -> str | None:

@@ -26,7 +26,7 @@ def clone(tmp_path) -> tuple[Path, str]:
     root.mkdir()
     (root / "requirements-dev.txt").write_text("mpmath==1.3.0\n")
     (root / "requirements").mkdir()
-    (root / "requirements" / "dev.txt").write_text("-r tests.txt\n-c constraints.txt\n-e .\nflake8\n-r dev.txt\n")
+    (root / "requirements" / "dev.txt").write_text("-r tests.txt\n-c constraints.txt\n-e .\n-e .[testutils,spelling]\n.[docs]\nflake8\n-r dev.txt\n")
     (root / "requirements" / "tests.txt").write_text("pytest==7.0\ngit+https://github.com/x/y.git\n")
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     (root / "run_tests.py").write_text(
