@@ -3,12 +3,12 @@ definitions it holds (the target plus any siblings the model wrote next to it)."
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 
 from editing.models import IMPORTS_UNIT, EditError
-from editing.source import Source, indent_of, is_blank
+from editing.source import Source, indent_of, is_blank, syntax_problem
 from editing.units import Definition, definitions, is_import_statement
+from localization.parser import unwrap_definition
 
 # Row kinds: "code" gets the target indentation (and the file's indent unit); "blank" is an
 # empty row; "blankws" a whitespace-only row, indented like code; "shift" (a continuation row
@@ -30,16 +30,6 @@ class Piece:
 
 def _normalize_newlines(code: str) -> str:
     return code.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _syntax_error(code: str) -> str | None:
-    try:
-        ast.parse(code)
-    except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting
-        return str(exc)
-    return None
 
 
 def _dedent(code: str) -> tuple[Source, str]:
@@ -67,7 +57,7 @@ def _shiftable_rows(src: Source, offset: str) -> set[int]:
     """Continuation rows of strings whose rows are all indented at least as deep as the row the
     string starts on (`offset`: the indentation dedenting took from code rows, not string rows)."""
     rows: set[int] = set()
-    for node in src.captures.get("string", []):
+    for node in src.strings:
         first, last = node.start_point[0], node.end_point[0]
         if last == first:
             continue
@@ -126,7 +116,7 @@ def parse_code(unit: str, code: str) -> list[Piece]:
     src, offset = _dedent(_normalize_newlines(code))
     if not src.text.strip():
         raise EditError(f"code for {unit} is empty")
-    problem = _syntax_error(src.text)
+    problem = syntax_problem(src.text)
     if problem:
         raise EditError(f"code for {unit} does not parse: {problem}")
     if unit == IMPORTS_UNIT:
@@ -148,8 +138,7 @@ def parse_code(unit: str, code: str) -> list[Piece]:
         for wrapper in wrappers:  # a wrapper stands for its class: anything but definitions in it would be lost
             for d in defs:
                 if d.name == wrapper:
-                    body = (d.node.child_by_field_name("definition") or d.node).child_by_field_name("body")
-                    _only_definitions(src, body, unit, wrapper)
+                    _only_definitions(src, unwrap_definition(d.node)[0].child_by_field_name("body"), unit, wrapper)
         # Definitions written next to the target, and beside any wrapper, are edits of their own.
         scopes = {"", *wrappers}
         siblings = [d for d in defs if d.scope in scopes and d.name not in wrappers and not (d.scope == code_scope and d.leaf == leaf)]

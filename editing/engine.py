@@ -7,7 +7,6 @@ new texts, and the caller decides.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path, PurePosixPath
 from typing import Callable, Protocol
 
@@ -17,8 +16,8 @@ from editing.diff import changed_rows, file_diff, line_matcher
 from editing.lint import new_findings
 from editing.models import IMPORTS_UNIT, Edit, EditError, EditResult, LintFinding
 from editing.place import place
-from editing.source import Source, indent_of
-from editing.units import definitions, import_block
+from editing.source import Source, indent_of, syntax_problem
+from editing.units import find, import_block
 
 Reader = Callable[[str], str]
 
@@ -83,22 +82,12 @@ def _check_overlaps(edits: list[Edit], pieces: list[list[Piece]]) -> None:
 def _spans(text: str, names: set[str]) -> list[tuple[int, int]]:
     """1-based inclusive line spans of the named units in `text`."""
     src = Source(text)
-    out = [(d.comment_row + 1, d.end) for d in definitions(src) if d.name in names]
+    out = [(d.comment_row + 1, d.end) for name in names if name != IMPORTS_UNIT for d in find(src, name)]
     if IMPORTS_UNIT in names:
         block = import_block(src)
         if block is not None:
             out.append((block.start + 1, block.end))
     return out
-
-
-def _syntax_problem(text: str, first_line: int = 1) -> str | None:
-    try:
-        ast.parse(text)
-    except SyntaxError as exc:
-        return f"line {(exc.lineno or 1) + first_line - 1}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:
-        return str(exc)
-    return None
 
 
 _DEF_TYPES = ("function_definition", "class_definition", "decorated_definition")
@@ -136,9 +125,9 @@ def _changed_problem(edited: Source, matcher) -> str | None:
             continue
         text = "".join(edited.lines[lo:hi])
         if nested and text[:1] in (" ", "\t"):  # an indented definition: parse it as a block
-            problem = _syntax_problem("if 1:\n" + text, lo)
+            problem = syntax_problem("if 1:\n" + text, lo)
         else:
-            problem = _syntax_problem(text, lo + 1)
+            problem = syntax_problem(text, lo + 1)
         if problem:
             return problem
     return None
@@ -155,29 +144,27 @@ def apply_edits(
         except EditError as exc:
             raise EditError(f"{_label(i, edit)}: {exc}", i) from None
     _check_overlaps(edits, pieces)
-    originals: dict[str, str] = {}
-    sources: dict[str, Source] = {}
-    first: dict[str, Source] = {}
+    first: dict[str, Source] = {}  # the files as read
+    sources: dict[str, Source] = {}  # the files as edited so far
     for i, edit in enumerate(edits):
-        if edit.path not in originals:
+        if edit.path not in first:
             try:
-                originals[edit.path] = read(edit.path)
+                sources[edit.path] = first[edit.path] = Source(read(edit.path))
             except EditError as exc:
                 raise EditError(f"{_label(i, edit)}: {exc}", i) from None
-            sources[edit.path] = first[edit.path] = Source(originals[edit.path])
         before = sources[edit.path]
         try:
             after = place(before, pieces[i])
         except EditError as exc:
             raise EditError(f"{_label(i, edit)}: {exc}", i) from None
         if after.root.has_error and not before.root.has_error:
-            problem = _syntax_problem(after.text) or "syntax error"
+            problem = syntax_problem(after.text) or "syntax error"
             raise EditError(f"{_label(i, edit)}: the edited file does not parse: {problem}", i)
         sources[edit.path] = after
     result = EditResult(diff="")
     for path, src in sources.items():
-        text = src.text
-        if text == originals[path]:
+        text, original = src.text, first[path].text
+        if text == original:
             continue
         matcher = line_matcher(first[path].lines, src.lines)
         # An original that tree-sitter cannot parse (another Python version, say) is not held against the edit.
@@ -185,11 +172,11 @@ def apply_edits(
             index = max(i for i, e in enumerate(edits) if e.path == path)
             raise EditError(f"{_label(index, edits[index])}: the edited file does not parse: {problem}", index)
         result.files[path] = text
-        result.diff += file_diff(path, originals[path], text, context, matcher)
+        result.diff += file_diff(path, original, text, context, matcher)
     for i, edit in enumerate(edits):
         result.units.extend(f"{edit.path}::{p.name}" for p in pieces[i])
     if lint:
-        result.lint = _lint(edits, pieces, originals, result.files, blocking)
+        result.lint = _lint(edits, pieces, {path: src.text for path, src in first.items()}, result.files, blocking)
     return result
 
 

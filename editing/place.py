@@ -13,7 +13,7 @@ _METHOD_GAP = 1
 _TOP_GAP = 2
 
 
-def _convert(line: str, unit: str, file_unit: str) -> Source:
+def _convert(line: str, unit: str, file_unit: str) -> str:
     """Re-express leading indentation written in steps of `unit` in steps of `file_unit`."""
     if unit == file_unit or not unit:
         return line

@@ -4,6 +4,7 @@ incrementally."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,7 +13,7 @@ from tree_sitter import Node, Query, QueryCursor, Tree
 
 from localization.parser import _LANGUAGE, new_parser
 
-_QUERY = Query(_LANGUAGE, "(comment) @comment (string) @string")
+_STRINGS = Query(_LANGUAGE, "(string) @string")
 _INDENT = re.compile(r"[ \t]*")
 DEFAULT_INDENT_UNIT = "    "
 
@@ -32,6 +33,17 @@ def indent_of(line: str) -> str:
 
 def is_blank(line: str) -> bool:
     return not line.strip()
+
+
+def syntax_problem(text: str, first_line: int = 1) -> str | None:
+    """Python's complaint about `text` ("line N: message", N counted from `first_line`), or None."""
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return f"line {(exc.lineno or 1) + first_line - 1}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting
+        return str(exc)
+    return None
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:
@@ -87,14 +99,14 @@ class Source:
         return self.tree.root_node
 
     @cached_property
-    def captures(self) -> dict[str, list[Node]]:
-        return QueryCursor(_QUERY).captures(self.root)
+    def strings(self) -> list[Node]:
+        return QueryCursor(_STRINGS).captures(self.root).get("string", [])
 
     @cached_property
     def string_rows(self) -> set[int]:
         """Rows that begin inside a multi-line string: their text belongs to the literal."""
         rows: set[int] = set()
-        for node in self.captures.get("string", []):
+        for node in self.strings:
             first, last = node.start_point[0], node.end_point[0]
             rows.update(range(first + 1, last + 1))
         return rows

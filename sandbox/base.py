@@ -6,6 +6,8 @@ sandbox's working tree (`cd` or `export` in one call do not carry over); files d
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from sandbox.models import ExecResult
@@ -13,6 +15,20 @@ from sandbox.models import ExecResult
 
 class SandboxError(Exception):
     """The sandbox could not do what was asked (a patch that does not apply, a missing tree)."""
+
+
+def relative_path(path: str) -> PurePosixPath:
+    """A path a caller gives for a file in the tree: relative, and never climbing out of it."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise SandboxError(f"path must be relative to the repository root: {path!r}")
+    return pure
+
+
+def git(clone: Path, *args: str) -> subprocess.CompletedProcess:
+    """`git` on a clone, bare or with a work tree (which is never touched), as bytes."""
+    git_dir = clone / ".git" if (clone / ".git").exists() else clone
+    return subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), *args], capture_output=True)
 
 
 class Sandbox(Protocol):

@@ -11,14 +11,13 @@ import io
 import os
 import shlex
 import socket
-import subprocess
 import tarfile
 import threading
 import time
 from pathlib import Path, PurePosixPath
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, git, relative_path
 from sandbox.models import ExecResult
 from sandbox.output import Capped
 
@@ -55,8 +54,7 @@ def _remove_leftovers() -> None:
 
 
 def git_archive(clone: Path, commit: str) -> bytes:
-    git_dir = clone / ".git" if (clone / ".git").exists() else clone
-    done = subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), "archive", "--format=tar", commit], capture_output=True)
+    done = git(clone, "archive", "--format=tar", commit)
     if done.returncode != 0:
         raise SandboxError(f"commit {commit} not found in {clone}")
     return done.stdout
@@ -178,10 +176,7 @@ class DockerSandbox:
                 return
 
     def _path(self, path: str) -> str:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            raise SandboxError(f"path must be relative to the repository root: {path!r}")
-        return str(PurePosixPath(self.workdir) / pure)
+        return str(PurePosixPath(self.workdir) / relative_path(path))
 
     def read_file(self, path: str) -> str:
         import docker

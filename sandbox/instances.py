@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,7 +14,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, git
 from sandbox.docker_backend import DockerSandbox, docker_client
 from sandbox.grading import grade
 from sandbox.images import ensure_base
@@ -45,8 +44,7 @@ def clone_for(repo_cache: Path, repo: str) -> Path:
 
 
 def _show(clone: Path, commit: str, path: str) -> str | None:
-    git_dir = clone / ".git" if (clone / ".git").exists() else clone
-    done = subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), "show", f"{commit}:{path}"], capture_output=True)
+    done = git(clone, "show", f"{commit}:{path}")
     return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
 
 

@@ -16,10 +16,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, relative_path
 from sandbox.models import ExecResult
 from sandbox.output import Capped
 
@@ -98,10 +98,7 @@ class LocalSandbox:
                           duration_s=round(time.monotonic() - start, 3), timed_out=timed_out, truncated=truncated)
 
     def _path(self, path: str) -> Path:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts:
-            raise SandboxError(f"path must be relative to the repository root: {path!r}")
-        full = self.root / pure
+        full = self.root / relative_path(path)
         try:
             full.resolve().relative_to(self.root.resolve())  # a symlink in the tree may point elsewhere
         except (OSError, ValueError):
