@@ -350,14 +350,13 @@ def sandbox_validate(
     repo_cache: RepoCacheOpt,
     instance: Annotated[Optional[list[str]], typer.Option("--instance", help="Instance id (repeatable; default: all).")] = None,
     patch: Annotated[str, typer.Option("--patch", help="gold, none, or a diff file applied to every instance.")] = "gold",
+    backend: Annotated[Optional[str], typer.Option("--backend", help="docker or local (default: sandbox.backend).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array, an object per instance.")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Apply a patch and the test patch, run FAIL_TO_PASS and PASS_TO_PASS, grade as SWE-bench does."""
-    settings = _settings(config, set_)
-    if settings.sandbox.backend != "docker":
-        raise UserError("validate runs in Docker for now (sandbox.backend=docker)")
+    settings = _settings(config, [*(set_ or []), *([f"sandbox.backend={backend}"] if backend else [])])
     patch_text: str | None = None
     if patch not in ("gold", "none"):
         path = Path(patch)
@@ -427,12 +426,17 @@ def _click_error(exc: BaseException) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from sandbox.base import Terminated, terminate_as_interrupt
+
+    terminate_as_interrupt()
     try:
         rv = app(args=argv, standalone_mode=False)
     except UserError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except Terminated:
+        _fail("terminated", 143)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except Exception as exc:

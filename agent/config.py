@@ -138,6 +138,55 @@ class EditingConfig(_Section):
         return value
 
 
+class ServiceConfig(_Section):
+    """A server the tests of a repository expect (httpbin for requests), run on loopback
+    beside them: the sandbox has no network."""
+
+    packages: list[str] = Field(min_length=1)  # installed into a venv of their own in the environment image
+    start: str  # run in the background before the tests, with the service's venv first on PATH
+    ready: str = "true"  # succeeds once the service answers
+    ready_timeout_s: float = Field(30, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)  # exported to the tests
+
+
+# HTTP/1.1 (werkzeug's default is 1.0) keeps connections alive, as httpbin.org does.
+_HTTPBIN_START = ("python -c 'from werkzeug.serving import WSGIRequestHandler as H; H.protocol_version = \"HTTP/1.1\"; "
+                  "from httpbin import app; app.run(host=\"127.0.0.1\", port=8765, threaded=True)'")
+
+
+def _default_services() -> dict[str, dict[str, ServiceConfig]]:
+    # requests' tests before 2.10 call HTTPBIN_URL, httpbin.org by default; later ones use pytest-httpbin.
+    probe = "python -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8765/get\", timeout=1)'"
+    return {"psf/requests": {"httpbin": ServiceConfig(
+        packages=["httpbin==0.10.4"], start=_HTTPBIN_START, ready=probe,
+        env={"HTTPBIN_URL": "http://127.0.0.1:8765/"})}}
+
+
+class ProjectConfig(_Section):
+    """The environment of a repository that is not a SWE-bench instance: derived from its
+    pyproject.toml, setup.cfg, setup.py and requirements files; each field overrides."""
+
+    python: str | None = None  # None: the host's, if requires-python allows it, else the newest suite that does
+    packages: list[str] | None = None  # None: requirements files, dependency groups, declared dependencies, pytest
+    install: str | None = None  # None: `pip install -e .[extras]` when the repository is installable
+    test_extras: list[str] = Field(default_factory=lambda: ["test", "tests", "testing"])
+    requirements: list[str] = Field(default_factory=lambda: [
+        "requirements.txt", "requirements-dev.txt", "requirements-test.txt", "requirements-tests.txt", "requirements_test.txt",
+        "requirements_dev.txt", "test-requirements.txt", "test_requirements.txt", "dev-requirements.txt",
+        "requirements/test.txt", "requirements/tests.txt", "requirements/dev.txt", "requirements/testing.txt"])
+    always: list[str] = Field(default_factory=lambda: ["pytest"])  # what the sandbox's test runner needs
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # YAML and --set read 3.9 as a number, and 3.10 as 3.1: take the first, refuse the second.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if str(value) in ("3.1", "3.2") or not isinstance(value, float):
+                raise ValueError(f'write the version as text, e.g. "3.10" (the number {value} is ambiguous)')
+            return str(value)
+        return value
+
+
 class SandboxConfig(_Section):
     backend: Literal["docker", "local"] = "docker"
     command_timeout_s: float = Field(1800, gt=0)
@@ -147,6 +196,18 @@ class SandboxConfig(_Section):
     pytest_command: str = "python3 -m pytest -rA -p no:cacheprovider"
     ca_bundle: str | None = None
     python_suites: dict[str, str] = Field(default_factory=lambda: {"3.9": "bullseye", "3.11": "bookworm", "3.13": "trixie"})
+    # A spec's Python that no suite (or, locally, no interpreter) has -> the one used instead.
+    python_substitutes: dict[str, str] = Field(default_factory=lambda: {"3.8": "3.9", "3.10": "3.9", "3.12": "3.11"})
+    local_pythons: dict[str, str] = Field(default_factory=dict)  # version -> interpreter for the local backend; else pythonX.Y on PATH
+    local_venv_dir: Path | None = None  # where the local backend keeps its environments; None: the user cache
+    services: dict[str, dict[str, ServiceConfig]] = Field(default_factory=_default_services)
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    # conda package names that pip spells otherwise ("" where pip has none), for environment.yml specs
+    conda_pip_names: dict[str, str] = Field(default_factory=lambda: {
+        "matplotlib-base": "matplotlib", "iris": "scitools-iris", "hdf5": "", "cdms2": "", "pynio": ""})
+    clone_url: str = "https://github.com/{repo}.git"  # where a clone missing from --repo-cache comes from
+    clone_timeout_s: float = Field(900, gt=0)
+    network_repos: list[str] = Field(default_factory=list)  # repositories whose tests run with the network (SWE-bench's do)
     build_env: dict[str, str] = Field(default_factory=dict)
     related_tests_max: int = Field(20, ge=1)
     cpus: float = Field(2.0, gt=0)

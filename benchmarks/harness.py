@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from agent.config import load_settings  # noqa: E402
-from sandbox.base import SandboxError  # noqa: E402
+from sandbox.base import SandboxError, terminate_as_interrupt  # noqa: E402
 from sandbox.docker_backend import DockerSandbox, docker_client  # noqa: E402
 from sandbox.instances import ensure_instance, validate  # noqa: E402
 
@@ -44,6 +44,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     args = ap.parse_args()
+    terminate_as_interrupt()  # a killed run removes its containers
     cfg = load_settings(None, args.set).sandbox
     client = docker_client()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
@@ -73,6 +74,8 @@ def main() -> int:
                        gold_f2p_failed=gold.fail_to_pass.failed[:5], gold_p2p_failed=gold.pass_to_pass.failed[:5])
             rec["as_swebench"] = gold.resolved and not none.resolved and bool(none.fail_to_pass.failed)
         records.append(rec)
+        if args.details:  # after each instance, so a long run that dies keeps what it measured
+            Path(args.details).write_text("".join(json.dumps(r) + "\n" for r in records))
         print(f"[{n}/{len(rows)}] {row['instance_id']}: {'ok' if rec.get('as_swebench') else 'DIFFERS'}", file=sys.stderr)
     differs = [r for r in records if not r.get("as_swebench")]
     result = {
@@ -85,11 +88,13 @@ def main() -> int:
         "build_s_reused_max": round(max(reuses), 2) if reuses else None,
         "overhead_s_per_candidate_median": round(statistics.median(overheads), 2) if overheads else None,
     }
-    if args.details:
-        Path(args.details).write_text("".join(json.dumps(r) + "\n" for r in records))
     print(json.dumps(result, indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the sandboxes are closed on the way out
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -6,7 +6,9 @@ sandbox's working tree (`cd` or `export` in one call do not carry over); files d
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import threading
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -29,6 +31,20 @@ def git(clone: Path, *args: str) -> subprocess.CompletedProcess:
     """`git` on a clone, bare or with a work tree (which is never touched), as bytes."""
     git_dir = clone / ".git" if (clone / ".git").exists() else clone
     return subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), *args], capture_output=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every sandbox on the way out is closed."""
+
+
+def terminate_as_interrupt() -> None:
+    """Make SIGTERM unwind the stack as Ctrl-C does (by default it kills without cleanup)."""
+
+    def _raise(signum, frame):
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise)
 
 
 class Sandbox(Protocol):

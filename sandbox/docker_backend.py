@@ -70,7 +70,8 @@ def single_file_tar(name: str, data: bytes) -> bytes:
 
 
 class DockerSandbox:
-    def __init__(self, image: str, cfg: SandboxConfig, clone: Path | None = None, commit: str | None = None, client=None):
+    def __init__(self, image: str, cfg: SandboxConfig, clone: Path | None = None, commit: str | None = None, client=None,
+                 network: bool = False):
         import docker
 
         self.cfg = cfg
@@ -83,7 +84,7 @@ class DockerSandbox:
             raise SandboxError(f"image {image} not found locally; build it first (supercoder sandbox base)") from None
         try:
             self.container = self.client.containers.run(
-                image, ["sleep", "infinity"], detach=True, network_mode="none", working_dir="/",
+                image, ["sleep", "infinity"], detach=True, network_mode="bridge" if network else "none", working_dir="/",
                 nano_cpus=int(cfg.cpus * 1e9), mem_limit=f"{cfg.memory_mb}m", memswap_limit=f"{cfg.memory_mb}m",
                 pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
                 ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],

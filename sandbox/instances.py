@@ -4,27 +4,38 @@ instance's tests run, the log read by swebench's parser, graded)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-import yaml
 from pydantic import BaseModel, Field
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError, git
+from sandbox.base import Sandbox, SandboxError
 from sandbox.docker_backend import DockerSandbox, docker_client
 from sandbox.grading import grade
 from sandbox.images import ensure_base
 from sandbox.layers import LayerSpec, ensure_layer
 from sandbox.models import Split
+from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
+from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script, service_prelude
 from sandbox.results import parse_log
+from sandbox.venvs import installed_sandbox
 from sandbox import swebench_adapter as swe
 
 VENV = "/opt/venv"
-_CONDA_ONLY = {"python", "pip", "setuptools", "wheel"}  # python comes from the base; pip is upgraded apart
+DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services")
+# An editable install puts the tree itself on sys.path, as setuptools' legacy `develop` did in
+# SWE-bench's environments: the import hook of newer setuptools hides the tree from tools that
+# look for the repository's files on sys.path (pylint loading its plugins by file).
+TREE_ON_PATH = ('printf "%s\\n" "$PWD" > '
+                '"$(python -c \'import sysconfig; print(sysconfig.get_paths()["purelib"])\')/_supercoder_tree.pth"')
 
 
 class Validation(BaseModel):
@@ -36,121 +47,128 @@ class Validation(BaseModel):
     error: str | None = None
 
 
-def clone_for(repo_cache: Path, repo: str) -> Path:
+def clone_for(repo_cache: Path, repo: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> Path:
+    """The cached clone of `repo`; a missing one is cloned (bare) from `sandbox.clone_url` first."""
     clone = repo_cache / repo.replace("/", "__")
-    if not clone.exists():
-        raise SandboxError(f"no clone of {repo} in {repo_cache} (expected {clone.name}, bare or not)")
+    if clone.exists():
+        return clone
+    url = cfg.clone_url.format(repo=repo)
+    progress(f"cloning {url} into {clone}")
+    partial = clone.with_name(f".{clone.name}.partial")  # renamed when complete: a dead clone is no clone
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        done = subprocess.run(["git", "clone", "--bare", "-q", url, str(partial)], capture_output=True, text=True,
+                              timeout=cfg.clone_timeout_s, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except subprocess.TimeoutExpired:
+        done = None
+    if done is None or done.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        reason = "timed out" if done is None else (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
+        raise SandboxError(f"no clone of {repo} in {repo_cache} (expected {clone.name}, bare or not), and cloning {url} failed: {reason}")
+    partial.rename(clone)
     return clone
 
 
-def _show(clone: Path, commit: str, path: str) -> str | None:
-    done = git(clone, "show", f"{commit}:{path}")
-    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
-
-
-def _pip_name(conda: str) -> str:
-    """A conda requirement as pip reads it (`numpy=1.20` -> `numpy==1.20`)."""
-    return re.sub(r"(?<![=<>!~])=(?!=)", "==", conda.strip())
-
-
-_VCS = re.compile(r"(^|\s|@)\s*(-e\s+)?(git|hg|svn|bzr)\+", re.I)
-
-
-def _offline_requirements(text: str) -> str:
-    """Requirements without the lines that fetch from a version-control host (only the package
-    index is reachable from a build): they are documentation tools, not what the tests need."""
-    return "".join(line for line in text.splitlines(keepends=True) if not _VCS.search(line))
-
-
-_INCLUDE = re.compile(r"^\s*(-r|--requirement)[\s=]+(\S+)")
-_SKIPPED = re.compile(r"^\s*(-c|--constraint)(\s|=)|^\s*(-e\s+)?\.(\[[^\]]*\])?(\s|$)")  # constraints; the package itself (the instance installs it)
-
-
-def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None = None) -> str | None:
-    """A requirements file at `commit` with its `-r` includes inlined (as swebench does), or None."""
-    seen = set() if seen is None else seen
-    if path in seen:
-        return ""
-    seen.add(path)
-    text = _show(clone, commit, path)
-    if text is None:
-        return None
-    folder = str(Path(path).parent)
-    out = []
-    for line in text.splitlines(keepends=True):
-        include = _INCLUDE.match(line)
-        if include:
-            target = str(Path(folder) / include.group(2)) if folder != "." else include.group(2)
-            out.append(read_requirements(clone, commit, target, seen) or "")
-        elif not _SKIPPED.match(line):
-            out.append(line if line.endswith("\n") else line + "\n")
-    return _offline_requirements("".join(out))
-
-
-def _env_yml_packages(text: str) -> list[str]:
-    data = yaml.safe_load(text) or {}
-    out = []
-    for dep in data.get("dependencies", []):
-        if isinstance(dep, dict):
-            out += [str(d) for d in dep.get("pip", [])]
-        elif str(dep).split("=")[0].strip() not in _CONDA_ONLY:
-            out.append(_pip_name(str(dep)))
-    return out
-
-
-def env_layer(row: dict, clone: Path, base: str) -> LayerSpec:
+def swebench_recipe(row: dict, clone: Path, cfg: SandboxConfig) -> EnvRecipe:
+    """The environment of an instance's repo and version, from its swebench spec adapted to pip.
+    Requirement files are read at the instance's environment setup commit, as swebench does."""
     spec = swe.spec(row["repo"], row["version"])
+    commit = row.get("environment_setup_commit") or row["base_commit"]
     files: dict[str, str] = {}
     installs: list[str] = []
+    optional: list[str] = []
     packages = spec.get("packages", "")
     if packages == "requirements.txt":
         for path in swe.requirements_paths(row["repo"]):
-            text = read_requirements(clone, row["base_commit"], path)
+            text = read_requirements(clone, commit, path)
             if text is not None:
-                files[f"/opt/reqs/{path}"] = text
-        installs += [f"-r {shlex.quote(p[len('/opt/reqs/'):])}" for p in files]
+                files[path] = text
+        installs += [f"-r {shlex.quote(p)}" for p in files]
     elif packages == "environment.yml":
         for path in swe.env_yml_paths(row["repo"]):
-            text = _show(clone, row["base_commit"], path)
+            text = show(clone, commit, path)
             if text is not None:
-                installs += [shlex.quote(p) for p in _env_yml_packages(text)]
+                # conda names: some have no pip twin, so each is installed as far as pip can.
+                optional += env_yml_packages(text, cfg.conda_pip_names)
                 break
     elif packages:
-        installs += [shlex.quote(_pip_name(p)) for p in packages.split() if p.split("=")[0] not in _CONDA_ONLY]
-    pinned = [shlex.quote(p) for p in spec.get("pip_packages", [])]
-    script = ["set -euxo pipefail", f"python3 -m venv {VENV}", f". {VENV}/bin/activate", "mkdir -p /opt/reqs && cd /opt/reqs"]
-    if installs or pinned:  # pip < 24.1 still accepts the loose version strings of old pins
-        script.append("python -m pip install -q --upgrade 'pip<24.1'")
-    # The spec's pins go in a second step, over what the requirements chose (as swebench does).
-    for group in (installs, pinned):
-        if group:
-            script.append("python -m pip install -q " + " ".join(group))
-    return LayerSpec(kind="env", name=f"{row['repo'].replace('/', '__')}-{row['version']}", parent=base,
-                     script="\n".join(script), files=files, env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
+        installs += [shlex.quote(pip_name(p)) for p in packages.split() if p.split("=")[0] not in CONDA_ONLY]
+    pins = list(spec.get("pip_packages", []))
+    # The spec's pins go in a last step, over what the requirements chose (as swebench does);
+    # the packages installed as far as pip can are held to them too.
+    return EnvRecipe(name=f"{row['repo'].replace('/', '__')}-{row['version']}", python=spec["python"], files=files,
+                     pip=[g for g in (installs, [shlex.quote(p) for p in pins]) if g], optional=optional,
+                     constraints=pins if optional else [], services=cfg.services.get(row["repo"], {}))
 
 
-def instance_layer(row: dict, clone: Path, env: str) -> LayerSpec:
+def install_commands(row: dict) -> tuple[list[str], dict[str, str]]:
+    """The commands that install the repository at its commit, and the variables they need."""
     spec = swe.spec(row["repo"], row["version"])
     # The tree comes without git history, so setuptools-scm would make the version 0.1.dev1
     # (and a `minversion` check fails): give it the instance's version instead.
     version = f"{row['version']}.0" if row["version"].count(".") == 1 else row["version"]
-    script = ["set -euxo pipefail", f". {VENV}/bin/activate", f"export SETUPTOOLS_SCM_PRETEND_VERSION={shlex.quote(version)}",
-              *spec.get("pre_install", []), spec.get("install", "true")]
-    return LayerSpec(kind="instance", name=row["instance_id"], parent=env, script="\n".join(script),
+    commands = [*spec.get("pre_install", []), spec.get("install", "true")]
+    if re.search(r"\s(-e|--editable)\s", f" {spec.get('install', '')} "):
+        commands.append(TREE_ON_PATH)
+    return commands, {"SETUPTOOLS_SCM_PRETEND_VERSION": version}
+
+
+def eval_command(row: dict, cfg: SandboxConfig, services_dir: str) -> str:
+    """The instance's test command on the files its test patch touches, its services started first."""
+    test_cmd = swe.spec(row["repo"], row["version"])["test_cmd"]
+    test_cmd = test_cmd if isinstance(test_cmd, str) else " && ".join(test_cmd)
+    command = f"{test_cmd} " + " ".join(shlex.quote(d) for d in swe.test_directives(row))
+    prelude = service_prelude(cfg.services.get(row["repo"], {}), services_dir)
+    return f"{prelude}\n{command}" if prelude else command
+
+
+def env_layer(recipe: EnvRecipe, base: str) -> LayerSpec:
+    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS),
+                     files={f"{DOCKER_PATHS.reqs}/{p}": text for p, text in recipe.files.items()},
+                     env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
+
+
+def instance_layer(row: dict, clone: Path, env: str) -> LayerSpec:
+    commands, variables = install_commands(row)
+    return LayerSpec(kind="instance", name=row["instance_id"], parent=env, script=install_script(VENV, commands, variables),
                      clone=str(clone), commit=row["base_commit"])
+
+
+def suite_for(python: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> str:
+    if python in cfg.python_suites:
+        return cfg.python_suites[python]
+    substitute = cfg.python_substitutes.get(python)
+    if substitute in cfg.python_suites:
+        progress(f"Python {python}: no Debian suite has it; using {substitute} (sandbox.python_substitutes)")
+        return cfg.python_suites[substitute]
+    raise SandboxError(f"no Debian suite has Python {python} (sandbox.python_suites: {cfg.python_suites})")
 
 
 def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bool = False,
                     progress: Callable[[str], None] = lambda _: None, client=None) -> str:
     client = client or docker_client()
-    clone = clone_for(repo_cache, row["repo"])
-    python = swe.spec(row["repo"], row["version"])["python"]
-    suite = cfg.python_suites.get(python)
-    if suite is None:
-        raise SandboxError(f"no Debian suite has Python {python} (sandbox.python_suites: {cfg.python_suites})")
+    clone = clone_for(repo_cache, row["repo"], cfg, progress)
+    recipe = swebench_recipe(row, clone, cfg)
+    suite = suite_for(recipe.python, cfg, progress)
     base = ensure_base(client, cfg.model_copy(update={"base_suite": suite}), progress=progress)
-    env = ensure_layer(client, cfg, env_layer(row, clone, base), rebuild=rebuild, progress=progress)
+    env = ensure_layer(client, cfg, env_layer(recipe, base), rebuild=rebuild, progress=progress)
     return ensure_layer(client, cfg, instance_layer(row, clone, env), rebuild=rebuild, progress=progress)
+
+
+@contextmanager
+def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
+                     client=None) -> Iterator[tuple[Sandbox, str]]:
+    """A sandbox holding the instance's repository at its commit, installed in its environment,
+    on the configured backend; with the folder its services live in."""
+    if cfg.backend == "docker":
+        image = ensure_instance(row, repo_cache, cfg, progress=progress, client=client)
+        with DockerSandbox(image, cfg, client=client, network=row["repo"] in cfg.network_repos) as sb:
+            yield sb, DOCKER_PATHS.services
+        return
+    clone = clone_for(repo_cache, row["repo"], cfg, progress)
+    commands, variables = install_commands(row)
+    with installed_sandbox(clone, row["base_commit"], cfg, swebench_recipe(row, clone, cfg), commands, variables, progress) as (sb, env):
+        yield sb, env.services
 
 
 def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
@@ -160,15 +178,11 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
     start = time.monotonic()
     try:
         fail_to_pass, pass_to_pass = swe.parse_test_list(row["FAIL_TO_PASS"]), swe.parse_test_list(row["PASS_TO_PASS"])
-        image = ensure_instance(row, repo_cache, cfg, progress=progress, client=client)
-        with DockerSandbox(image, cfg, client=client) as sb:
+        with instance_sandbox(row, repo_cache, cfg, progress=progress, client=client) as (sb, services_dir):
             if patch:
                 sb.apply_diff(patch)
             sb.apply_diff(row["test_patch"])
-            test_cmd = swe.spec(row["repo"], row["version"])["test_cmd"]
-            test_cmd = test_cmd if isinstance(test_cmd, str) else " && ".join(test_cmd)
-            command = f"{test_cmd} " + " ".join(shlex.quote(d) for d in swe.test_directives(row))
-            result = sb.run(command)
+            result = sb.run(eval_command(row, cfg, services_dir))
         if result.timed_out:
             raise SandboxError(f"the tests timed out after {result.duration_s:.0f} s")
         results = parse_log(row["repo"], result.output)

@@ -53,15 +53,25 @@ def test_missing_dataset_unknown_instance_bad_patch_and_cache(clean_env, dataset
     one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--patch", "nofile.diff")[::2],
               "expected gold, none or a diff file")
     one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path / "none")[::2], "repo cache not found")
-    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--set", "sandbox.backend=local")[::2],
-              "validate runs in Docker")
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--backend", "lxc")[::2],
+              "sandbox.backend: Input should be 'docker' or 'local'")
 
 
 def test_an_instance_that_cannot_run_exits_1_with_its_reason(clean_env, dataset, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.11", "install": "true", "test_cmd": "true"})
-    code, out, err = run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--json")
+    code, out, err = run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--json",
+                         "--set", f"sandbox.clone_url={tmp_path}/nowhere/{{repo}}")
     assert code == 1
     [record] = json.loads(out)
     assert record["instance_id"] == "o__n-1" and not record["resolved"]
     assert "no clone of o/n" in record["error"]
     assert set(record) == {"instance_id", "resolved", "fail_to_pass", "pass_to_pass", "duration_s", "error"}
+
+
+def test_validate_on_the_local_backend_says_which_python_it_lacks(clean_env, dataset, tmp_path, capsys, monkeypatch):
+    (tmp_path / "o__n").mkdir()
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "2.6", "install": "true", "test_cmd": "true"})
+    code, out, err = run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--backend", "local", "--json")
+    assert code == 1
+    [record] = json.loads(out)
+    assert "the local backend needs Python 2.6" in record["error"]

@@ -4,8 +4,10 @@ the fixture builds it too when it is missing)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,6 +103,14 @@ def test_no_network(sandbox):
     assert r.exit_code != 0 and "unreachable" in r.output.lower()
 
 
+def test_network_only_when_asked(image, cfg, client):
+    interfaces = "python3 -c \"import socket; print(sorted(n for _, n in socket.if_nameindex()))\""
+    with DockerSandbox(image, cfg, client=client) as sb:
+        assert sb.run(interfaces).output.strip() == "['lo']"
+    with DockerSandbox(image, cfg, client=client, network=True) as sb:
+        assert "eth0" in sb.run(interfaces).output
+
+
 def test_memory_limit(sandbox):
     r = sandbox.run("python3 -c 'x = bytearray(600 * 1024 * 1024); print(\"allocated\")'")
     assert r.exit_code == 137 and "allocated" not in r.output
@@ -146,6 +156,29 @@ def test_container_removed_after_an_exception(image, cfg, repo, client):
             cid = sb.container.id
             raise RuntimeError("boom")
     assert cid not in {c.id for c in _ours(client)} | before
+
+
+_HOLDER = """
+import sys
+from agent.config import load_settings
+from sandbox.base import terminate_as_interrupt
+from sandbox.docker_backend import DockerSandbox
+terminate_as_interrupt()
+with DockerSandbox(sys.argv[1], load_settings().sandbox) as sb:
+    print(sb.container.id, flush=True)
+    sb.run("sleep 600")
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_container_removed_when_the_run_is_interrupted_or_terminated(image, client, sig):
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, image], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cid = proc.stdout.readline().strip()
+    assert cid, proc.stderr.read()
+    time.sleep(1)  # the command is running
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) != 0
+    assert cid not in {c.id for c in client.containers.list(all=True)}
 
 
 def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg, repo, client):

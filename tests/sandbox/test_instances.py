@@ -4,6 +4,7 @@ on a synthetic instance (a repository made here, a spec that needs no network)."
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from agent.config import load_settings
 from sandbox import instances
 from sandbox import swebench_adapter as swe
 from sandbox.docker_backend import docker_client
-from sandbox.instances import _env_yml_packages, _pip_name, env_layer, instance_layer, validate
+from sandbox.instances import env_layer, instance_layer, suite_for, swebench_recipe, eval_command, validate
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -58,41 +59,51 @@ def _row(commit: str) -> dict:
 SPEC = {"python": "3.11", "install": "echo installed > .installed", "test_cmd": "python run_tests.py"}
 
 
-def test_conda_requirements_read_as_pip():
-    assert _pip_name("numpy=1.20") == "numpy==1.20"
-    assert _pip_name("scipy>=1.5") == "scipy>=1.5" and _pip_name("six==1.16") == "six==1.16"
-    yml = "dependencies:\n  - python=3.10\n  - numpy=1.21\n  - pip\n  - pip:\n    - pint==0.19\n"
-    assert _env_yml_packages(yml) == ["numpy==1.21", "pint==0.19"]
-
-
-def test_requirements_from_version_control_are_left_out():
-    from sandbox.instances import _offline_requirements
-
-    text = "pytest\ngit+https://github.com/sphinx-doc/sphinx.git\n-e git+https://x/y.git#egg=y\nz @ git+https://x/z\nmpmath==1.3\n"
-    assert _offline_requirements(text) == "pytest\nmpmath==1.3\n"
-
-
-def test_requirements_includes_are_inlined(clone):
-    from sandbox.instances import read_requirements
-
-    text = read_requirements(clone[0], clone[1], "requirements/dev.txt")
-    assert text == "pytest==7.0\nflake8\n"  # included file inlined once; constraints, the package itself, VCS lines left out
-    assert read_requirements(clone[0], clone[1], "requirements/missing.txt") is None
-
-
 def test_env_layer_from_a_requirements_spec(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.9", "packages": "requirements.txt", "pip_packages": ["flake8"]})
     monkeypatch.setattr(swe, "requirements_paths", lambda repo: ["requirements-dev.txt", "missing.txt"])
-    layer = env_layer(_row(clone[1]), clone[0], "base:tag")
+    layer = env_layer(swebench_recipe(_row(clone[1]), clone[0], load_settings().sandbox), "base:tag")
     assert layer.files == {"/opt/reqs/requirements-dev.txt": "mpmath==1.3.0\n"}  # read at the base commit; a missing file is skipped
     assert "pip install -q -r requirements-dev.txt\n" in layer.script + "\n"
     assert layer.script.endswith("pip install -q flake8")  # the pins after the requirements
     assert layer.env["PATH"].startswith("/opt/venv/bin:")
 
 
+def test_requirements_are_read_at_the_environment_setup_commit(clone, monkeypatch):
+    root, base = clone
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.9", "packages": "requirements.txt"})
+    monkeypatch.setattr(swe, "requirements_paths", lambda repo: ["requirements-dev.txt"])
+    (root / "requirements-dev.txt").write_text("mpmath==1.2.0\n")
+    _git(root, "commit", "-qam", "setup")
+    row = {**_row(base), "environment_setup_commit": _git(root, "rev-parse", "HEAD")}
+    assert swebench_recipe(row, root, load_settings().sandbox).files == {"requirements-dev.txt": "mpmath==1.2.0\n"}
+    assert swebench_recipe(_row(base), root, load_settings().sandbox).files == {"requirements-dev.txt": "mpmath==1.3.0\n"}
+
+
 def test_env_layer_without_packages_needs_no_network(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.11", "packages": "python=3.11 pip"})
-    assert "pip install" not in env_layer(_row(clone[1]), clone[0], "base:tag").script
+    assert "pip install" not in env_layer(swebench_recipe(_row(clone[1]), clone[0], load_settings().sandbox), "base:tag").script
+
+
+def test_a_python_no_suite_has_takes_its_substitute():
+    cfg = load_settings().sandbox
+    said = []
+    assert suite_for("3.10", cfg, said.append) == "bullseye" and "using 3.9" in said[0]
+    assert suite_for("3.11", cfg) == "bookworm"
+    with pytest.raises(instances.SandboxError, match="no Debian suite has Python 2.7"):
+        suite_for("2.7", cfg)
+
+
+def test_services_of_the_repo_start_before_its_tests(clone, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: SPEC)
+    monkeypatch.setattr(swe, "test_directives", lambda row: ["test_calc.py"])
+    cfg = load_settings(None, ['sandbox.services={"pytest-dev/pytest": {"echo": {"packages": ["x"], "start": "serve", "env": {"ECHO_URL": "http://127.0.0.1:1/"}}}}']).sandbox
+    command = eval_command(_row(clone[1]), cfg, "/opt/services")
+    assert command.index("serve") < command.index("export ECHO_URL=http://127.0.0.1:1/") < command.index("python run_tests.py test_calc.py")
+    assert "/opt/services/echo/bin" in command
+    assert eval_command(_row(clone[1]), load_settings().sandbox, "/opt/services") == "python run_tests.py test_calc.py"
+    recipe = swebench_recipe(_row(clone[1]), clone[0], cfg)
+    assert "/opt/services/echo/bin/python -m pip install -q x" in env_layer(recipe, "base:tag").script
 
 
 def test_instance_layer_gives_setuptools_scm_the_version(clone, monkeypatch):
@@ -100,6 +111,21 @@ def test_instance_layer_gives_setuptools_scm_the_version(clone, monkeypatch):
     script = instance_layer({**_row(clone[1]), "version": "5.4"}, clone[0], "env:tag").script
     assert "export SETUPTOOLS_SCM_PRETEND_VERSION=5.4.0" in script
     assert script.index("echo pre") < script.index("echo installed")
+    assert instances.TREE_ON_PATH not in script
+
+
+def test_an_editable_install_puts_the_tree_on_sys_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "install": "python -m pip install -e ."})
+    commands, _ = instances.install_commands({"repo": "r", "version": "1.0"})
+    assert commands[-1] == instances.TREE_ON_PATH
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "install": "python -m pip install ."})
+    assert instances.TREE_ON_PATH not in instances.install_commands({"repo": "r", "version": "1.0"})[0]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (tmp_path / "tree").mkdir()
+    subprocess.run(["bash", "-c", f". {venv}/bin/activate && {instances.TREE_ON_PATH}"], cwd=tmp_path / "tree", check=True)
+    path = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys; print(sys.path)"], cwd="/", capture_output=True, text=True).stdout
+    assert repr(str(tmp_path / "tree")) in path
 
 
 @pytest.fixture
@@ -123,10 +149,47 @@ def test_validate_gold_resolves_and_none_does_not(synthetic):
 
 
 def test_validate_reports_a_missing_clone_and_an_unknown_python(synthetic, tmp_path, monkeypatch):
-    cfg, row = load_settings().sandbox, _row(synthetic[1])
-    assert "no clone of pytest-dev/pytest" in validate(row, tmp_path / "empty", cfg, None).error
+    cfg = load_settings(None, [f"sandbox.clone_url={tmp_path}/remotes/{{repo}}"]).sandbox
+    row = _row(synthetic[1])
+    error = validate(row, tmp_path / "empty", cfg, None).error
+    assert "no clone of pytest-dev/pytest" in error and f"cloning {tmp_path}/remotes/pytest-dev/pytest failed" in error
+    assert not (tmp_path / "empty" / "pytest-dev__pytest").exists() and not list((tmp_path / "empty").glob(".*partial"))
     monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "python": "2.7"})
     assert "no Debian suite has Python 2.7" in validate(row, synthetic[0].parent, cfg, None).error
+
+
+def test_a_missing_clone_is_cloned_bare_from_the_configured_url(synthetic, tmp_path):
+    root, commit = synthetic
+    cfg = load_settings(None, [f"sandbox.clone_url={root.parent}/{{repo}}", "sandbox.backend=local",
+                               f"sandbox.local_venv_dir={tmp_path / 'venvs'}", f'sandbox.local_pythons={{"3.11": "{sys.executable}"}}']).sandbox
+    (root.parent / "pytest-dev").mkdir()
+    (root.parent / "pytest-dev" / "pytest").symlink_to(root)  # the "remote", at {repo}
+    said = []
+    clone = instances.clone_for(tmp_path / "cache", "pytest-dev/pytest", cfg, said.append)
+    assert clone == tmp_path / "cache" / "pytest-dev__pytest" and (clone / "HEAD").is_file() and said[0].startswith("cloning ")
+    assert instances.clone_for(tmp_path / "cache", "pytest-dev/pytest", cfg, said.append) == clone and len(said) == 1
+    row = _row(commit)
+    assert validate(row, tmp_path / "cache", cfg, row["patch"]).resolved
+
+
+def test_validate_on_the_local_backend(synthetic, tmp_path):
+    root, commit = synthetic
+    cfg = load_settings(None, ["sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}",
+                               f'sandbox.local_pythons={{"3.11": "{sys.executable}"}}']).sandbox
+    row = _row(commit)
+    gold = validate(row, root.parent, cfg, row["patch"])
+    assert gold.error is None and gold.resolved
+    none = validate(row, root.parent, cfg, None)
+    assert none.error is None and not none.resolved and none.fail_to_pass.failed == ["test_calc.py::test_add"]
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""  # the clone only read
+    assert len(list((tmp_path / "venvs").iterdir())) == 1  # one environment, reused
+
+
+def test_validate_locally_without_the_python_it_needs(synthetic, tmp_path, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "python": "3.4"})
+    cfg = load_settings(None, ["sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path}"]).sandbox
+    error = validate(_row(synthetic[1]), synthetic[0].parent, cfg, None).error
+    assert "the local backend needs Python 3.4" in error
 
 
 def test_instance_images_are_reused(synthetic):

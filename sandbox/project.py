@@ -1,0 +1,155 @@
+"""The environment of any repository (one that is no SWE-bench instance), derived from what it
+declares at a commit: the Python `requires-python` allows, its requirements files, test
+dependency groups, declared dependencies and test extras, and an editable install. Every part
+can be overridden in config (`sandbox.project`)."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shlex
+import sys
+import tomllib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel
+
+from agent.config import SandboxConfig
+from sandbox.base import Sandbox, SandboxError
+from sandbox.instances import VENV, env_layer, suite_for
+from sandbox.requirements import read_requirements, show
+from sandbox.recipes import EnvRecipe, install_script
+
+
+class Project(BaseModel):
+    recipe: EnvRecipe
+    install: list[str]  # run in the repository, its environment active
+
+
+def _toml(text: str | None) -> dict:
+    try:
+        return tomllib.loads(text) if text else {}
+    except tomllib.TOMLDecodeError:
+        return {}  # a broken pyproject declares nothing we can use
+
+
+def _cfg(text: str | None) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text or "")
+    except configparser.Error:
+        pass
+    return parser
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def _requires_python(pyproject: dict, setup_cfg: configparser.ConfigParser, setup_py: str | None) -> SpecifierSet:
+    raw = pyproject.get("project", {}).get("requires-python") or setup_cfg.get("options", "python_requires", fallback=None)
+    if not raw and setup_py:
+        found = re.search(r"python_requires\s*=\s*['\"]([^'\"]+)['\"]", setup_py)
+        raw = found.group(1) if found else None
+    try:
+        return SpecifierSet(raw or "")
+    except InvalidSpecifier:
+        return SpecifierSet("")
+
+
+def choose_python(allowed: SpecifierSet, cfg: SandboxConfig) -> str:
+    """The configured Python; else the host's if allowed; else the newest suite's that is."""
+    if cfg.project.python:
+        return cfg.project.python
+    host = "%d.%d" % sys.version_info[:2]
+    if allowed.contains(f"{host}.0", prereleases=True) or not str(allowed):
+        return host
+    for version in sorted(cfg.python_suites, key=lambda v: tuple(int(p) for p in v.split(".")), reverse=True):
+        if allowed.contains(f"{version}.0", prereleases=True):
+            return version
+    raise SandboxError(f"no Python this sandbox offers ({', '.join(cfg.python_suites)}) satisfies requires-python {allowed}; "
+                       f"set sandbox.project.python")
+
+
+def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None) -> Project:
+    pc = cfg.project
+    pyproject_text = show(clone, commit, "pyproject.toml")
+    setup_cfg_text, setup_py = show(clone, commit, "setup.cfg"), show(clone, commit, "setup.py")
+    pyproject, setup_cfg = _toml(pyproject_text), _cfg(setup_cfg_text)
+    project = pyproject.get("project", {})
+    extras_declared = dict(project.get("optional-dependencies", {}))
+    if setup_cfg.has_section("options.extras_require"):
+        extras_declared.update({k: _lines(v) for k, v in setup_cfg.items("options.extras_require")})
+    if setup_py:
+        extras_declared.update({k: [] for k in re.findall(r"['\"]([\w-]+)['\"]\s*:\s*\[", setup_py) if k in pc.test_extras})
+    extras = [e for e in pc.test_extras if e in extras_declared]
+
+    files: dict[str, str] = {}
+    packages: list[str]
+    if pc.packages is not None:
+        packages = list(pc.packages)
+    else:
+        for path in pc.requirements:
+            text = read_requirements(clone, commit, path)
+            if text is not None and text.strip():
+                files[path] = text
+        groups = pyproject.get("dependency-groups", {})
+        packages = [str(p) for g in pc.test_extras + ["dev"] for p in groups.get(g, []) if isinstance(p, str)]
+        packages += [str(p) for p in project.get("dependencies", [])]
+        if not project and setup_cfg.has_option("options", "install_requires"):
+            packages += _lines(setup_cfg.get("options", "install_requires"))
+        packages += [p for e in extras for p in extras_declared[e]]
+        packages += pc.always
+    # A project's own name among its extras' requirements (`pkg[test]` needing `pkg`) is the install's job.
+    own = str(project.get("name", "")).lower()
+    packages = [p for p in dict.fromkeys(packages) if not own or not re.match(rf"{re.escape(own)}\b", p.lower())]
+    pip = [[f"-r {shlex.quote(p)}" for p in files], [shlex.quote(p) for p in packages]]
+
+    installable = bool(setup_py is not None or setup_cfg_text is not None or "build-system" in pyproject or project)
+    if pc.install is not None:
+        install = [pc.install]
+    elif installable:
+        install = ["python -m pip install -e " + shlex.quote("." + (f"[{','.join(extras)}]" if extras else ""))]
+    else:
+        install = []
+    python = choose_python(_requires_python(pyproject, setup_cfg, setup_py), cfg)
+    recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g])
+    return Project(recipe=recipe, install=install)
+
+
+def ensure_project_image(clone: Path, commit: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
+                         client=None, rebuild: bool = False) -> str:
+    """The Docker image of the repository at `commit`, installed in its derived environment."""
+    from sandbox.docker_backend import docker_client
+    from sandbox.images import ensure_base
+    from sandbox.layers import LayerSpec, ensure_layer
+
+    client = client or docker_client()
+    project = derive(clone, commit, cfg)
+    base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(project.recipe.python, cfg, progress)}), progress=progress)
+    env = ensure_layer(client, cfg, env_layer(project.recipe, base), rebuild=rebuild, progress=progress)
+    layer = LayerSpec(kind="instance", name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", parent=env,
+                      script=install_script(VENV, project.install), clone=str(clone), commit=commit)
+    return ensure_layer(client, cfg, layer, rebuild=rebuild, progress=progress)
+
+
+@contextmanager
+def project_sandbox(clone: Path, commit: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
+                    client=None) -> Iterator[Sandbox]:
+    """A sandbox holding the repository at `commit`, installed in its environment, on the
+    configured backend."""
+    if cfg.backend == "docker":
+        from sandbox.docker_backend import DockerSandbox
+
+        image = ensure_project_image(clone, commit, cfg, progress=progress, client=client)
+        with DockerSandbox(image, cfg, client=client) as sb:
+            yield sb
+        return
+    from sandbox.venvs import installed_sandbox
+
+    project = derive(clone, commit, cfg)
+    with installed_sandbox(clone, commit, cfg, project.recipe, project.install, progress=progress) as (sb, _):
+        yield sb

@@ -1,0 +1,80 @@
+"""What an environment needs, whichever backend builds it (a Docker layer, a venv on the host):
+the Python version, requirements files, pip installs in order and the services its tests expect;
+and the shell scripts that build and use it, given where things live."""
+
+from __future__ import annotations
+
+import shlex
+
+from pydantic import BaseModel, Field
+
+from agent.config import ServiceConfig
+
+
+CONSTRAINTS = "supercoder-constraints.txt"
+
+
+class EnvRecipe(BaseModel):
+    name: str  # readable, e.g. "sympy__sympy-1.1"
+    python: str  # "3.9", as the spec asks
+    files: dict[str, str] = Field(default_factory=dict)  # path under the requirements folder -> text
+    pip: list[list[str]] = Field(default_factory=list)  # `pip install` arguments, one call per group, in order
+    optional: list[str] = Field(default_factory=list)  # installed first, as far as pip can (all at once, else one by one)
+    constraints: list[str] = Field(default_factory=list)  # hold the optional installs to these
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+
+class EnvPaths(BaseModel):
+    """Where a built environment lives."""
+
+    python: str  # the interpreter that makes the venvs
+    venv: str
+    reqs: str  # requirements files are written here and installs run from here
+    services: str  # one venv per service below this
+
+
+def env_script(recipe: EnvRecipe, paths: EnvPaths) -> str:
+    q = shlex.quote
+    lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", f". {q(paths.venv)}/bin/activate",
+             f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
+    if recipe.pip or recipe.optional:  # pip < 24.1 still accepts the loose version strings of old pins
+        lines.append("python -m pip install -q --upgrade 'pip<24.1'")
+    if recipe.optional:
+        held = ""
+        if recipe.constraints:
+            lines.append(f"printf '%s\\n' {' '.join(q(c) for c in recipe.constraints)} > {CONSTRAINTS}")
+            held = f"-c {CONSTRAINTS} "
+        each = " ".join(q(p) for p in recipe.optional)
+        lines.append(f"python -m pip install -q {held}{each} || for p in {each}; do "
+                     f"python -m pip install -q {held}\"$p\" || echo \"supercoder: left out $p (pip cannot install it here)\"; done")
+    lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
+    for name, service in recipe.services.items():
+        venv = f"{paths.services}/{name}"
+        lines += [f"{q(paths.python)} -m venv {q(venv)}",
+                  f"{q(venv)}/bin/python -m pip install -q " + " ".join(q(p) for p in service.packages)]
+    return "\n".join(lines)
+
+
+def install_script(venv: str, commands: list[str], env: dict[str, str] | None = None) -> str:
+    """The repository installed into `venv`, from the working directory."""
+    exports = [f"export {k}={shlex.quote(v)}" for k, v in (env or {}).items()]
+    return "\n".join(["set -euxo pipefail", f". {shlex.quote(venv)}/bin/activate", *exports, *commands])
+
+
+def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> str:
+    """Shell that starts each service in the background, waits until it answers (saying so and
+    showing its log if it does not) and exports what the tests read."""
+    lines = []
+    for name, service in services.items():
+        path = f"PATH={shlex.quote(f'{services_dir}/{name}/bin')}:\"$PATH\""
+        log = f"svc_log_{''.join(c if c.isalnum() else '_' for c in name)}"
+        tries = max(1, int(service.ready_timeout_s / 0.2))
+        lines += [
+            f"{log}=$(mktemp)",
+            f"( {path} exec bash -c {shlex.quote(service.start)} ) >\"${log}\" 2>&1 &",
+            f"for _ in $(seq {tries}); do ( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 && break; sleep 0.2; done",
+            f"( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 || "
+            f"{{ echo 'supercoder: service {name} did not answer; its log:'; tail -n 20 \"${log}\"; }}",
+            *(f"export {k}={shlex.quote(v)}" for k, v in service.env.items()),
+        ]
+    return "\n".join(lines)

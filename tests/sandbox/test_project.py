@@ -1,0 +1,119 @@
+"""Environments of repositories that are no SWE-bench instance: what is derived from
+pyproject.toml, setup.cfg, setup.py and requirements files, what config overrides, and a
+sandbox of such a repository on both backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings
+from sandbox.base import SandboxError
+from sandbox.project import derive, project_sandbox
+
+HOST = "%d.%d" % sys.version_info[:2]
+
+
+def _repo(root: Path, files: dict[str, str]) -> tuple[Path, str]:
+    root.mkdir(parents=True)
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
+    return root, subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _cfg(*overrides: str):
+    return load_settings(None, list(overrides)).sandbox
+
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools"]
+[project]
+name = "calc"
+requires-python = ">=3.9"
+dependencies = ["attrs>=22"]
+[project.optional-dependencies]
+test = ["hypothesis", "calc[extra]"]
+docs = ["sphinx"]
+[dependency-groups]
+dev = ["coverage", {include-group = "lint"}]
+"""
+
+
+def test_derived_from_pyproject_and_requirements(tmp_path):
+    clone, commit = _repo(tmp_path / "calc", {"pyproject.toml": PYPROJECT, "requirements-dev.txt": "-r requirements.txt\nmock\n",
+                                              "requirements.txt": "six\n"})
+    project = derive(clone, commit, _cfg())
+    recipe = project.recipe
+    assert recipe.python == HOST and recipe.name == "calc-env"
+    assert recipe.files == {"requirements.txt": "six\n", "requirements-dev.txt": "six\nmock\n"}
+    assert recipe.pip[0] == ["-r requirements.txt", "-r requirements-dev.txt"]
+    assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "pytest"]  # docs left out; calc[extra] is the install's
+    assert project.install == ["python -m pip install -e '.[test]'"]
+
+
+def test_derived_from_setup_cfg_and_setup_py(tmp_path):
+    cfg_text = "[options]\npython_requires = >=3.6\ninstall_requires =\n    requests\n    # a comment\n[options.extras_require]\ntesting =\n    pytest-mock\n"
+    clone, commit = _repo(tmp_path / "a", {"setup.cfg": cfg_text, "setup.py": "from setuptools import setup\nsetup()\n"})
+    project = derive(clone, commit, _cfg())
+    assert project.recipe.pip == [["requests", "pytest-mock", "pytest"]]
+    assert project.install == ["python -m pip install -e '.[testing]'"]
+    setup_py = "setup(name='b', python_requires='>=3.12', extras_require={'tests': ['nose'], 'docs': ['x']})\n"
+    clone, commit = _repo(tmp_path / "b", {"setup.py": setup_py})
+    project = derive(clone, commit, _cfg())
+    assert project.recipe.python == "3.13"  # the newest suite requires-python allows, the host's being too old
+    assert project.install == ["python -m pip install -e '.[tests]'"]
+
+
+def test_a_plain_folder_and_a_broken_pyproject(tmp_path):
+    clone, commit = _repo(tmp_path / "plain", {"m.py": "x = 1\n"})
+    project = derive(clone, commit, _cfg())
+    assert project.install == [] and project.recipe.pip == [["pytest"]] and project.recipe.python == HOST
+    clone, commit = _repo(tmp_path / "broken", {"pyproject.toml": "[project\nname = \n"})
+    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
+
+
+def test_config_overrides_and_an_impossible_python(tmp_path):
+    clone, commit = _repo(tmp_path / "calc", {"pyproject.toml": PYPROJECT})
+    project = derive(clone, commit, _cfg('sandbox.project.packages=["numpy==1.26"]', "sandbox.project.install=make dev",
+                                         "sandbox.project.python=3.9"))
+    assert project.recipe.pip == [["numpy==1.26"]] and project.install == ["make dev"] and project.recipe.python == "3.9"
+    with pytest.raises(Exception, match='as text, e.g. "3.10"'):
+        _cfg("sandbox.project.python=3.10")
+    clone, commit = _repo(tmp_path / "old", {"pyproject.toml": "[project]\nname='old'\nrequires-python='<3.0'\n"})
+    with pytest.raises(SandboxError, match="requires-python <3.0"):
+        derive(clone, commit, _cfg())
+
+
+TINY = {
+    "calc.py": "def add(a, b):\n    return a + b\n",
+    "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    "run_tests.py": "import os, test_calc\ntest_calc.test_add()\nprint('ok', os.path.exists('.installed'))\n",
+}
+OFFLINE = ["sandbox.project.packages=[]", "sandbox.project.install=echo yes > .installed"]  # no package index needed
+
+
+def test_a_project_sandbox_locally(tmp_path):
+    clone, commit = _repo(tmp_path / "tiny", TINY)
+    cfg = _cfg(*OFFLINE, "sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}",
+               f'sandbox.local_pythons={{"{HOST}": "{sys.executable}"}}')
+    with project_sandbox(clone, commit, cfg) as sb:
+        done = sb.run("python run_tests.py && python -c 'import sys; print(sys.prefix)'")
+    assert done.exit_code == 0 and done.output.splitlines()[0] == "ok True"
+    assert "supercoder-venv-" in done.output  # the child venv of the sandbox, not the host's
+
+
+def test_a_project_sandbox_in_docker(tmp_path):
+    clone, commit = _repo(tmp_path / "tiny", TINY)
+    cfg = _cfg(*OFFLINE, "sandbox.project.python=3.11")
+    with project_sandbox(clone, commit, cfg) as sb:
+        done = sb.run("python run_tests.py && python -c 'import sys; print(sys.version_info[:2])'")
+    assert done.exit_code == 0 and done.output.splitlines() == ["ok True", "(3, 11)"]
