@@ -26,14 +26,36 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class Price(_Section):
+    input_per_mtok: float = Field(ge=0)  # USD per million prompt tokens
+    output_per_mtok: float = Field(ge=0)  # USD per million completion tokens
+
+
+def _default_prices() -> dict[str, Price]:
+    # List prices (USD per million tokens) as published in 2025; set llm.prices for others.
+    table = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60), "gpt-4.1": (2.00, 8.00), "gpt-4.1-mini": (0.40, 1.60),
+             "gpt-4.1-nano": (0.10, 0.40), "o3-mini": (1.10, 4.40), "o4-mini": (1.10, 4.40)}
+    return {name: Price(input_per_mtok=i, output_per_mtok=o) for name, (i, o) in table.items()}
+
+
 class LLMConfig(_Section):
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = Field(default=None, repr=False)
     timeout_s: float = Field(120, gt=0)
-    max_retries: int = Field(3, ge=0)
+    max_retries: int = Field(3, ge=0)  # on 429, 5xx, timeouts and dropped connections
+    backoff_initial_s: float = Field(1.0, ge=0)
+    backoff_multiplier: float = Field(2.0, ge=1)
+    backoff_max_s: float = Field(60.0, ge=0)
+    backoff_jitter: float = Field(0.5, ge=0, le=1)  # each wait is cut by up to this fraction, at random
+    retry_after_max_s: float = Field(300.0, ge=0)  # a longer Retry-After is capped to this
     max_tokens: int = Field(4096, gt=0)
     temperature: float = Field(0.0, ge=0, le=2)
+    prices: dict[str, Price] = Field(default_factory=_default_prices)  # by model name (or its prefix before a dated suffix)
+    max_cost_usd: float | None = Field(None, gt=0)  # per run; None: no limit
+    max_calls: int | None = Field(None, ge=1)  # endpoint calls per run; None: no limit
+    cache: bool = True  # answers kept on disk by request: a rerun replays them and costs nothing
+    cache_dir: Path | None = None  # None: the user cache directory
 
     def resolved_api_key(self) -> str | None:
         if self.api_key is not None and self.api_key.get_secret_value():

@@ -6,14 +6,19 @@ never logged; errors are reported without it.
 
 from __future__ import annotations
 
+import random
+import sys
 import threading
-from dataclasses import dataclass, field
-from typing import Protocol
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Protocol
 
 import openai
 
-from agent.config import LLMConfig
+from agent.config import LLMConfig, Price
 from agent.errors import ConfigError
+from agent.llm_cache import ResponseCache, request_key
 
 # Endpoints such as Ollama or vLLM accept any key; the SDK insists on one.
 _PLACEHOLDER_KEY = "not-needed"
@@ -23,11 +28,41 @@ class LLMError(Exception):
     """A model call failed (network, HTTP status, malformed answer)."""
 
 
+class LLMUnavailable(LLMError):
+    """Retries ran out on rate limits, server errors or timeouts."""
+
+
+class LLMRefused(LLMError):
+    """The endpoint refused the key, the model or the request; retrying will not help."""
+
+
+class LLMLimitReached(LLMError):
+    """The run's cost or call limit stops the next call."""
+
+
 @dataclass
 class Usage:
-    calls: int = 0
+    calls: int = 0  # answered by the endpoint
+    cached_calls: int = 0  # answered from the cache, at no cost
+    retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0  # of the calls whose model has a price
+    unpriced_calls: int = 0  # calls whose cost is unknown
+
+
+@dataclass
+class CallRecord:
+    """One answered request, for run records."""
+
+    request: dict[str, Any]
+    texts: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    cached: bool
+    duration_s: float
+    attempts: int
 
 
 class LLM(Protocol):
@@ -42,50 +77,153 @@ def _redact(message: str, cfg: LLMConfig) -> str:
     return message.replace(key, "***") if key else message
 
 
-def sdk_client(cfg: LLMConfig) -> openai.OpenAI:
+def sdk_client(cfg: LLMConfig, max_retries: int | None = None) -> openai.OpenAI:
     base_url = cfg.resolved_base_url()
     key = cfg.resolved_api_key()
     if not key and not base_url:
         raise ConfigError("no API key for the model endpoint: set OPENAI_API_KEY (or SUPERCODER_LLM__API_KEY)")
-    return openai.OpenAI(api_key=key or _PLACEHOLDER_KEY, base_url=base_url, timeout=cfg.timeout_s, max_retries=cfg.max_retries)
+    retries = cfg.max_retries if max_retries is None else max_retries
+    return openai.OpenAI(api_key=key or _PLACEHOLDER_KEY, base_url=base_url, timeout=cfg.timeout_s, max_retries=retries)
 
 
-@dataclass
+def price_of(model: str, prices: dict[str, Price]) -> Price | None:
+    """The price of `model`, or of the longest name it extends (`gpt-4o-2024-08-06` -> `gpt-4o`)."""
+    if model in prices:
+        return prices[model]
+    extended = [name for name in prices if model.startswith(name + "-")]
+    return prices[max(extended, key=len)] if extended else None
+
+
+def _retry_after(exc: openai.APIStatusError, cap: float) -> float | None:
+    headers = exc.response.headers
+    try:
+        if headers.get("retry-after-ms") is not None:
+            return min(cap, max(0.0, float(headers["retry-after-ms"]) / 1000))
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return min(cap, max(0.0, float(value)))
+        except ValueError:  # an HTTP date
+            return min(cap, max(0.0, parsedate_to_datetime(value).timestamp() - time.time()))
+    except (TypeError, ValueError):
+        return None
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 class OpenAIClient:
-    cfg: LLMConfig
-    usage: Usage = field(default_factory=Usage)
+    """Chat completions with retries (exponential backoff with jitter, Retry-After honoured),
+    token and cost accounting, per-run limits and the response cache."""
 
-    def __post_init__(self) -> None:
-        if not self.cfg.model:
+    def __init__(self, cfg: LLMConfig, *, on_call: Callable[[CallRecord], None] | None = None,
+                 warn: Callable[[str], None] = _warn, sleep: Callable[[float], None] = time.sleep,
+                 rng: Callable[[], float] = random.random):
+        if not cfg.model:
             raise ConfigError("no model configured: set llm.model (--set llm.model=NAME) or run without a model")
-        self._client = sdk_client(self.cfg)
+        self.cfg = cfg
+        self.usage = Usage()
+        self._client = sdk_client(cfg, max_retries=0)  # retries are ours: backoff, Retry-After, accounting
         self._lock = threading.Lock()
+        self._on_call, self._warn, self._sleep, self._rng = on_call, warn, sleep, rng
+        self._seen: dict[str, int] = {}
+        self._warned_price = False
+        self._cache = None
+        if cfg.cache:
+            from localization.cache import default_cache_dir
+
+            self._cache = ResponseCache(cfg.cache_dir or default_cache_dir())
 
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]:
-        temp = self.cfg.temperature if temperature is None else temperature
+        request = {"model": self.cfg.model, "messages": messages, "n": n, "max_tokens": self.cfg.max_tokens,
+                   "temperature": self.cfg.temperature if temperature is None else temperature}
+        keyed = {**request, "endpoint": self.cfg.resolved_base_url() or "openai"}
+        with self._lock:
+            key = request_key(keyed)
+            occurrence = self._seen.get(key, 0)
+            self._seen[key] = occurrence + 1
+        start = time.monotonic()
+        if self._cache is not None:
+            entry = self._cache.get(keyed, occurrence)
+            if entry is not None:
+                with self._lock:
+                    self.usage.cached_calls += 1
+                self._record(CallRecord(request, entry["texts"], entry.get("prompt_tokens", 0), entry.get("completion_tokens", 0),
+                                        0.0, True, time.monotonic() - start, 0))
+                return list(entry["texts"])
+        self._check_limits()
+        resp, attempts = self._create(request)
         try:
-            resp = self._client.chat.completions.create(
-                model=self.cfg.model,
-                messages=messages,
-                temperature=temp,
-                n=n,
-                max_tokens=self.cfg.max_tokens,
-            )
-        except openai.APIError as exc:
-            raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", self.cfg)) from None
-        try:
-            with self._lock:  # generation calls from several threads
-                self.usage.calls += 1
-                if resp.usage is not None:
-                    self.usage.prompt_tokens += resp.usage.prompt_tokens or 0
-                    self.usage.completion_tokens += resp.usage.completion_tokens or 0
             texts = [c.message.content or "" for c in resp.choices]
+            prompt = (resp.usage.prompt_tokens or 0) if resp.usage is not None else 0
+            completion = (resp.usage.completion_tokens or 0) if resp.usage is not None else 0
         except (AttributeError, TypeError):  # an endpoint that answered 200 with something else
             raise LLMError("malformed response from the model endpoint") from None
+        cost = self._cost(prompt, completion)
+        with self._lock:  # generation calls from several threads
+            self.usage.calls += 1
+            self.usage.prompt_tokens += prompt
+            self.usage.completion_tokens += completion
+            if cost is None:
+                self.usage.unpriced_calls += 1
+            else:
+                self.usage.cost_usd += cost
         if not texts:
             raise LLMError("model returned no choices")
+        if self._cache is not None:
+            self._cache.put(keyed, occurrence, {"texts": texts, "prompt_tokens": prompt, "completion_tokens": completion})
+        self._record(CallRecord(request, texts, prompt, completion, cost, False, time.monotonic() - start, attempts))
         return texts
 
+    def _record(self, record: CallRecord) -> None:
+        if self._on_call is not None:
+            self._on_call(record)
+
+    def _check_limits(self) -> None:
+        with self._lock:
+            if self.cfg.max_calls is not None and self.usage.calls >= self.cfg.max_calls:
+                raise LLMLimitReached(f"call limit reached: {self.usage.calls} of llm.max_calls={self.cfg.max_calls}")
+            if self.cfg.max_cost_usd is not None and self.usage.cost_usd >= self.cfg.max_cost_usd:
+                raise LLMLimitReached(f"cost limit reached: ${self.usage.cost_usd:.4f} of llm.max_cost_usd=${self.cfg.max_cost_usd}")
+
+    def _cost(self, prompt: int, completion: int) -> float | None:
+        price = price_of(self.cfg.model or "", self.cfg.prices)
+        if price is None:
+            with self._lock:
+                first, self._warned_price = not self._warned_price, True
+            if first:
+                self._warn(f"no price for model {self.cfg.model!r} (llm.prices): its cost is counted as unknown")
+            return None
+        return (prompt * price.input_per_mtok + completion * price.output_per_mtok) / 1_000_000
+
+    def _create(self, request: dict[str, Any]):
+        cfg = self.cfg
+        for attempt in range(cfg.max_retries + 1):
+            try:
+                return self._client.chat.completions.create(**request), attempt + 1
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                failure, wait = f"{type(exc).__name__}", None
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                message = _redact(f"HTTP {status}: {getattr(exc, 'message', exc)}", cfg)
+                retryable = status in (408, 409, 429) or status >= 500
+                if not retryable or exc.response.headers.get("x-should-retry") == "false":
+                    kind = LLMRefused if status in (400, 401, 403, 404, 422) else LLMError
+                    raise kind(f"model call failed: {message}") from None
+                failure, wait = message, _retry_after(exc, cfg.retry_after_max_s)
+            except openai.APIError as exc:
+                raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", cfg)) from None
+            if attempt == cfg.max_retries:
+                raise LLMUnavailable(f"model call failed after {attempt + 1} attempt(s): {failure}")
+            if wait is None:
+                wait = min(cfg.backoff_max_s, cfg.backoff_initial_s * cfg.backoff_multiplier ** attempt)
+                wait *= 1 - cfg.backoff_jitter * self._rng()
+            with self._lock:
+                self.usage.retries += 1
+            self._sleep(wait)
+        raise AssertionError("unreachable")
 
 
 def embed_with(client: openai.OpenAI, texts: list[str], model: str, cfg: LLMConfig) -> list[list[float]]:

@@ -39,7 +39,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
-def fake_openai(clean_env: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
-    """A fake OpenAI-compatible server on 127.0.0.1, started for one test and stopped after it."""
+def fake_openai(clean_env: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible server on 127.0.0.1, started for one test and stopped after it.
+    The user cache (where model answers are kept) is the test's own, so no answer outlives it."""
+    clean_env.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     with FakeOpenAIServer() as server:
         yield server
