@@ -7,6 +7,7 @@ sets one is refused, and dumps show them masked.
 from __future__ import annotations
 
 import copy
+import re
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -168,6 +169,7 @@ class ServiceConfig(_Section):
     start: str  # run in the background before the tests, with the service's venv first on PATH
     ready: str = "true"  # succeeds once the service answers
     ready_timeout_s: float = Field(30, gt=0)
+    ready_interval_s: float = Field(0.2, gt=0)  # between two readiness probes
     env: dict[str, str] = Field(default_factory=dict)  # exported to the tests
 
 
@@ -221,6 +223,8 @@ class SandboxConfig(_Section):
     # A spec's Python that no suite (or, locally, no interpreter) has -> the one used instead.
     python_substitutes: dict[str, str] = Field(default_factory=lambda: {"3.8": "3.9", "3.10": "3.9", "3.12": "3.11"})
     local_pythons: dict[str, str] = Field(default_factory=dict)  # version -> interpreter for the local backend; else pythonX.Y on PATH
+    pip_spec: str = "pip<24.1"  # pip of every environment: before 24.1 it still reads the loose versions of old pins
+    build_timeout_s: float = Field(3600, gt=0)  # a local environment's build
     local_venv_dir: Path | None = None  # where the local backend keeps its environments; None: the user cache
     services: dict[str, dict[str, ServiceConfig]] = Field(default_factory=_default_services)
     project: ProjectConfig = Field(default_factory=ProjectConfig)
@@ -229,6 +233,24 @@ class SandboxConfig(_Section):
         "matplotlib-base": "matplotlib", "iris": "scitools-iris", "hdf5": "", "cdms2": "", "pynio": ""})
     clone_url: str = "https://github.com/{repo}.git"  # where a clone missing from --repo-cache comes from
     clone_timeout_s: float = Field(900, gt=0)
+
+    @field_validator("clone_url")
+    @classmethod
+    def _one_placeholder(cls, value: str) -> str:
+        try:
+            value.format(repo="owner/name")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may hold one placeholder, {repo}, and no other braces") from None
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _plain_names(cls, value: dict[str, dict[str, ServiceConfig]]) -> dict[str, dict[str, ServiceConfig]]:
+        for services in value.values():
+            for name in services:
+                if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+                    raise ValueError(f"service name {name!r}: letters, digits and _ only (it names a folder and a variable)")
+        return value
     network_repos: list[str] = Field(default_factory=list)  # repositories whose tests run with the network (SWE-bench's do)
     build_env: dict[str, str] = Field(default_factory=dict)
     related_tests_max: int = Field(20, ge=1)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
@@ -110,6 +111,15 @@ def _retry_after(exc: openai.APIStatusError, cap: float) -> float | None:
         return None
 
 
+def _endpoint(base_url: str | None) -> str:
+    """The endpoint as the cache knows it: without credentials a URL may carry."""
+    if not base_url:
+        return "openai"
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
@@ -129,6 +139,7 @@ class OpenAIClient:
         self._lock = threading.Lock()
         self._on_call, self._warn, self._sleep, self._rng = on_call, warn, sleep, rng
         self._seen: dict[str, int] = {}
+        self._in_flight = 0
         self._warned_price = False
         self._cache = None
         if cfg.cache:
@@ -139,7 +150,7 @@ class OpenAIClient:
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]:
         request = {"model": self.cfg.model, "messages": messages, "n": n, "max_tokens": self.cfg.max_tokens,
                    "temperature": self.cfg.temperature if temperature is None else temperature}
-        keyed = {**request, "endpoint": self.cfg.resolved_base_url() or "openai"}
+        keyed = {**request, "endpoint": _endpoint(self.cfg.resolved_base_url())}
         with self._lock:
             key = request_key(keyed)
             occurrence = self._seen.get(key, 0)
@@ -153,8 +164,12 @@ class OpenAIClient:
                 self._record(CallRecord(request, entry["texts"], entry.get("prompt_tokens", 0), entry.get("completion_tokens", 0),
                                         0.0, True, time.monotonic() - start, 0))
                 return list(entry["texts"])
-        self._check_limits()
-        resp, attempts = self._create(request)
+        self._reserve()
+        try:
+            resp, attempts = self._create(request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         try:
             texts = [c.message.content or "" for c in resp.choices]
             prompt = (resp.usage.prompt_tokens or 0) if resp.usage is not None else 0
@@ -181,12 +196,15 @@ class OpenAIClient:
         if self._on_call is not None:
             self._on_call(record)
 
-    def _check_limits(self) -> None:
+    def _reserve(self) -> None:
+        """Count a call as started, unless a limit forbids it (calls under way count too, so that
+        concurrent samples cannot overrun the call limit)."""
         with self._lock:
-            if self.cfg.max_calls is not None and self.usage.calls >= self.cfg.max_calls:
+            if self.cfg.max_calls is not None and self.usage.calls + self._in_flight >= self.cfg.max_calls:
                 raise LLMLimitReached(f"call limit reached: {self.usage.calls} of llm.max_calls={self.cfg.max_calls}")
             if self.cfg.max_cost_usd is not None and self.usage.cost_usd >= self.cfg.max_cost_usd:
                 raise LLMLimitReached(f"cost limit reached: ${self.usage.cost_usd:.4f} of llm.max_cost_usd=${self.cfg.max_cost_usd}")
+            self._in_flight += 1
 
     def _cost(self, prompt: int, completion: int) -> float | None:
         price = price_of(self.cfg.model or "", self.cfg.prices)
@@ -208,8 +226,9 @@ class OpenAIClient:
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = _redact(f"HTTP {status}: {getattr(exc, 'message', exc)}", cfg)
-                retryable = status in (408, 409, 429) or status >= 500
-                if not retryable or exc.response.headers.get("x-should-retry") == "false":
+                advice = exc.response.headers.get("x-should-retry")  # the endpoint's own word wins, as in the SDK
+                retryable = advice == "true" or (advice != "false" and (status in (408, 409, 429) or status >= 500))
+                if not retryable:
                     kind = LLMRefused if status in (400, 401, 403, 404, 422) else LLMError
                     raise kind(f"model call failed: {message}") from None
                 failure, wait = message, _retry_after(exc, cfg.retry_after_max_s)

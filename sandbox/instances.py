@@ -47,6 +47,9 @@ class Validation(BaseModel):
     error: str | None = None
 
 
+_SYSTEM_COMMAND = re.compile(r"\b(apt-get|apt|dpkg|yum|dnf|apk|locale-gen|update-locale|sudo)\b|>\s*/(etc|usr|opt|testbed)/|\s/testbed\b")
+
+
 def clone_for(repo_cache: Path, repo: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> Path:
     """The cached clone of `repo`; a missing one is cloned (bare) from `sandbox.clone_url` first."""
     clone = repo_cache / repo.replace("/", "__")
@@ -65,7 +68,12 @@ def clone_for(repo_cache: Path, repo: str, cfg: SandboxConfig, progress: Callabl
         shutil.rmtree(partial, ignore_errors=True)
         reason = "timed out" if done is None else (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
         raise SandboxError(f"no clone of {repo} in {repo_cache} (expected {clone.name}, bare or not), and cloning {url} failed: {reason}")
-    partial.rename(clone)
+    try:
+        partial.rename(clone)
+    except OSError:  # another run cloned it meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+        if not clone.exists():
+            raise SandboxError(f"cannot move the clone of {repo} into {clone}") from None
     return clone
 
 
@@ -122,8 +130,8 @@ def eval_command(row: dict, cfg: SandboxConfig, services_dir: str) -> str:
     return f"{prelude}\n{command}" if prelude else command
 
 
-def env_layer(recipe: EnvRecipe, base: str) -> LayerSpec:
-    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS),
+def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1") -> LayerSpec:
+    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS, pip_spec),
                      files={f"{DOCKER_PATHS.reqs}/{p}": text for p, text in recipe.files.items()},
                      env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
 
@@ -151,7 +159,7 @@ def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bo
     recipe = swebench_recipe(row, clone, cfg)
     suite = suite_for(recipe.python, cfg, progress)
     base = ensure_base(client, cfg.model_copy(update={"base_suite": suite}), progress=progress)
-    env = ensure_layer(client, cfg, env_layer(recipe, base), rebuild=rebuild, progress=progress)
+    env = ensure_layer(client, cfg, env_layer(recipe, base, cfg.pip_spec), rebuild=rebuild, progress=progress)
     return ensure_layer(client, cfg, instance_layer(row, clone, env), rebuild=rebuild, progress=progress)
 
 
@@ -167,6 +175,9 @@ def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: 
         return
     clone = clone_for(repo_cache, row["repo"], cfg, progress)
     commands, variables = install_commands(row)
+    system = [c for c in commands if _SYSTEM_COMMAND.search(c)]
+    if system:  # on the local backend they would change the host itself
+        raise SandboxError(f"{row['instance_id']} needs the docker backend: its setup changes the system ({system[0][:80]})")
     with installed_sandbox(clone, row["base_commit"], cfg, swebench_recipe(row, clone, cfg), commands, variables, progress) as (sb, env):
         yield sb, env.services
 

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
 from agent.config import SandboxConfig
@@ -45,32 +47,47 @@ def _cfg(text: str | None) -> configparser.ConfigParser:
     return parser
 
 
+def _requirement_name(text: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def _requires_python(pyproject: dict, setup_cfg: configparser.ConfigParser, setup_py: str | None) -> SpecifierSet:
-    raw = pyproject.get("project", {}).get("requires-python") or setup_cfg.get("options", "python_requires", fallback=None)
+    project = pyproject.get("project")
+    raw = (project.get("requires-python") if isinstance(project, dict) else None) or setup_cfg.get("options", "python_requires", fallback=None)
     if not raw and setup_py:
         found = re.search(r"python_requires\s*=\s*['\"]([^'\"]+)['\"]", setup_py)
         raw = found.group(1) if found else None
     try:
-        return SpecifierSet(raw or "")
+        return SpecifierSet(raw if isinstance(raw, str) else "")
     except InvalidSpecifier:
         return SpecifierSet("")
 
 
+def _allows(allowed: SpecifierSet, version: str) -> bool:
+    # `>=3.8.1` allows 3.8 and `<3.9.5` allows 3.9: some release of the minor version will do.
+    return any(allowed.contains(f"{version}.{patch}", prereleases=True) for patch in (0, 99))
+
+
 def choose_python(allowed: SpecifierSet, cfg: SandboxConfig) -> str:
-    """The configured Python; else the host's if allowed; else the newest suite's that is."""
+    """The configured Python; else the host's, if allowed (and, for docker, a suite has it);
+    else the newest that `requires-python` allows among those the backend offers."""
     if cfg.project.python:
         return cfg.project.python
     host = "%d.%d" % sys.version_info[:2]
-    if allowed.contains(f"{host}.0", prereleases=True) or not str(allowed):
+    offered = list(cfg.local_pythons) + [host] if cfg.backend == "local" else list(cfg.python_suites)
+    if host in offered and _allows(allowed, host):
         return host
-    for version in sorted(cfg.python_suites, key=lambda v: tuple(int(p) for p in v.split(".")), reverse=True):
-        if allowed.contains(f"{version}.0", prereleases=True):
+    for version in sorted(set(offered), key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()), reverse=True):
+        if _allows(allowed, version):
             return version
-    raise SandboxError(f"no Python this sandbox offers ({', '.join(cfg.python_suites)}) satisfies requires-python {allowed}; "
+    raise SandboxError(f"no Python this sandbox offers ({', '.join(sorted(set(offered)))}) satisfies requires-python {allowed}; "
                        f"set sandbox.project.python")
 
 
@@ -80,6 +97,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     setup_cfg_text, setup_py = show(clone, commit, "setup.cfg"), show(clone, commit, "setup.py")
     pyproject, setup_cfg = _toml(pyproject_text), _cfg(setup_cfg_text)
     project = pyproject.get("project", {})
+    project = project if isinstance(project, dict) else {}
     extras_declared = dict(project.get("optional-dependencies", {}))
     if setup_cfg.has_section("options.extras_require"):
         extras_declared.update({k: _lines(v) for k, v in setup_cfg.items("options.extras_require")})
@@ -104,11 +122,13 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
         packages += [p for e in extras for p in extras_declared[e]]
         packages += pc.always
     # A project's own name among its extras' requirements (`pkg[test]` needing `pkg`) is the install's job.
-    own = str(project.get("name", "")).lower()
-    packages = [p for p in dict.fromkeys(packages) if not own or not re.match(rf"{re.escape(own)}\b", p.lower())]
+    own = canonicalize_name(str(project.get("name", "")))
+    packages = [p for p in dict.fromkeys(packages) if not own or _requirement_name(p) != own]
     pip = [[f"-r {shlex.quote(p)}" for p in files], [shlex.quote(p) for p in packages]]
 
-    installable = bool(setup_py is not None or setup_cfg_text is not None or "build-system" in pyproject or project)
+    # A setup.cfg may hold only tool settings (flake8, mypy): it makes a package with metadata.
+    packaged_cfg = setup_cfg.has_option("metadata", "name") or setup_cfg.has_section("options")
+    installable = bool(setup_py is not None or packaged_cfg or "build-system" in pyproject or project)
     if pc.install is not None:
         install = [pc.install]
     elif installable:
@@ -130,7 +150,7 @@ def ensure_project_image(clone: Path, commit: str, cfg: SandboxConfig, progress:
     client = client or docker_client()
     project = derive(clone, commit, cfg)
     base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(project.recipe.python, cfg, progress)}), progress=progress)
-    env = ensure_layer(client, cfg, env_layer(project.recipe, base), rebuild=rebuild, progress=progress)
+    env = ensure_layer(client, cfg, env_layer(project.recipe, base, cfg.pip_spec), rebuild=rebuild, progress=progress)
     layer = LayerSpec(kind="instance", name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", parent=env,
                       script=install_script(VENV, project.install), clone=str(clone), commit=commit)
     return ensure_layer(client, cfg, layer, rebuild=rebuild, progress=progress)

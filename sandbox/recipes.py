@@ -33,12 +33,12 @@ class EnvPaths(BaseModel):
     services: str  # one venv per service below this
 
 
-def env_script(recipe: EnvRecipe, paths: EnvPaths) -> str:
+def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip") -> str:
     q = shlex.quote
     lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", f". {q(paths.venv)}/bin/activate",
              f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
-    if recipe.pip or recipe.optional:  # pip < 24.1 still accepts the loose version strings of old pins
-        lines.append("python -m pip install -q --upgrade 'pip<24.1'")
+    if recipe.pip or recipe.optional:
+        lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
     if recipe.optional:
         held = ""
         if recipe.constraints:
@@ -68,11 +68,11 @@ def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> st
     for name, service in services.items():
         path = f"PATH={shlex.quote(f'{services_dir}/{name}/bin')}:\"$PATH\""
         log = f"svc_log_{''.join(c if c.isalnum() else '_' for c in name)}"
-        tries = max(1, int(service.ready_timeout_s / 0.2))
+        tries = max(1, int(service.ready_timeout_s / service.ready_interval_s))
         lines += [
             f"{log}=$(mktemp)",
             f"( {path} exec bash -c {shlex.quote(service.start)} ) >\"${log}\" 2>&1 &",
-            f"for _ in $(seq {tries}); do ( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 && break; sleep 0.2; done",
+            f"for _ in $(seq {tries}); do ( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 && break; sleep {service.ready_interval_s}; done",
             f"( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 || "
             f"{{ echo 'supercoder: service {name} did not answer; its log:'; tail -n 20 \"${log}\"; }}",
             *(f"export {k}={shlex.quote(v)}" for k, v in service.env.items()),

@@ -4,6 +4,7 @@ environment.yml read as pip requirements."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 
@@ -46,12 +47,14 @@ def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None
     text = show(clone, commit, path)
     if text is None:
         return None
-    folder = str(Path(path).parent)
+    folder = posixpath.dirname(path)
     out = []
     for line in text.splitlines(keepends=True):
         include = _INCLUDE.match(line)
         if include:
-            target = str(Path(folder) / include.group(2)) if folder != "." else include.group(2)
+            target = posixpath.normpath(posixpath.join(folder, include.group(2)))  # `git show` takes no `..`
+            if target.startswith("../"):
+                continue
             out.append(read_requirements(clone, commit, target, seen) or "")
         elif not _SKIPPED.match(line):
             out.append(line if line.endswith("\n") else line + "\n")
@@ -61,11 +64,15 @@ def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None
 def env_yml_packages(text: str, pip_names: dict[str, str] | None = None) -> list[str]:
     """An environment.yml's packages as pip requirements, conda names mapped to pip's ("" for
     one pip does not have: left out)."""
-    data = yaml.safe_load(text) or {}
-    out = []
-    for dep in data.get("dependencies", []):
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # a file conda could not read either
+    deps = data.get("dependencies") if isinstance(data, dict) else None
+    out: list[str] = []
+    for dep in deps if isinstance(deps, list) else []:
         if isinstance(dep, dict):
-            out += [str(d) for d in dep.get("pip", [])]
+            out += [str(d) for d in dep.get("pip") or []]
             continue
         requirement = pip_name(str(dep))
         name = re.match(r"[A-Za-z0-9_.\-]*", requirement).group(0)

@@ -6,6 +6,7 @@ never changes the shared environment."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -58,20 +59,31 @@ def ensure_venv(recipe: EnvRecipe, cfg: SandboxConfig, rebuild: bool = False,
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     root = venv_root(cfg) / f"{recipe.name}-{digest}"
     paths = EnvPaths(python=python, venv=str(root / "venv"), reqs=str(root / "reqs"), services=str(root / "services"))
-    if (root / _DONE).is_file() and not rebuild:
-        return paths
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per environment, whichever run asks first; the others wait
+        if (root / _DONE).is_file() and not rebuild:
+            return paths
+        _build(recipe, root, paths, cfg, progress)
+    return paths
+
+
+def _build(recipe: EnvRecipe, root: Path, paths: EnvPaths, cfg: SandboxConfig, progress: Callable[[str], None]) -> None:
     progress(f"building the virtual environment {root}")
     shutil.rmtree(root, ignore_errors=True)  # venvs hold absolute paths: built in place, never moved
     (root / "reqs").mkdir(parents=True)
     for rel, text in recipe.files.items():
         (root / "reqs" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "reqs" / rel).write_text(text, encoding="utf-8")
-    done = subprocess.run(["bash", "-c", env_script(recipe, paths)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    try:
+        done = subprocess.run(["bash", "-c", env_script(recipe, paths, cfg.pip_spec)], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=cfg.build_timeout_s)
+    except subprocess.TimeoutExpired:
+        raise SandboxError(f"building the virtual environment {root} took longer than sandbox.build_timeout_s={cfg.build_timeout_s:.0f} s") from None
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise SandboxError(f"building the virtual environment {root} failed (exit {done.returncode}):\n{tail}")
-    (root / _DONE).write_text(json.dumps(key, sort_keys=True))
-    return paths
+    (root / _DONE).write_text("complete\n")
 
 
 def _purelib(python: str) -> str:
@@ -86,7 +98,9 @@ def child_venv(env: EnvPaths, dest: Path) -> Path:
     made = subprocess.run([env.python, "-m", "venv", "--without-pip", str(dest)], capture_output=True, text=True)
     if made.returncode != 0:
         raise SandboxError(f"cannot make a virtual environment at {dest}: {made.stderr.strip()[-200:]}")
-    Path(_purelib(str(dest / "bin" / "python")), "_supercoder_env.pth").write_text(_purelib(f"{env.venv}/bin/python") + "\n")
+    # addsitedir, not a bare path: the environment's own .pth files (editable installs) count too.
+    parent_lib = _purelib(f"{env.venv}/bin/python")
+    Path(_purelib(str(dest / "bin" / "python")), "_supercoder_env.pth").write_text(f"import site; site.addsitedir({parent_lib!r})\n")
     # The environment's commands (pytest, ...) run by the child's interpreter, so that they see
     # what is installed into the child.
     parent = Path(env.venv, "bin")

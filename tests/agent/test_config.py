@@ -249,3 +249,12 @@ def test_editing_defaults_are_the_packaged_ones():
     assert "UndefinedName" in e.lint_blocking
     with pytest.raises(ConfigError, match="editing.diff_context"):
         load_settings(overrides=["editing.diff_context=0"])  # git apply needs context
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("sandbox.clone_url=https://x/{owner}/{name}", "one placeholder"),
+    ('sandbox.services={"o/n": {"bad name": {"packages": ["x"], "start": "s"}}}', "letters, digits and _ only"),
+])
+def test_sandbox_settings_that_would_break_a_command(override, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(None, [override])

@@ -128,3 +128,29 @@ def test_a_broken_cache_entry_or_another_request_is_a_miss(fake_openai, tmp_path
     fake_openai.script_chat(["d"])
     off.complete(MESSAGES)
     assert not (tmp_path / "off").exists()
+
+
+def test_calls_under_way_count_against_the_call_limit(fake_openai, tmp_path):
+    import threading
+
+    release = threading.Event()
+    fake_openai.responder = lambda body: (release.wait(10), "slow")[1]
+    client, _ = make(fake_openai, tmp_path, max_calls=1)
+    first = threading.Thread(target=client.complete, args=(MESSAGES,))
+    first.start()
+    while not fake_openai.chat_requests():  # the first call is at the endpoint
+        threading.Event().wait(0.01)
+    with pytest.raises(LLMLimitReached):
+        client.complete([{"role": "user", "content": "a second question"}])
+    release.set()
+    first.join(10)
+    assert client.usage.calls == 1 and len(fake_openai.chat_requests()) == 1
+
+
+def test_credentials_in_the_endpoint_url_stay_out_of_the_cache(fake_openai, tmp_path):
+    fake_openai.script_chat(["ok"])
+    url = fake_openai.base_url.replace("http://", "http://user:hunter2@")
+    client, _ = make(fake_openai, tmp_path, base_url=url)
+    client.complete(MESSAGES)
+    [entry] = list((tmp_path / "cache").rglob("*.json"))
+    assert "hunter2" not in entry.read_text() and "hunter2" not in entry.name

@@ -182,7 +182,14 @@ def test_validate_on_the_local_backend(synthetic, tmp_path):
     none = validate(row, root.parent, cfg, None)
     assert none.error is None and not none.resolved and none.fail_to_pass.failed == ["test_calc.py::test_add"]
     assert subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout == ""  # the clone only read
-    assert len(list((tmp_path / "venvs").iterdir())) == 1  # one environment, reused
+    assert len([p for p in (tmp_path / "venvs").iterdir() if p.is_dir()]) == 1  # one environment, reused
+
+
+def test_the_local_backend_refuses_a_setup_that_changes_the_system(synthetic, tmp_path, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "pre_install": ["apt-get update && apt-get install -y locales"]})
+    cfg = load_settings(None, ["sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path}"]).sandbox
+    error = validate(_row(synthetic[1]), synthetic[0].parent, cfg, None).error
+    assert "needs the docker backend" in error and "apt-get" in error
 
 
 def test_validate_locally_without_the_python_it_needs(synthetic, tmp_path, monkeypatch):

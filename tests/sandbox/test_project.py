@@ -41,7 +41,7 @@ name = "calc"
 requires-python = ">=3.9"
 dependencies = ["attrs>=22"]
 [project.optional-dependencies]
-test = ["hypothesis", "calc[extra]"]
+test = ["hypothesis", "calc[extra]", "calc-tools"]
 docs = ["sphinx"]
 [dependency-groups]
 dev = ["coverage", {include-group = "lint"}]
@@ -56,7 +56,7 @@ def test_derived_from_pyproject_and_requirements(tmp_path):
     assert recipe.python == HOST and recipe.name == "calc-env"
     assert recipe.files == {"requirements.txt": "six\n", "requirements-dev.txt": "six\nmock\n"}
     assert recipe.pip[0] == ["-r requirements.txt", "-r requirements-dev.txt"]
-    assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "pytest"]  # docs left out; calc[extra] is the install's
+    assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "calc-tools", "pytest"]  # docs left out; calc[extra] is the install's
     assert project.install == ["python -m pip install -e '.[test]'"]
 
 
@@ -73,11 +73,32 @@ def test_derived_from_setup_cfg_and_setup_py(tmp_path):
     assert project.install == ["python -m pip install -e '.[tests]'"]
 
 
+def test_the_python_a_backend_offers_that_requires_python_allows():
+    from packaging.specifiers import SpecifierSet
+
+    from sandbox.project import choose_python
+
+    docker = _cfg()
+    assert choose_python(SpecifierSet(f">={HOST}.1"), docker) == HOST  # some patch release of the host's minor will do
+    assert choose_python(SpecifierSet("<3.9.5"), docker) == "3.9"
+    assert choose_python(SpecifierSet(">=3.12"), docker) == "3.13"
+    local = _cfg("sandbox.backend=local")
+    with pytest.raises(SandboxError, match="requires-python >=3.99"):
+        choose_python(SpecifierSet(">=3.99"), local)
+
+
+def test_a_setup_cfg_of_tool_settings_only_is_not_installable(tmp_path):
+    clone, commit = _repo(tmp_path / "tools", {"setup.cfg": "[flake8]\nmax-line-length = 100\n", "m.py": "x = 1\n"})
+    assert derive(clone, commit, _cfg()).install == []
+
+
 def test_a_plain_folder_and_a_broken_pyproject(tmp_path):
     clone, commit = _repo(tmp_path / "plain", {"m.py": "x = 1\n"})
     project = derive(clone, commit, _cfg())
     assert project.install == [] and project.recipe.pip == [["pytest"]] and project.recipe.python == HOST
     clone, commit = _repo(tmp_path / "broken", {"pyproject.toml": "[project\nname = \n"})
+    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
+    clone, commit = _repo(tmp_path / "odd", {"pyproject.toml": "project = 3\n"})
     assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
 
 

@@ -42,3 +42,16 @@ def test_requirements_includes_are_inlined(clone):
     text = read_requirements(clone[0], clone[1], "requirements/dev.txt")
     assert text == "pytest==7.0\nflake8\n"  # included file inlined once; constraints, the package itself, VCS lines left out
     assert read_requirements(clone[0], clone[1], "requirements/missing.txt") is None
+
+
+def test_an_include_that_climbs_a_folder_and_a_broken_environment_file(tmp_path):
+    root = tmp_path / "r"
+    (root / "requirements").mkdir(parents=True)
+    (root / "base.txt").write_text("six\n")
+    (root / "requirements" / "test.txt").write_text("-r ../base.txt\n-r ../../outside.txt\nmock\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *args], cwd=root, check=True)
+    assert read_requirements(root, "HEAD", "requirements/test.txt") == "six\nmock\n"
+    for text in ("dependencies: [a\n", "- just a list\n", "dependencies:\n", "dependencies:\n  - pip:\n"):
+        assert env_yml_packages(text) == []

@@ -56,7 +56,11 @@ def test_a_child_venv_sees_the_environment_and_installs_into_itself(tmp_path):
     tool = Path(env.venv, "bin", "envtool")
     tool.write_text(f"#!{env.venv}/bin/python\nimport sys, envmod\nprint(envmod.WHERE, sys.prefix)\n")
     tool.chmod(0o755)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "viapth.py").write_text("")
+    Path(purelib, "extra.pth").write_text(str(tmp_path / "elsewhere") + "\n")  # as an editable install leaves
     child = child_venv(env, tmp_path / "child")
+    assert subprocess.run([str(child / "bin" / "python"), "-c", "import viapth"]).returncode == 0
     done = subprocess.run([str(child / "bin" / "envtool")], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.split() == ["env", str(child)]  # the env's module, run by the child
     subprocess.run([str(child / "bin" / "python"), "-c", "import sysconfig, pathlib; "
