@@ -64,10 +64,12 @@ def install_script(venv: str, commands: list[str], env: dict[str, str] | None = 
 def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> str:
     """Shell that starts each service in the background, waits until it answers (saying so and
     showing its log if it does not) and exports what the tests read."""
-    lines = []
+    lines: list[str] = []
+    logs: list[str] = []
     for name, service in services.items():
         path = f"PATH={shlex.quote(f'{services_dir}/{name}/bin')}:\"$PATH\""
-        log = f"svc_log_{''.join(c if c.isalnum() else '_' for c in name)}"
+        log = f"svc_log_{name}"  # names are letters, digits and _ (checked in config)
+        logs.append(log)
         tries = max(1, int(service.ready_timeout_s / service.ready_interval_s))
         lines += [
             f"{log}=$(mktemp)",
@@ -77,4 +79,6 @@ def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> st
             f"{{ echo 'supercoder: service {name} did not answer; its log:'; tail -n 20 \"${log}\"; }}",
             *(f"export {k}={shlex.quote(v)}" for k, v in service.env.items()),
         ]
+    if logs:
+        lines.append("trap 'rm -f " + " ".join(f'"${log}"' for log in logs) + "' EXIT")
     return "\n".join(lines)
