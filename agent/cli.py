@@ -408,6 +408,11 @@ def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     print(json.dumps(_settings(config, set_).public_dump(), indent=2))
 
 
+from agent import cli_repair  # noqa: E402  (its commands join the app here)
+
+cli_repair.register(app, _settings, _read_issue, _notice, err)
+
+
 def _fail(message: str, code: int) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)

@@ -278,6 +278,17 @@ class _DictSource(PydanticBaseSettingsSource):
         return copy.deepcopy(self._data)
 
 
+class RepairConfig(_Section):
+    rounds: int = Field(2, ge=1)  # generation rounds; each after the first is told why the best candidate failed
+    candidates_per_round: int = Field(4, ge=1)  # distinct candidates tested per round, most often proposed first
+    reproduction_test: bool = True  # when no chosen test fails on the original tree, ask the model for one that does
+    repro_path: str = "test_supercoder_repro.py"  # where that test is written in the sandbox (never in the patch)
+    related_tests: bool = True  # also run the test files of the located modules
+    feedback_output_chars: int = Field(4000, ge=200)  # test output shown to the model in a feedback round
+    runs_dir: Path | None = None  # run records; None: the user data directory
+    preflight: bool = True  # ask the endpoint for its models before starting, so a bad key or URL stops at once
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -293,6 +304,7 @@ class Settings(BaseSettings):
     localization: LocalizationConfig = Field(default_factory=LocalizationConfig)
     editing: EditingConfig = Field(default_factory=EditingConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    repair: RepairConfig = Field(default_factory=RepairConfig)
 
     _file_data: dict[str, Any] = {}
 

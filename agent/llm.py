@@ -147,6 +147,19 @@ class OpenAIClient:
 
             self._cache = ResponseCache(cfg.cache_dir or default_cache_dir())
 
+    def preflight(self) -> None:
+        """Ask the endpoint for its models: a bad key or an unreachable URL shows here, before any
+        work (an endpoint without that route passes)."""
+        endpoint = _endpoint(self.cfg.resolved_base_url())
+        try:
+            self._client.models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise LLMRefused(_redact(f"{endpoint} refused the key: HTTP {exc.status_code}", self.cfg)) from None
+        except (openai.APITimeoutError, openai.APIConnectionError):
+            raise LLMUnavailable(f"cannot reach the model endpoint {endpoint}") from None
+        except openai.APIError:
+            pass  # no /models route, or a passing failure: the calls themselves will tell
+
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]:
         request = {"model": self.cfg.model, "messages": messages, "n": n, "max_tokens": self.cfg.max_tokens,
                    "temperature": self.cfg.temperature if temperature is None else temperature}

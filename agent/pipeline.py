@@ -1,0 +1,231 @@
+"""The repair loop: localize -> choose and run the tests on the original tree (with a
+reproduction test when none fails) -> generate candidates at several temperatures -> test each
+in a sandbox -> feed the best failure back, for a few rounds -> pick.
+
+Every stage is a function with typed input and output, and what it produced is written to the
+run record as JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+from pathlib import Path
+from typing import Callable, Iterator, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.config import Settings
+from agent.llm import LLM, LLMError
+from agent.prompts import render
+from agent.records import RunRecord
+from agent.verdicts import TestPlan, TestRun, Verdict, judge, run_plan
+from agent.workspace import Workspace
+from editing.models import Candidate
+from localization.models import Localization
+
+Progress = Callable[[str], None]
+
+
+class RepairRequest(BaseModel):
+    repo: Path
+    issue: str
+    tests: list[str] = Field(default_factory=list)  # pytest ids or files the user names
+    test_cmd: str | None = None  # or a shell command whose exit status is the verdict
+
+
+class Tried(BaseModel):
+    round: int
+    candidate: Candidate
+    run: TestRun
+    verdict: Verdict
+
+
+class RepairOutcome(BaseModel):
+    status: Literal["validated", "unvalidated", "failed"]
+    patch: str = ""
+    reason: str = ""
+    run_dir: str = ""
+    cost_usd: float | None = 0.0
+    tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}})
+
+
+# -- stages -------------------------------------------------------------------------------
+
+
+def locate(ws: Workspace, issue: str, settings: Settings, llm: LLM | None, progress: Progress) -> Localization:
+    from localization.localize import Localizer
+
+    return Localizer.open(ws.path, settings).localize(issue, llm)
+
+
+def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: Settings) -> TestPlan:
+    if req.test_cmd:
+        return TestPlan(command=req.test_cmd)
+    tests = list(req.tests)
+    if settings.repair.related_tests:
+        from sandbox.selection import related_tests
+
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ws.path, capture_output=True).stdout.decode("utf-8", "replace")
+        located = list(dict.fromkeys([u.path for u in loc.units] + [f.path for f in loc.files]))
+        tests += related_tests([p for p in files.split("\0") if p], located,
+                               lambda p: (ws.path / p).read_text(encoding="utf-8"), settings.sandbox.related_tests_max)
+    return TestPlan(tests=list(dict.fromkeys(tests)))
+
+
+def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPlan, settings: Settings, llm: LLM,
+                      trial: Callable[[str | None, TestPlan], TestRun]) -> tuple[TestPlan, TestRun] | None:
+    """A test from the model that fails on the original tree, added to the plan; None if the
+    model's test does not fail there (or cannot be had)."""
+    from editing.generate import Target, build_context
+
+    path = settings.repair.repro_path
+    units, _ = build_context(ws.path, [Target(u.path, u.name) for u in loc.units], settings.editing)
+    prompt = render("repair_repro.j2", issue=issue, units=units, path=path)
+    try:
+        answer = llm.complete([{"role": "user", "content": prompt}], temperature=0.0)[0]
+    except LLMError:
+        return None
+    code = python_block(answer)
+    if code is None:
+        return None
+    with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
+    run = trial(None, with_repro)
+    if not any(t.split("::")[0] == path for t in run.failing):
+        return None
+    return with_repro, run
+
+
+def python_block(answer: str) -> str | None:
+    """The first fenced Python block of an answer (or the whole answer, if it is bare code)."""
+    fenced = re.search(r"```(?:python|py)?[ \t]*\n(.*?)```", answer, re.S)
+    code = fenced.group(1) if fenced else answer
+    try:
+        compile(code, "<reproduction test>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    return code if "def test" in code else None
+
+
+def pick(tried: list[Tried]) -> Tried | None:
+    """Validated first; then most target tests fixed, fewest regressions, the patch most samples
+    agree on, the lowest temperature."""
+    return min(tried, key=lambda t: (not t.verdict.validated, -len(t.verdict.fixed), len(t.verdict.regressions),
+                                     -t.candidate.count, min(t.candidate.temperatures or [0.0])), default=None)
+
+
+def feedback(best: Tried, settings: Settings) -> str:
+    v = best.verdict
+    return render("repair_feedback.j2", diff=best.candidate.diff, fixed=v.fixed, still_failing=v.still_failing,
+                  regressions=v.regressions, problem=best.run.problem or "",
+                  output=best.run.output[-settings.repair.feedback_output_chars:])
+
+
+# -- sandboxes ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def trials(ws: Workspace, settings: Settings, progress: Progress) -> Iterator[Callable[[str | None, TestPlan], TestRun]]:
+    """`trial(diff, plan)`: the plan's tests on the workspace with `diff` applied. Docker gives each
+    trial a fresh container; the local backend resets one tree, its install being slow."""
+    from sandbox.base import SandboxError
+    from sandbox.project import project_sandbox
+
+    cfg = settings.sandbox
+    chars = settings.repair.feedback_output_chars
+
+    def run(sb, diff: str | None, plan: TestPlan) -> TestRun:
+        try:
+            if diff:
+                sb.apply_diff(diff)
+        except SandboxError as exc:
+            return TestRun(problem=str(exc))
+        return run_plan(sb, plan, cfg, chars)
+
+    if cfg.backend == "docker":
+        def trial(diff: str | None, plan: TestPlan) -> TestRun:
+            with project_sandbox(ws.path, ws.commit, cfg, progress=progress) as sb:
+                return run(sb, diff, plan)
+
+        yield trial
+        return
+    with project_sandbox(ws.path, ws.commit, cfg, progress=progress) as shared:
+        def trial(diff: str | None, plan: TestPlan) -> TestRun:
+            shared.reset()
+            return run(shared, diff, plan)
+
+        yield trial
+
+
+# -- the loop -------------------------------------------------------------------------------
+
+
+def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, record: RunRecord, progress: Progress) -> RepairOutcome:
+    from editing.engine import make_editor
+    from editing.generate import Generator, Target
+
+    with record.stage("localize"):
+        progress("localizing")
+        loc = locate(ws, req.issue, settings, llm, progress)
+        record.write("localize", loc)
+    targets = [Target(u.path, u.name) for u in loc.units]
+    tried: list[Tried] = []
+    reason = ""
+    with trials(ws, settings, progress) as trial:
+        with record.stage("baseline"):
+            plan = plan_tests(ws, req, loc, settings)
+            progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
+            baseline = trial(None, plan)
+            if not baseline.failing and settings.repair.reproduction_test and not plan.command:
+                progress("no chosen test fails: asking for a reproduction test")
+                found = reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial)
+                if found is not None:
+                    plan, baseline = found
+            record.write("baseline", {"plan": plan, "run": baseline})
+        generator = Generator(llm, make_editor(settings.editing), settings.editing, ws.path)
+        notes = None
+        for round_no in range(1, settings.repair.rounds + 1):
+            with record.stage("generate"):
+                progress(f"round {round_no}: generating candidates")
+                generation = generator.generate(req.issue, targets, notes)
+            with record.stage("test"):
+                batch = generation.candidates[: settings.repair.candidates_per_round]
+                for n, candidate in enumerate(batch, 1):
+                    progress(f"round {round_no}: testing candidate {n}/{len(batch)}")
+                    run = trial(candidate.diff, plan)
+                    tried.append(Tried(round=round_no, candidate=candidate, run=run, verdict=judge(baseline, run)))
+            record.write(f"round-{round_no}", {"generation": generation, "tried": [t for t in tried if t.round == round_no]})
+            if not generation.candidates and generation.failures:
+                reason = generation.failures[0].error
+            best = pick(tried)
+            if best is not None and best.verdict.validated:
+                break
+            notes = feedback(best, settings) if best is not None else None
+    return outcome(pick(tried), baseline, reason, llm, record)
+
+
+def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord) -> RepairOutcome:
+    usage = llm.usage
+    cost = None if usage.unpriced_calls else round(usage.cost_usd, 6)
+    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=cost)
+    if best is None:
+        out.reason = reason or "no candidate patch could be made"
+    else:
+        now = best.run.statuses
+        out.patch = best.candidate.diff
+        out.tests = {"target": {t: now.get(t, "failed") for t in baseline.failing},
+                     "regression": {t: now.get(t, "failed") for t in baseline.passing}}
+        if best.verdict.validated:
+            out.status, out.reason = "validated", f"fixes {len(best.verdict.fixed)} failing test(s), breaks none"
+        else:
+            out.status = "unvalidated"
+            if not baseline.failing:
+                out.reason = "no test fails on the original tree, so none can validate a patch" + (
+                    f" ({baseline.problem})" if baseline.problem else "")
+            elif best.verdict.regressions:
+                out.reason = f"the best candidate breaks {len(best.verdict.regressions)} test(s)"
+            else:
+                out.reason = f"no candidate makes the failing test(s) pass ({', '.join(baseline.failing[:3])})"
+        record.write_text("patch.diff", out.patch)
+    record.write("summary", {**out.model_dump(exclude={"patch"}), "usage": usage.__dict__})
+    return out

@@ -1,0 +1,237 @@
+"""`supercoder repair` end to end on a small repository the test makes, with the fake model
+server playing every stage (as docs/prompts.md describes) and the local sandbox backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent import cli
+from agent.pipeline import pick, python_block, reproduction_plan
+from agent.verdicts import TestPlan, TestRun, judge
+
+GOOD = '<edit path="calc.py" unit="add">\ndef add(a, b):\n    return a + b\n</edit>'
+BAD = '<edit path="calc.py" unit="add">\ndef add(a, b):\n    return a * b\n</edit>'
+CHECK = "python -c 'import calc; assert calc.add(1, 2) == 3'"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    root = tmp_path / "calc"
+    root.mkdir()
+    (root / "calc.py").write_text('def add(a, b):\n    """The sum of a and b."""\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n')
+    (root / "README.md").write_text("calc\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "init")
+    return root
+
+
+def responder(edits: list[str], seen: list[str]):
+    """Answers each stage's prompt in its documented format; edits are given in turn."""
+    def answer(body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        seen.append(prompt)
+        if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
+            return '```json\n{"files": ["calc.py"]}\n```'
+        if "Name the functions, methods or classes" in prompt:
+            return '```json\n{"units": ["calc.py::add"]}\n```'
+        if "You are fixing an issue" in prompt:
+            return edits.pop(0) if len(edits) > 1 else edits[0]
+        return "I cannot help with that."
+    return answer
+
+
+def _args(repo: Path, server, tmp_path: Path, *extra: str) -> list[str]:
+    return ["repair", "--repo", str(repo), "--issue", "add() subtracts: add(1, 2) gives -1 instead of 3",
+            "--model", "fake-model", "--base-url", server.base_url, "--backend", "local", "--json",
+            "--set", f"repair.runs_dir={tmp_path / 'runs'}", "--set", "embeddings.provider=none",
+            "--set", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", "--set", f'sandbox.local_pythons={{"3.11": "{sys.executable}"}}',
+            "--set", "sandbox.project.packages=[]", "--set", "sandbox.project.always=[]", "--set", "sandbox.project.python=3.11",
+            "--set", "editing.temperatures=[0.0, 0.8]", "--set", "editing.samples_per_temperature=1", *extra]
+
+
+def run(capsys, args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    out, err = capsys.readouterr()
+    return (0 if exc.value.code is None else exc.value.code), out, err
+
+
+def test_a_validated_patch_from_a_test_command(fake_openai, repo, tmp_path, capsys):
+    seen: list[str] = []
+    fake_openai.responder = responder([GOOD], seen)
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    assert "+    return a + b" in result["patch"] and result["tests"]["target"] == {"test-cmd": "passed"}
+    assert _git(repo, "status", "--porcelain") == "" and "a - b" in (repo / "calc.py").read_text()  # the user's tree untouched
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == tmp_path / "runs"
+    for name in ("config.json", "request.json", "localize.json", "baseline.json", "round-1.json", "summary.json", "patch.diff", "calls.jsonl"):
+        assert (run_dir / name).exists(), name
+    calls = [json.loads(line) for line in (run_dir / "calls.jsonl").read_text().splitlines()]
+    assert any("You are fixing an issue" in c["request"]["messages"][-1]["content"] for c in calls)
+    code, out, _ = run(capsys, ["show", "last", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0 and "validated" in out and "calc.py::add" in out and "round-1  candidate 1" in out
+
+
+def test_failures_are_fed_back_and_the_best_unvalidated_patch_is_kept(fake_openai, repo, tmp_path, capsys):
+    seen: list[str] = []
+    fake_openai.responder = responder([BAD], seen)
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "repair.rounds=2",
+                                       "--output", str(tmp_path / "best.diff")))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "unvalidated" and "no candidate makes the failing test" in result["reason"]
+    second_round = [p for p in seen if "You are fixing an issue" in p and "What happened with an earlier attempt" in p]
+    assert second_round and "Still failing: test-cmd" in second_round[0] and "return a * b" in second_round[0]
+    assert (tmp_path / "best.diff").read_text() == result["patch"]
+
+
+def test_apply_changes_the_tree_only_for_a_validated_patch_and_clean_files(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    (repo / "calc.py").write_text((repo / "calc.py").read_text() + "\n# my local note\n")  # uncommitted
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
+    assert code == 0 and "not applied: uncommitted changes in calc.py" in err
+    assert json.loads(out)["patch"]  # the workspace held the local change, and the patch was made over it
+    _git(repo, "checkout", "calc.py")
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
+    assert code == 0 and "applied to" in err and "return a + b" in (repo / "calc.py").read_text()
+
+
+def test_bad_input_and_a_refused_key_stop_before_any_work(fake_openai, repo, tmp_path, capsys):
+    code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--tests", "t.py"))
+    assert code == 2 and "not both" in err
+    fake_openai.fail_next(status=401, path="/models")
+    code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error: ") and "refused the key" in err
+    assert not fake_openai.chat_requests()
+    code, _, err = run(capsys, [a if a != str(repo) else str(tmp_path / "nope") for a in _args(repo, fake_openai, tmp_path)])
+    assert code == 2 and "repository not found" in err
+
+
+def test_a_reproduction_test_is_kept_only_when_it_fails_on_the_original_tree(tmp_path):
+    from agent.config import load_settings
+    from agent.workspace import Workspace
+    from localization.models import Localization
+
+    class Model:
+        usage = None
+
+        def __init__(self, answer):
+            self.answer = answer
+
+        def complete(self, messages, temperature=None, n=1):
+            return [self.answer]
+
+    ws = Workspace(path=tmp_path, commit="0" * 40, base=None)
+    loc = Localization(files=[], units=[])
+    settings = load_settings()
+    code = "```python\nfrom calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n```"
+    path = settings.repair.repro_path
+
+    def trial(diff, plan: TestPlan) -> TestRun:
+        assert plan.extra_files[path].startswith("from calc import add")
+        return TestRun(statuses={f"{path}::test_add": outcome})
+
+    outcome = "failed"
+    plan, baseline = reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial)
+    assert plan.tests == [path] and baseline.failing == [f"{path}::test_add"]
+    outcome = "passed"
+    assert reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial) is None
+    assert reproduction_plan("issue", ws, loc, TestPlan(), settings, Model("no code here"), trial) is None
+    assert python_block("def test_x():\n    pass\n") is not None and python_block("```python\nx = (\n```") is None
+
+
+def test_validated_means_a_failing_test_now_passes_and_nothing_breaks():
+    before = TestRun(statuses={"t1": "failed", "t2": "passed", "t3": "passed"})
+    assert judge(before, TestRun(statuses={"t1": "passed", "t2": "passed", "t3": "passed"})).validated
+    broke = judge(before, TestRun(statuses={"t1": "passed", "t2": "failed"}))  # t3 missing counts as failing
+    assert not broke.validated and broke.regressions == ["t2", "t3"]
+    assert not judge(TestRun(statuses={"t2": "passed"}), TestRun(statuses={"t2": "passed"})).validated  # nothing to fix
+
+
+def test_pick_prefers_validated_then_fixed_then_agreement_then_low_temperature():
+    from agent.pipeline import Tried
+    from agent.verdicts import Verdict
+    from editing.models import Candidate
+
+    def tried(fixed, regressions, count, temp):
+        return Tried(round=1, candidate=Candidate(edits=[], diff=f"{fixed}{regressions}{count}{temp}", count=count, temperatures=[temp]),
+                     run=TestRun(), verdict=Verdict(fixed=fixed, regressions=regressions))
+
+    a = tried(["t1", "t2"], ["t9"], 5, 0.0)  # fixes more but breaks one
+    b = tried(["t1"], [], 1, 0.8)
+    c = tried(["t1"], [], 2, 0.8)
+    d = tried(["t1"], [], 2, 0.4)
+    assert pick([a, b, c, d]) is d and pick([a, b]) is b and pick([]) is None
+
+
+def test_the_workspace_holds_local_changes_and_refuses_what_is_no_repository(repo, tmp_path):
+    from agent.errors import UserError
+    from agent.workspace import make_workspace
+
+    (repo / "calc.py").write_text("changed = True\n")
+    (repo / "new.py").write_text("fresh = 1\n")
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "debug.log").write_text("ignored\n")
+    ws = make_workspace(repo, tmp_path / "ws")
+    assert (ws.path / "calc.py").read_text() == "changed = True\n" and (ws.path / "new.py").exists()
+    assert not (ws.path / "debug.log").exists() and ws.base == _git(repo, "rev-parse", "HEAD").strip()
+    assert _git(ws.path, "status", "--porcelain") == ""  # all of it committed in the copy
+    assert "?? new.py" in _git(repo, "status", "--porcelain")  # the user's repository as it was
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(UserError, match="not the top of a git repository"):
+        make_workspace(tmp_path / "plain", tmp_path / "ws2")
+    with pytest.raises(UserError, match="not the top of a git repository"):
+        make_workspace(repo / ".git", tmp_path / "ws3")
+
+
+def test_a_model_that_answers_garbage_ends_failed_with_its_record(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder(["Sorry, I am not sure what you mean."], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "editing.max_retries=1",
+                                       "--set", "repair.rounds=1"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["patch"] == ""
+    assert "edit" in result["reason"].lower(), result["reason"]  # the reader's complaint about the answer
+    assert json.loads((Path(result["run_dir"]) / "summary.json").read_text())["status"] == "failed"
+
+
+def test_the_cost_limit_stops_the_run_with_a_reason(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([BAD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o",
+                                       "--max-cost", "0.0000001", "--set", "repair.rounds=3"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] in ("failed", "unvalidated")
+    calls = (Path(result["run_dir"]) / "calls.jsonl").read_text().splitlines()
+    assert len(calls) <= 2  # the first call crossed the limit; later ones were refused, not sent
+    assert result["cost_usd"] > 0
+
+
+def test_a_rerun_replays_from_the_cache_at_no_cost(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    code, out, _ = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o"))
+    first = json.loads(out)
+    asked = len(fake_openai.chat_requests())
+    code, out, _ = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o"))
+    again = json.loads(out)
+    assert code == 0 and again["patch"] == first["patch"] and again["cost_usd"] == 0 and first["cost_usd"] > 0
+    assert len(fake_openai.chat_requests()) == asked
+
+
+def test_rate_limits_with_retry_after_are_waited_out(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    fake_openai.fail_next(status=429, times=2, retry_after_ms=20, path="/chat/completions")
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    assert code == 0 and json.loads(out)["status"] == "validated", err
+    summary = json.loads((Path(json.loads(out)["run_dir"]) / "summary.json").read_text())
+    assert summary["usage"]["retries"] == 2
