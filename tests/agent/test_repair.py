@@ -235,3 +235,14 @@ def test_rate_limits_with_retry_after_are_waited_out(fake_openai, repo, tmp_path
     assert code == 0 and json.loads(out)["status"] == "validated", err
     summary = json.loads((Path(json.loads(out)["run_dir"]) / "summary.json").read_text())
     assert summary["usage"]["retries"] == 2
+
+
+def test_a_validated_patch_in_docker(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([BAD, GOOD], [])  # the first round's candidate is wrong; the feedback round fixes it
+    args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK,
+                                                             "--set", "editing.temperatures=[0.0]")]
+    code, out, err = run(capsys, args)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    rounds = sorted(p.name for p in Path(result["run_dir"]).glob("round-*.json"))
+    assert rounds == ["round-1.json", "round-2.json"]
