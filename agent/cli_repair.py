@@ -43,18 +43,21 @@ class _Progress:
 def _touched_files(patch: str) -> list[str]:
     from unidiff import PatchSet
 
-    return [(f.target_file if f.target_file != "/dev/null" else f.source_file)[2:] for f in PatchSet(patch)]
+    return [f.path for f in PatchSet(patch)]
 
 
 def _apply(repo: Path, patch: str) -> str:
     """Apply `patch` to the user's tree if none of the files it touches has uncommitted changes."""
     files = _touched_files(patch)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", *files], cwd=repo, capture_output=True, text=True)
-    if dirty.returncode == 0 and dirty.stdout.strip():
+    dirty = subprocess.run(["git", "--literal-pathspecs", "status", "--porcelain", "--", *files], cwd=repo, capture_output=True, text=True)
+    if dirty.returncode != 0:
+        return "not applied: cannot tell whether the files it touches have uncommitted changes"
+    if dirty.stdout.strip():
         return f"not applied: uncommitted changes in {', '.join(line[3:] for line in dirty.stdout.splitlines())}"
     done = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=repo, input=patch, capture_output=True, text=True)
     if done.returncode != 0:
-        return f"not applied: {done.stderr.strip().splitlines()[-1:] or 'git apply failed'}"
+        lines = done.stderr.strip().splitlines()
+        return f"not applied: {lines[-1] if lines else 'git apply failed'}"
     return f"applied to {repo}: {', '.join(files)}"
 
 
@@ -108,28 +111,42 @@ def register(app: typer.Typer, settings_of, read_issue, notice, err) -> None:
         from agent.records import RunRecord, default_runs_dir
         from agent.workspace import make_workspace
 
+        if output is not None and (output.is_dir() or not output.parent.is_dir()):
+            raise UserError(f"--output: cannot write a file at {output}")
         record = RunRecord(settings.repair.runs_dir or default_runs_dir(), repo=repo)
         llm = OpenAIClient(settings.llm, on_call=record.call, warn=lambda m: notice(f"warning: {m}"))
-        if settings.repair.preflight:
-            try:
-                llm.preflight()
-            except LLMError as exc:
-                raise UserError(str(exc)) from None
         request = RepairRequest(repo=repo.resolve(), issue=text, tests=list(tests or []), test_cmd=test_cmd)
         record.write("config", settings.public_dump())
         record.write("request", request)
         from sandbox.base import SandboxError
 
-        with _Progress(err) as progress, tempfile.TemporaryDirectory(prefix="supercoder-workspace-") as scratch:
-            progress("copying the repository")
-            ws = make_workspace(repo, Path(scratch) / "repo")
-            try:
-                result = repair(request, ws, settings, llm, record, progress)
-            except (SandboxError, LLMError) as exc:  # the record keeps what was done; the reason is one line
-                result = failed(record, llm, f"{type(exc).__name__.replace('Error', '').lower() or 'error'}: {exc}")
-            except KeyboardInterrupt:
-                failed(record, llm, "interrupted")
-                raise
+        # Whatever ends the run, its record gets a summary saying why.
+        try:
+            if settings.repair.preflight:
+                try:
+                    llm.preflight()
+                except LLMError as exc:
+                    raise UserError(str(exc)) from None
+            with _Progress(err) as progress, tempfile.TemporaryDirectory(prefix="supercoder-workspace-") as scratch:
+                progress("copying the repository")
+                ws = make_workspace(repo, Path(scratch) / "repo")
+                for line in ws.skipped:
+                    notice(f"warning: not copied: {line}")
+                try:
+                    result = repair(request, ws, settings, llm, record, progress)
+                except SandboxError as exc:
+                    result = failed(record, llm, f"sandbox: {exc}")
+                except LLMError as exc:
+                    result = failed(record, llm, f"model: {exc}")
+        except UserError as exc:
+            failed(record, llm, str(exc))
+            raise
+        except KeyboardInterrupt:
+            failed(record, llm, "interrupted")
+            raise
+        except Exception as exc:
+            failed(record, llm, f"unexpected {type(exc).__name__}: {exc}")
+            raise
         if output is not None and result.patch:
             output.write_text(result.patch, encoding="utf-8")
         applied = None

@@ -283,6 +283,7 @@ class RepairConfig(_Section):
     candidates_per_round: int = Field(4, ge=1)  # distinct candidates tested per round, most often proposed first
     reproduction_test: bool = True  # when no chosen test fails on the original tree, ask the model for one that does
     repro_path: str = "test_supercoder_repro.py"  # where that test is written in the sandbox (never in the patch)
+    repro_temperature: float = Field(0.0, ge=0, le=2)
     related_tests: bool = True  # also run the test files of the located modules
     feedback_output_chars: int = Field(4000, ge=200)  # test output shown to the model in a feedback round
     runs_dir: Path | None = None  # run records; None: the user data directory
@@ -314,8 +315,21 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _DictSource(settings_cls, cls._file_data))
 
     def public_dump(self) -> dict[str, Any]:
-        """The resolved configuration as JSON-safe data, secrets masked."""
-        return self.model_dump(mode="json")
+        """The resolved configuration as JSON-safe data, secrets masked (a key, credentials in a URL)."""
+        data = self.model_dump(mode="json")
+        data["llm"]["base_url"] = without_credentials(data["llm"]["base_url"])
+        return data
+
+
+def without_credentials(url: str | None) -> str | None:
+    """A URL without the user:password part or query a proxy URL may carry."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from agent.config import LLMConfig, Price
+from agent.config import LLMConfig, Price, without_credentials
 from agent.errors import ConfigError
 from agent.llm_cache import ResponseCache, request_key
 
@@ -112,12 +111,8 @@ def _retry_after(exc: openai.APIStatusError, cap: float) -> float | None:
 
 
 def _endpoint(base_url: str | None) -> str:
-    """The endpoint as the cache knows it: without credentials a URL may carry."""
-    if not base_url:
-        return "openai"
-    parts = urlsplit(base_url)
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """The endpoint as the cache and messages know it: without credentials a URL may carry."""
+    return without_credentials(base_url) or "openai"
 
 
 def _warn(message: str) -> None:

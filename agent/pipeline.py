@@ -83,7 +83,7 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
     units, _ = build_context(ws.path, [Target(u.path, u.name) for u in loc.units], settings.editing)
     prompt = render("repair_repro.j2", issue=issue, units=units, path=path)
     try:
-        answer = llm.complete([{"role": "user", "content": prompt}], temperature=0.0)[0]
+        answer = llm.complete([{"role": "user", "content": prompt}], temperature=settings.repair.repro_temperature)[0]
     except LLMError:
         return None
     code = python_block(answer)
@@ -108,10 +108,11 @@ def python_block(answer: str) -> str | None:
 
 
 def pick(tried: list[Tried]) -> Tried | None:
-    """Validated first; then most target tests fixed, fewest regressions, the patch most samples
-    agree on, the lowest temperature."""
+    """Validated first; then most target tests fixed, fewest regressions, tests that ran, the patch
+    most samples agree on, the lowest temperature."""
     return min(tried, key=lambda t: (not t.verdict.validated, -len(t.verdict.fixed), len(t.verdict.regressions),
-                                     -t.candidate.count, min(t.candidate.temperatures or [0.0])), default=None)
+                                     bool(t.run.problem), -t.candidate.count, min(t.candidate.temperatures or [0.0])),
+               default=None)
 
 
 def feedback(best: Tried, settings: Settings) -> str:
@@ -171,6 +172,8 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     targets = [Target(u.path, u.name) for u in loc.units]
     tried: list[Tried] = []
     reason = ""
+    if not targets:
+        return outcome(None, TestRun(), "localization found no unit to change", llm, record)
     with trials(ws, settings, progress) as trial:
         with record.stage("baseline"):
             plan = plan_tests(ws, req, loc, settings)
@@ -184,7 +187,9 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
             record.write("baseline", {"plan": plan, "run": baseline})
         generator = Generator(llm, make_editor(settings.editing), settings.editing, ws.path)
         notes = None
-        for round_no in range(1, settings.repair.rounds + 1):
+        # Without a test that fails on the original tree no feedback can tell a fix from a miss: one round.
+        rounds = settings.repair.rounds if baseline.failing else 1
+        for round_no in range(1, rounds + 1):
             with record.stage("generate"):
                 progress(f"round {round_no}: generating candidates")
                 generation = generator.generate(req.issue, targets, notes)
@@ -197,6 +202,10 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
             record.write(f"round-{round_no}", {"generation": generation, "tried": [t for t in tried if t.round == round_no]})
             if not generation.candidates and generation.failures:
                 reason = generation.failures[0].error
+            fatal = [f for f in generation.failures if f.fatal]
+            if fatal:  # limits or an endpoint that stopped answering: another round would fail the same way
+                reason = f"stopped: {fatal[0].error}"
+                break
             best = pick(tried)
             if best is not None and best.verdict.validated:
                 break
@@ -219,13 +228,16 @@ def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record
             out.status, out.reason = "validated", f"fixes {len(best.verdict.fixed)} failing test(s), breaks none"
         else:
             out.status = "unvalidated"
-            if not baseline.failing:
+            if reason.startswith("stopped:"):
+                out.reason = reason
+            elif not baseline.failing:
                 out.reason = "no test fails on the original tree, so none can validate a patch" + (
                     f" ({baseline.problem})" if baseline.problem else "")
             elif best.verdict.regressions:
                 out.reason = f"the best candidate breaks {len(best.verdict.regressions)} test(s)"
             else:
-                out.reason = f"no candidate makes the failing test(s) pass ({', '.join(baseline.failing[:3])})"
+                shown = baseline.failing[:3] + (["..."] if len(baseline.failing) > 3 else [])
+                out.reason = f"no candidate makes the failing test(s) pass ({', '.join(shown)})"
         record.write_text("patch.diff", out.patch)
     record.write("summary", {**out.model_dump(exclude={"patch"}), "usage": usage.__dict__})
     return out

@@ -60,7 +60,7 @@ class RunRecord:
         if repo is not None:
             repo = repo.resolve()
             if root == repo or repo in root.parents:
-                raise UserError(f"the run directory {root} is inside the repository {repo}; choose another (agent.runs_dir)")
+                raise UserError(f"the run directory {root} is inside the repository {repo}; choose another (repair.runs_dir)")
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         self.id = f"{stamp}-{uuid.uuid4().hex[:6]}"
         self.dir = root / self.id

@@ -5,7 +5,6 @@ the user sees and the user's tree is never touched. The repository must be a git
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,7 +18,8 @@ _IDENTITY = ["-c", "user.name=supercoder", "-c", "user.email=supercoder@localhos
 class Workspace(BaseModel):
     path: Path  # a git clone holding the user's tree at `commit`
     commit: str
-    base: str | None  # the user's HEAD, when the repository is a git repository
+    base: str | None  # the user's HEAD, if it has one
+    skipped: list[str] = []  # what git could not take from the working tree
 
 
 def _git(cwd: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -28,7 +28,8 @@ def _git(cwd: Path, *args: str, input: bytes | None = None) -> subprocess.Comple
 
 def _ok(done: subprocess.CompletedProcess, what: str) -> bytes:
     if done.returncode != 0:
-        raise UserError(f"{what}: {done.stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or 'git failed'}")
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UserError(f"{what}: {lines[-1] if lines else 'git failed'}")
     return done.stdout
 
 
@@ -45,25 +46,24 @@ def check_repo(repo: Path) -> Path:
 
 
 def make_workspace(repo: Path, dest: Path) -> Workspace:
+    """The user's tree as it stands, committed in a private clone. It is staged with the copy's
+    own git directory over the user's work tree, so what the user has (staged or not, untracked
+    but not ignored) is taken as git sees it, whatever the user's diff settings, and nothing is
+    written to the user's repository."""
     repo = check_repo(repo)
-    base = _git(repo, "rev-parse", "HEAD")
+    base = _git(repo, "rev-parse", "--verify", "-q", "HEAD")
     base_commit = base.stdout.decode().strip() if base.returncode == 0 else None
     if base_commit:
         _ok(_git(repo, "clone", "-q", "--shared", "--no-checkout", str(repo), str(dest)), "cannot copy the repository")
-        _ok(_git(dest, "checkout", "-q", "--detach", base_commit), "cannot check out the copy")
+        _ok(_git(dest, "reset", "-q", base_commit), "cannot set up the copy")
     else:  # a repository without commits yet
         _ok(_git(repo.parent, "init", "-q", str(dest)), "cannot make the copy")
-    # Tracked changes, staged or not, then untracked files that are not ignored.
-    diff = _ok(_git(repo, "diff", "HEAD", "--binary") if base_commit else _git(repo, "diff", "--binary"), "cannot read local changes")
-    if diff.strip():
-        _ok(_git(dest, "apply", "--binary", "--whitespace=nowarn", "-", input=diff), "cannot copy local changes")
-    untracked = _ok(_git(repo, "ls-files", "--others", "--exclude-standard", "-z"), "cannot list untracked files")
-    for rel in filter(None, untracked.decode("utf-8", "surrogateescape").split("\0")):
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo / rel, target, follow_symlinks=False)
-    _ok(_git(dest, "add", "-A"), "cannot stage the copy")
+    own = ["--git-dir", str(dest / ".git"), "--work-tree", str(repo)]
+    # What git cannot take (an empty nested repository) is left out, not fatal: the rest is the tree.
+    added = _git(repo, *own, "add", "-A", "--ignore-errors")
+    skipped = [line for line in added.stderr.decode("utf-8", "replace").splitlines() if line.startswith("error:")]
     _ok(_git(dest, *_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "supercoder: the tree as found"),
         "cannot commit the copy")
+    _ok(_git(dest, "reset", "-q", "--hard"), "cannot check out the copy")
     commit = _ok(_git(dest, "rev-parse", "HEAD"), "cannot read the copy's commit").decode().strip()
-    return Workspace(path=dest, commit=commit, base=base_commit)
+    return Workspace(path=dest, commit=commit, base=base_commit, skipped=skipped)

@@ -71,6 +71,7 @@ class SampleFailure(BaseModel):
     temperature: float
     attempts: int
     error: str
+    fatal: bool = False  # the endpoint stopped answering (limits, retries exhausted, refusal): asking again will not help
 
 
 class Generation(BaseModel):

@@ -115,6 +115,8 @@ def test_bad_input_and_a_refused_key_stop_before_any_work(fake_openai, repo, tmp
     code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
     assert code == 2 and err.strip().splitlines()[-1].startswith("error: ") and "refused the key" in err
     assert not fake_openai.chat_requests()
+    [summary] = (tmp_path / "runs").glob("*/summary.json")  # the refused run's record says why
+    assert "refused the key" in json.loads(summary.read_text())["reason"]
     code, _, err = run(capsys, [a if a != str(repo) else str(tmp_path / "nope") for a in _args(repo, fake_openai, tmp_path)])
     assert code == 2 and "repository not found" in err
 
@@ -158,6 +160,11 @@ def test_validated_means_a_failing_test_now_passes_and_nothing_breaks():
     broke = judge(before, TestRun(statuses={"t1": "passed", "t2": "failed"}))  # t3 missing counts as failing
     assert not broke.validated and broke.regressions == ["t2", "t3"]
     assert not judge(TestRun(statuses={"t2": "passed"}), TestRun(statuses={"t2": "passed"})).validated  # nothing to fix
+    # A test file that could not be imported reports one result; once it imports, its tests count.
+    before = TestRun(statuses={"test_new.py::test_new": "error", "test_old.py::test_a": "passed"})
+    assert judge(before, TestRun(statuses={"test_new.py::test_one": "passed", "test_new.py::test_two": "passed",
+                                           "test_old.py::test_a": "passed"})).fixed == ["test_new.py::test_new"]
+    assert not judge(before, TestRun(statuses={"test_new.py::test_one": "failed", "test_old.py::test_a": "passed"})).fixed
 
 
 def test_pick_prefers_validated_then_fixed_then_agreement_then_low_temperature():
@@ -189,6 +196,21 @@ def test_the_workspace_holds_local_changes_and_refuses_what_is_no_repository(rep
     assert not (ws.path / "debug.log").exists() and ws.base == _git(repo, "rev-parse", "HEAD").strip()
     assert _git(ws.path, "status", "--porcelain") == ""  # all of it committed in the copy
     assert "?? new.py" in _git(repo, "status", "--porcelain")  # the user's repository as it was
+    # Whatever the user's diff settings; deletions; a nested repository; a repository without commits.
+    _git(repo, "config", "diff.noprefix", "true")
+    _git(repo, "config", "color.diff", "always")
+    (repo / "README.md").unlink()
+    (repo / "vendor").mkdir()
+    _git(repo / "vendor", "init", "-q")
+    ws = make_workspace(repo, tmp_path / "ws-b")
+    assert not (ws.path / "README.md").exists() and (ws.path / "calc.py").read_text() == "changed = True\n"
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    _git(fresh, "init", "-q")
+    (fresh / "m.py").write_text("x = 1\n")
+    _git(fresh, "add", "m.py")
+    ws = make_workspace(fresh, tmp_path / "ws-c")
+    assert (ws.path / "m.py").read_text() == "x = 1\n" and ws.base is None
     (tmp_path / "plain").mkdir()
     with pytest.raises(UserError, match="not the top of a git repository"):
         make_workspace(tmp_path / "plain", tmp_path / "ws2")
@@ -246,3 +268,23 @@ def test_a_validated_patch_in_docker(fake_openai, repo, tmp_path, capsys):
     assert code == 0 and result["status"] == "validated", err
     rounds = sorted(p.name for p in Path(result["run_dir"]).glob("round-*.json"))
     assert rounds == ["round-1.json", "round-2.json"]
+
+
+def test_a_sandbox_that_cannot_be_built_ends_failed_with_the_reason(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "sandbox.project.install=exit 3"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["reason"].startswith("sandbox: installing the repository failed")
+    assert "Traceback" not in err
+
+
+def test_nothing_located_ends_without_generating(fake_openai, repo, tmp_path, capsys, monkeypatch):
+    from agent import pipeline
+    from localization.models import Localization
+
+    monkeypatch.setattr(pipeline, "locate", lambda *a: Localization(files=[], units=[]))
+    fake_openai.responder = responder([GOOD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["reason"] == "localization found no unit to change"
+    assert not fake_openai.chat_requests()
