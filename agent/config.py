@@ -231,6 +231,9 @@ class SandboxConfig(_Section):
     # conda package names that pip spells otherwise ("" where pip has none), for environment.yml specs
     conda_pip_names: dict[str, str] = Field(default_factory=lambda: {
         "matplotlib-base": "matplotlib", "iris": "scitools-iris", "hdf5": "", "cdms2": "", "pynio": ""})
+    # Pins added to a swebench spec's own: later releases that claim to fit its environment but
+    # do not (numbagg 0.9 needs Python 3.10, which the 3.9 substitute lacks).
+    extra_pins: dict[str, list[str]] = Field(default_factory=lambda: {"pydata/xarray": ["numbagg<0.9"]})
     clone_url: str = "https://github.com/{repo}.git"  # where a clone missing from --repo-cache comes from
     clone_timeout_s: float = Field(900, gt=0)
 

@@ -101,7 +101,7 @@ def swebench_recipe(row: dict, clone: Path, cfg: SandboxConfig) -> EnvRecipe:
                 break
     elif packages:
         installs += [shlex.quote(pip_name(p)) for p in packages.split() if p.split("=")[0] not in CONDA_ONLY]
-    pins = list(spec.get("pip_packages", []))
+    pins = list(spec.get("pip_packages", [])) + list(cfg.extra_pins.get(row["repo"], []))
     # The spec's pins go in a last step, over what the requirements chose (as swebench does);
     # the packages installed as far as pip can are held to them too.
     return EnvRecipe(name=f"{row['repo'].replace('/', '__')}-{row['version']}", python=spec["python"], files=files,

@@ -80,6 +80,19 @@ def test_requirements_are_read_at_the_environment_setup_commit(clone, monkeypatc
     assert swebench_recipe(_row(base), root, load_settings().sandbox).files == {"requirements-dev.txt": "mpmath==1.3.0\n"}
 
 
+def test_an_environment_file_is_installed_as_far_as_pip_can_held_to_the_pins(clone, monkeypatch):
+    root, base = clone
+    (root / "environment.yml").write_text("dependencies:\n  - numbagg\n  - iris\n  - hdf5\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "env")
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.10", "packages": "environment.yml", "pip_packages": ["numpy==1.23.0"]})
+    monkeypatch.setattr(swe, "env_yml_paths", lambda repo: ["environment.yml"])
+    cfg = load_settings(None, ['sandbox.extra_pins={"pytest-dev/pytest": ["numbagg<0.9"]}']).sandbox
+    recipe = swebench_recipe({**_row(base), "environment_setup_commit": _git(root, "rev-parse", "HEAD")}, root, cfg)
+    assert recipe.optional == ["numbagg", "scitools-iris"] and recipe.constraints == ["numpy==1.23.0", "numbagg<0.9"]
+    assert recipe.pip == [["numpy==1.23.0", "'numbagg<0.9'"]]
+
+
 def test_env_layer_without_packages_needs_no_network(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.11", "packages": "python=3.11 pip"})
     assert "pip install" not in env_layer(swebench_recipe(_row(clone[1]), clone[0], load_settings().sandbox), "base:tag").script
