@@ -125,12 +125,21 @@ def feedback(best: Tried, settings: Settings) -> str:
 # -- sandboxes ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def trials(ws: Workspace, settings: Settings, progress: Progress) -> Iterator[Callable[[str | None, TestPlan], TestRun]]:
-    """`trial(diff, plan)`: the plan's tests on the workspace with `diff` applied. Docker gives each
-    trial a fresh container; the local backend resets one tree, its install being slow."""
-    from sandbox.base import SandboxError
+SandboxFactory = Callable[[], "contextlib.AbstractContextManager"]
+
+
+def project_sandboxes(ws: Workspace, settings: Settings, progress: Progress) -> SandboxFactory:
+    """Sandboxes of the workspace in the environment derived from its files."""
     from sandbox.project import project_sandbox
+
+    return lambda: project_sandbox(ws.path, ws.commit, settings.sandbox, progress=progress)
+
+
+@contextlib.contextmanager
+def trials(sandboxes: SandboxFactory, settings: Settings) -> Iterator[Callable[[str | None, TestPlan], TestRun]]:
+    """`trial(diff, plan)`: the plan's tests with `diff` applied. Docker gives each trial a fresh
+    container; the local backend resets one tree, its install being slow."""
+    from sandbox.base import SandboxError
 
     cfg = settings.sandbox
     chars = settings.repair.feedback_output_chars
@@ -145,12 +154,12 @@ def trials(ws: Workspace, settings: Settings, progress: Progress) -> Iterator[Ca
 
     if cfg.backend == "docker":
         def trial(diff: str | None, plan: TestPlan) -> TestRun:
-            with project_sandbox(ws.path, ws.commit, cfg, progress=progress) as sb:
+            with sandboxes() as sb:
                 return run(sb, diff, plan)
 
         yield trial
         return
-    with project_sandbox(ws.path, ws.commit, cfg, progress=progress) as shared:
+    with sandboxes() as shared:
         def trial(diff: str | None, plan: TestPlan) -> TestRun:
             shared.reset()
             return run(shared, diff, plan)
@@ -161,7 +170,10 @@ def trials(ws: Workspace, settings: Settings, progress: Progress) -> Iterator[Ca
 # -- the loop -------------------------------------------------------------------------------
 
 
-def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, record: RunRecord, progress: Progress) -> RepairOutcome:
+def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, record: RunRecord, progress: Progress,
+           sandboxes: SandboxFactory | None = None) -> RepairOutcome:
+    """`sandboxes` makes a sandbox holding the workspace's tree, installed (default: in the
+    environment derived from the repository's own files)."""
     from editing.engine import make_editor
     from editing.generate import Generator, Target
 
@@ -174,7 +186,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     reason = ""
     if not targets:
         return outcome(None, TestRun(), "localization found no unit to change", llm, record)
-    with trials(ws, settings, progress) as trial:
+    with trials(sandboxes or project_sandboxes(ws, settings, progress), settings) as trial:
         with record.stage("baseline"):
             plan = plan_tests(ws, req, loc, settings)
             progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
