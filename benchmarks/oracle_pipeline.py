@@ -1,0 +1,192 @@
+"""The whole repair pipeline on SWE-bench instances with an oracle for a model: how much do
+localization, editing and validation leave of a perfect model?
+
+    python benchmarks/oracle_pipeline.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES [--instances ID ...]
+
+The oracle knows the gold patch but answers only from what it is shown (the formats are those
+of docs/prompts.md): in localization it picks the gold files and units among those offered; in
+generation it returns the gold post-image of the units in its prompt (and of units the gold
+patch adds to files in its prompt); it writes no reproduction test. The pipeline runs as
+`supercoder repair` does, in the instance's Docker image, choosing its own tests; then the
+sandbox grades the patch with FAIL_TO_PASS and PASS_TO_PASS. Printed: resolved among the
+instances whose gold patch validates, and where the misses come from (not expressible as unit
+edits, not located, no patch, tests). --details writes one JSON line per instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# This script's folder is not a package: keep it off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake OpenAI server
+
+from unidiff import PatchSet  # noqa: E402
+
+from agent.config import load_settings  # noqa: E402
+from agent.llm import OpenAIClient  # noqa: E402
+from agent.pipeline import RepairRequest, repair  # noqa: E402
+from agent.records import RunRecord  # noqa: E402
+from agent.workspace import Workspace  # noqa: E402
+from editing.oracle import derive  # noqa: E402
+from fakes.openai_server import FakeOpenAIServer  # noqa: E402
+from sandbox.base import SandboxError, git, terminate_as_interrupt  # noqa: E402
+from sandbox.instances import clone_for, instance_sandbox, validate  # noqa: E402
+
+
+class Oracle:
+    """Answers each stage's prompt from the gold edits, as far as the prompt shows them."""
+
+    def __init__(self, edits: list, added: set[tuple[str, str]]):
+        self.edits = {(e.path, e.unit): e.code for e in edits}
+        self.files = list(dict.fromkeys(e.path for e in edits))
+        self.added = added
+
+    def __call__(self, body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
+            return "```json\n" + json.dumps({"files": [f for f in self.files if f in prompt]}) + "\n```"
+        if "Name the functions, methods or classes" in prompt:
+            units = [f"{p}::{u}" for (p, u) in self.edits if p in prompt and u != "<imports>"]
+            return "```json\n" + json.dumps({"units": units}) + "\n```"
+        if "These names are not defined" in prompt:
+            choices = re.findall(r"^- (\S+)$", prompt, re.M)
+            return "```json\n" + json.dumps({"units": [c for c in choices if tuple(c.split("::", 1)) in self.edits]}) + "\n```"
+        if "Your edits could not be used" in prompt:
+            prompt = body["messages"][0]["content"]  # answer the original question again
+        if "You are fixing an issue" in prompt:
+            shown = set(re.findall(r'<unit path="([^"]+)" name="([^"]+)">', prompt))
+            files = {p for p, _ in shown}
+            chosen = [(p, u) for (p, u) in self.edits
+                      if (p, u) in shown or (p in files and ((p, u) in self.added or u == "<imports>"))]
+            return "\n".join(f'<edit path="{p}" unit="{u}">\n{self.edits[(p, u)]}\n</edit>' for p, u in chosen) or "No change."
+        return "I cannot answer that."
+
+
+def gold_edits(clone: Path, commit: str, patch: str) -> tuple[list, set, str | None]:
+    """The gold patch as unit edits (what a perfect model returns), or why it cannot be."""
+    edits, added, problem = [], set(), None
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = [f for f in PatchSet(patch) if f.path.endswith(".py")]
+        for f in files:
+            shown = git(clone, "show", f"{commit}:{f.path}")
+            (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+            (root / f.path).write_bytes(shown.stdout if shown.returncode == 0 else b"")
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+        done = subprocess.run(["git", "apply", "-"], cwd=root, input=patch.encode(), capture_output=True)
+        if done.returncode != 0:
+            return [], set(), "the gold patch does not apply"
+        for f in files:
+            pre = git(clone, "show", f"{commit}:{f.path}").stdout.decode("utf-8", "replace")
+            post = (root / f.path).read_text(encoding="utf-8") if (root / f.path).exists() else ""
+            d = derive(f.path, pre, post)
+            if d.problem:
+                problem = problem or d.problem
+            edits += d.edits
+            added |= {(f.path, name) for name in d.added}
+    return edits, added, problem
+
+
+def workspace(clone: Path, commit: str, dest: Path) -> Workspace:
+    subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(clone), str(dest)], check=True)
+    subprocess.run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", commit], cwd=dest, check=True)
+    return Workspace(path=dest, commit=commit, base=commit)
+
+
+def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Path) -> dict:
+    rec: dict = {"instance_id": row["instance_id"]}
+    clone = clone_for(cache, row["repo"], settings.sandbox)
+    edits, added, problem = gold_edits(clone, row["base_commit"], row["patch"])
+    if problem or not edits:
+        return {**rec, "miss": "not expressible", "detail": problem or "no Python unit changes"}
+    server.responder = Oracle(edits, added)
+    gold_units = {(e.path, e.unit) for e in edits if e.unit != "<imports>" and (e.path, e.unit) not in added}
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="oracle-") as tmp:
+        ws = workspace(clone, row["base_commit"], Path(tmp) / "repo")
+        record = RunRecord(runs)
+        llm = OpenAIClient(settings.llm, on_call=record.call)
+
+        @contextlib.contextmanager
+        def sandboxes():
+            with instance_sandbox(row, cache, settings.sandbox) as (sb, _):
+                yield sb
+
+        request = RepairRequest(repo=ws.path, issue=row["problem_statement"])
+        try:
+            outcome = repair(request, ws, settings, llm, record, lambda m: None, sandboxes=sandboxes)
+        except SandboxError as exc:
+            return {**rec, "miss": "infrastructure", "detail": str(exc)[:300]}
+    rec["agent_s"] = round(time.monotonic() - start, 1)
+    located = {(u["path"], u["name"]) for u in json.loads((record.dir / "localize.json").read_text())["units"]}
+    rec.update(status=outcome.status, run_dir=str(record.dir), located_all=gold_units <= located,
+               located=sorted(f"{p}::{u}" for p, u in gold_units & located), missed=sorted(f"{p}::{u}" for p, u in gold_units - located))
+    if not outcome.patch:
+        return {**rec, "miss": "not located" if not rec["located_all"] else "no patch"}
+    graded = validate(row, cache, settings.sandbox, outcome.patch)
+    rec.update(resolved=graded.resolved, grade_error=graded.error, tests_s=graded.duration_s)
+    if not graded.resolved:
+        rec["miss"] = "not located" if not rec["located_all"] else "tests"
+    return rec
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--repo-cache", required=True)
+    ap.add_argument("--instances", nargs="*")
+    ap.add_argument("--harness-details", help="benchmarks/harness.py --details output: only instances whose gold validates")
+    ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
+    ap.add_argument("--details", help="write per-instance results as JSONL here")
+    args = ap.parse_args()
+    terminate_as_interrupt()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a request line per model call is noise here
+    rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
+    if args.instances:
+        rows = [r for r in rows if r["instance_id"] in args.instances]
+    if args.harness_details:
+        ok = {json.loads(line)["instance_id"] for line in Path(args.harness_details).read_text().splitlines()
+              if json.loads(line).get("gold_resolved")}
+        rows = [r for r in rows if r["instance_id"] in ok]
+    cache = Path(args.repo_cache)
+    records = []
+    with FakeOpenAIServer() as server, tempfile.TemporaryDirectory(prefix="oracle-runs-") as runs:
+        settings = load_settings(None, [
+            "llm.model=oracle", f"llm.base_url={server.base_url}", "llm.cache=false", "llm.max_retries=0",
+            'llm.prices={"oracle": {"input_per_mtok": 0, "output_per_mtok": 0}}',
+            "editing.temperatures=[0.0]", "editing.samples_per_temperature=1", "repair.rounds=1",
+            "repair.reproduction_test=false", "sandbox.backend=docker", *args.set])
+        for n, row in enumerate(rows, 1):
+            rec = run_one(row, cache, settings, server, Path(runs))
+            records.append(rec)
+            if args.details:
+                Path(args.details).write_text("".join(json.dumps(r) + "\n" for r in records))
+            print(f"[{n}/{len(rows)}] {row['instance_id']}: {'resolved' if rec.get('resolved') else rec.get('miss')}", file=sys.stderr)
+    misses: dict[str, int] = {}
+    for r in records:
+        if not r.get("resolved"):
+            misses[r.get("miss", "tests")] = misses.get(r.get("miss", "tests"), 0) + 1
+    resolved = sum(1 for r in records if r.get("resolved"))
+    agent = sorted(r["agent_s"] for r in records if "agent_s" in r)
+    print(json.dumps({"instances": len(records), "resolved": resolved,
+                      "resolved_pct": round(100 * resolved / len(records), 1) if records else None,
+                      "misses": misses, "agent_s_median": agent[len(agent) // 2] if agent else None}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
