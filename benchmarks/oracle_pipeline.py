@@ -150,7 +150,8 @@ def main() -> int:
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     args = ap.parse_args()
     terminate_as_interrupt()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a request line per model call is noise here
+    for name in ("httpx", "httpx2"):  # a request line per model call is noise here
+        logging.getLogger(name).setLevel(logging.WARNING)
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
