@@ -159,10 +159,11 @@ def test_container_removed_after_an_exception(image, cfg, repo, client):
 
 
 _HOLDER = """
-import sys
+import signal, sys
 from agent.config import load_settings
 from sandbox.base import terminate_as_interrupt
 from sandbox.docker_backend import DockerSandbox
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job inherits SIGINT ignored
 terminate_as_interrupt()
 with DockerSandbox(sys.argv[1], load_settings().sandbox) as sb:
     print(sb.container.id, flush=True)
