@@ -174,12 +174,19 @@ with DockerSandbox(sys.argv[1], load_settings().sandbox) as sb:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_container_removed_when_the_run_is_interrupted_or_terminated(image, client, sig):
     proc = subprocess.Popen([sys.executable, "-c", _HOLDER, image], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    cid = proc.stdout.readline().strip()
-    assert cid, proc.stderr.read()
-    time.sleep(1)  # the command is running
-    proc.send_signal(sig)
-    assert proc.wait(timeout=60) != 0
-    assert cid not in {c.id for c in client.containers.list(all=True)}
+    cid = ""
+    try:
+        cid = proc.stdout.readline().strip()
+        assert cid, proc.stderr.read()
+        time.sleep(1)  # the command is running
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) != 0
+        assert cid not in {c.id for c in client.containers.list(all=True)}
+    finally:
+        if proc.poll() is None:  # the test failed: leave no process or container behind
+            proc.kill()
+            for c in client.containers.list(all=True, filters={"id": cid}) if cid else []:
+                c.remove(force=True)
 
 
 def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg, repo, client):
