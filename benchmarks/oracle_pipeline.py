@@ -148,6 +148,7 @@ def main() -> int:
     ap.add_argument("--harness-details", help="benchmarks/harness.py --details output: only instances whose gold validates")
     ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
+    ap.add_argument("--resume", action="store_true", help="keep the instances already in --details, run the rest")
     args = ap.parse_args()
     terminate_as_interrupt()
     for name in ("httpx", "httpx2"):  # a request line per model call is noise here
@@ -161,6 +162,10 @@ def main() -> int:
         rows = [r for r in rows if r["instance_id"] in ok]
     cache = Path(args.repo_cache)
     records = []
+    if args.resume and args.details and Path(args.details).exists():
+        records = [json.loads(line) for line in Path(args.details).read_text().splitlines() if line.strip()]
+        done = {r["instance_id"] for r in records}
+        rows = [r for r in rows if r["instance_id"] not in done]
     with FakeOpenAIServer() as server, tempfile.TemporaryDirectory(prefix="oracle-runs-") as runs:
         settings = load_settings(None, [
             "llm.model=oracle", f"llm.base_url={server.base_url}", "llm.cache=false", "llm.max_retries=0",
