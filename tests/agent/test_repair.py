@@ -288,3 +288,48 @@ def test_nothing_located_ends_without_generating(fake_openai, repo, tmp_path, ca
     result = json.loads(out)
     assert code == 1 and result["status"] == "failed" and result["reason"] == "localization found no unit to change"
     assert not fake_openai.chat_requests()
+
+
+@pytest.mark.parametrize("answer, fragment", [
+    ('<edit path="calc.py" unit="Missing.method">\ndef method(self):\n    return 1\n</edit>', "Missing"),
+    ("x" * 2_000_000, "no <edit"),
+])
+def test_unusable_answers_end_failed_with_the_reason(fake_openai, repo, tmp_path, capsys, answer, fragment):
+    fake_openai.responder = responder([answer], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "editing.max_retries=0"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and fragment in result["reason"], result["reason"]
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_mid_run_saves_the_record_and_exits_130(fake_openai, repo, tmp_path):
+    import os
+    import signal
+    import threading
+
+    asked = threading.Event()
+    release = threading.Event()
+
+    def slow(body: dict) -> str:
+        if "You are fixing an issue" in body["messages"][-1]["content"]:
+            asked.set()
+            release.wait(30)
+        return responder([GOOD], [])(body)
+
+    fake_openai.responder = slow
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                             "from agent.cli import main; main(sys.argv[1:])", *_args(repo, fake_openai, tmp_path, "--test-cmd", CHECK)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert asked.wait(120), "generation never started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "error: interrupted"
+    [summary] = (tmp_path / "runs").glob("*/summary.json")
+    assert json.loads(summary.read_text())["reason"] == "interrupted"
+    assert _git(repo, "status", "--porcelain") == ""
