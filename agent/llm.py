@@ -147,7 +147,10 @@ class OpenAIClient:
         work (an endpoint without that route passes)."""
         endpoint = _endpoint(self.cfg.resolved_base_url())
         try:
-            self._client.models.list()
+            listed = [m.id for m in self._client.models.list()]
+            if listed and self.cfg.model not in listed:  # proxies and deployments may alias names: a warning, not a stop
+                self._warn(f"{endpoint} does not list model {self.cfg.model!r} (it lists {', '.join(listed[:5])}"
+                           f"{', ...' if len(listed) > 5 else ''})")
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise LLMRefused(_redact(f"{endpoint} refused the key: HTTP {exc.status_code}", self.cfg)) from None
         except (openai.APITimeoutError, openai.APIConnectionError):

@@ -154,3 +154,13 @@ def test_credentials_in_the_endpoint_url_stay_out_of_the_cache(fake_openai, tmp_
     client.complete(MESSAGES)
     [entry] = list((tmp_path / "cache").rglob("*.json"))
     assert "hunter2" not in entry.read_text() and "hunter2" not in entry.name
+
+
+def test_preflight_warns_about_a_model_the_endpoint_does_not_list(fake_openai, tmp_path):
+    warnings: list[str] = []
+    client, _ = make(fake_openai, tmp_path, warnings=warnings, model="not-served")
+    client.preflight()
+    assert len(warnings) == 1 and "does not list model 'not-served'" in warnings[0]
+    listed, _ = make(fake_openai, tmp_path, warnings=warnings, model=fake_openai.model)
+    listed.preflight()
+    assert len(warnings) == 1
