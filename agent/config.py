@@ -288,6 +288,7 @@ class RepairConfig(_Section):
     repro_path: str = "test_supercoder_repro.py"  # where that test is written in the sandbox (never in the patch)
     repro_temperature: float = Field(0.0, ge=0, le=2)
     related_tests: bool = True  # also run the test files of the located modules
+    related_tests_max: int = Field(5, ge=1)  # of them, at most this many files (naming conventions first): each trial runs them
     feedback_output_chars: int = Field(4000, ge=200)  # test output shown to the model in a feedback round
     runs_dir: Path | None = None  # run records; None: the user data directory
     preflight: bool = True  # ask the endpoint for its models before starting, so a bad key or URL stops at once

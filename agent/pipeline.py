@@ -69,7 +69,7 @@ def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: S
         files = subprocess.run(["git", "ls-files", "-z"], cwd=ws.path, capture_output=True).stdout.decode("utf-8", "replace")
         located = list(dict.fromkeys([u.path for u in loc.units] + [f.path for f in loc.files]))
         tests += related_tests([p for p in files.split("\0") if p], located,
-                               lambda p: (ws.path / p).read_text(encoding="utf-8"), settings.sandbox.related_tests_max)
+                               lambda p: (ws.path / p).read_text(encoding="utf-8"), settings.repair.related_tests_max)
     return TestPlan(tests=list(dict.fromkeys(tests)))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent import cli
-from agent.pipeline import pick, python_block, reproduction_plan
+from agent.pipeline import RepairRequest, pick, python_block, reproduction_plan
 from agent.verdicts import TestPlan, TestRun, judge
 
 GOOD = '<edit path="calc.py" unit="add">\ndef add(a, b):\n    return a + b\n</edit>'
@@ -333,3 +333,24 @@ def test_ctrl_c_mid_run_saves_the_record_and_exits_130(fake_openai, repo, tmp_pa
     [summary] = (tmp_path / "runs").glob("*/summary.json")
     assert json.loads(summary.read_text())["reason"] == "interrupted"
     assert _git(repo, "status", "--porcelain") == ""
+
+
+def test_the_plan_names_the_users_tests_then_a_few_related_ones(repo, tmp_path):
+    from agent.config import load_settings
+    from agent.pipeline import plan_tests
+    from agent.workspace import make_workspace
+    from localization.models import Localization, UnitScore
+
+    for n in range(7):
+        (repo / f"test_calc_{n}.py").write_text("from calc import add\n\n\ndef test_it():\n    assert add(1, 1) == 2\n")
+    (repo / "test_calc.py").write_text("import calc\n")
+    (repo / "test_other.py").write_text("import os\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "tests")
+    ws = make_workspace(repo, tmp_path / "ws")
+    loc = Localization(files=[], units=[UnitScore(path="calc.py", name="add", start_line=1, end_line=3, score=1.0)])
+    settings = load_settings(None, ["repair.related_tests_max=3"])
+    plan = plan_tests(ws, RepairRequest(repo=repo, issue="x", tests=["test_mine.py::test_a"]), loc, settings)
+    assert plan.tests[:2] == ["test_mine.py::test_a", "test_calc.py"] and len(plan.tests) == 4  # conventions first, then importers
+    assert "test_other.py" not in plan.tests
+    assert plan_tests(ws, RepairRequest(repo=repo, issue="x", test_cmd="make test"), loc, settings).command == "make test"
