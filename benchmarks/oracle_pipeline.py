@@ -151,8 +151,7 @@ def main() -> int:
     ap.add_argument("--resume", action="store_true", help="keep the instances already in --details, run the rest")
     args = ap.parse_args()
     terminate_as_interrupt()
-    for name in ("httpx", "httpx2"):  # a request line per model call is noise here
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)  # a dependency configures the root logger: its request and index lines are noise here
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
