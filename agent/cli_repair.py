@@ -64,8 +64,7 @@ def _apply(repo: Path, patch: str) -> str:
 def failed(record, llm, reason: str):
     from agent.pipeline import RepairOutcome
 
-    cost = None if llm.usage.unpriced_calls else round(llm.usage.cost_usd, 6)
-    out = RepairOutcome(status="failed", reason=reason.splitlines()[0], run_dir=str(record.dir), cost_usd=cost)
+    out = RepairOutcome(status="failed", reason=reason.splitlines()[0], run_dir=str(record.dir), cost_usd=llm.usage.cost)
     record.write("summary", {**out.model_dump(exclude={"patch"}), "detail": reason, "usage": llm.usage.__dict__})
     return out
 

@@ -50,6 +50,11 @@ class Usage:
     cost_usd: float = 0.0  # of the calls whose model has a price
     unpriced_calls: int = 0  # calls whose cost is unknown
 
+    @property
+    def cost(self) -> float | None:
+        """What the calls cost in USD, or None when some had no price."""
+        return None if self.unpriced_calls else round(self.cost_usd, 6)
+
 
 @dataclass
 class CallRecord:

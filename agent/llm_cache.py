@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from agent.records import write_atomic
 
 CACHE_SCHEMA = 1
 
@@ -40,9 +40,6 @@ class ResponseCache:
         path = self._path(request_key(request), occurrence)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({**entry, "request": request}, fh, ensure_ascii=False)
-            os.replace(tmp, path)  # readers never see half a file
+            write_atomic(path, json.dumps({**entry, "request": request}, ensure_ascii=False))  # readers never see half a file
         except OSError:
             pass  # a cache that cannot be written costs money later, never a failure now

@@ -53,7 +53,7 @@ class RepairOutcome(BaseModel):
 # -- stages -------------------------------------------------------------------------------
 
 
-def locate(ws: Workspace, issue: str, settings: Settings, llm: LLM | None, progress: Progress) -> Localization:
+def locate(ws: Workspace, issue: str, settings: Settings, llm: LLM | None) -> Localization:
     from localization.localize import Localizer
 
     return Localizer.open(ws.path, settings).localize(issue, llm)
@@ -179,7 +179,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
 
     with record.stage("localize"):
         progress("localizing")
-        loc = locate(ws, req.issue, settings, llm, progress)
+        loc = locate(ws, req.issue, settings, llm)
         record.write("localize", loc)
     targets = [Target(u.path, u.name) for u in loc.units]
     tried: list[Tried] = []
@@ -227,8 +227,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
 
 def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord) -> RepairOutcome:
     usage = llm.usage
-    cost = None if usage.unpriced_calls else round(usage.cost_usd, 6)
-    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=cost)
+    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost)
     if best is None:
         out.reason = reason or "no candidate patch could be made"
     else:
