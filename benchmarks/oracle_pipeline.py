@@ -7,10 +7,14 @@ The oracle knows the gold patch but answers only from what it is shown (the form
 of docs/prompts.md): in localization it picks the gold files and units among those offered; in
 generation it returns the gold post-image of the units in its prompt (and of units the gold
 patch adds to files in its prompt); it writes no reproduction test. The pipeline runs as
-`supercoder repair` does, in the instance's Docker image, choosing its own tests; then the
-sandbox grades the patch with FAIL_TO_PASS and PASS_TO_PASS. Printed: resolved among the
-instances whose gold patch validates, and where the misses come from (not expressible as unit
-edits, not located, no patch, tests). --details writes one JSON line per instance.
+`supercoder repair` does, in the instance's Docker image; then the sandbox grades the patch
+with FAIL_TO_PASS and PASS_TO_PASS. Printed: resolved among the instances whose gold patch
+validates, where the misses come from (not expressible as unit edits, not located, no patch,
+tests), and the agent's own overhead: its wall time less model calls and test runs.
+--details writes one JSON line per instance.
+
+The oracle gives one candidate in one round, so the agent's own tests cannot change the patch
+it returns; they are skipped unless --agent-tests is given (they cost minutes per instance).
 """
 
 from __future__ import annotations
@@ -128,6 +132,8 @@ def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Pa
         except SandboxError as exc:
             return {**rec, "miss": "infrastructure", "detail": str(exc)[:300]}
     rec["agent_s"] = round(time.monotonic() - start, 1)
+    rec["stages_s"] = json.loads((record.dir / "timings.json").read_text())
+    rec["overhead_s"] = round(rec["agent_s"] - model_s(record.dir) - tests_s(record.dir), 2)
     located = {(u["path"], u["name"]) for u in json.loads((record.dir / "localize.json").read_text())["units"]}
     rec.update(status=outcome.status, run_dir=str(record.dir), located_all=gold_units <= located,
                located=sorted(f"{p}::{u}" for p, u in gold_units & located), missed=sorted(f"{p}::{u}" for p, u in gold_units - located))
@@ -140,6 +146,24 @@ def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Pa
     return rec
 
 
+def model_s(run: Path) -> float:
+    calls = run / "calls.jsonl"
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return sum(json.loads(line)["duration_s"] for line in lines if line.strip())
+
+
+def tests_s(run: Path) -> float:
+    """Time spent inside test runs (baseline and candidates), from the run record."""
+    total = 0.0
+    for path in run.glob("*.json"):
+        data = json.loads(path.read_text())
+        if path.stem == "baseline":
+            total += data["run"]["duration_s"]
+        elif path.stem.startswith("round-"):
+            total += sum(t["run"]["duration_s"] for t in data["tried"])
+    return total
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True)
@@ -149,6 +173,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     ap.add_argument("--resume", action="store_true", help="keep the instances already in --details, run the rest")
+    ap.add_argument("--agent-tests", action="store_true", help="let the agent run its own tests (slow; the oracle's one candidate is returned either way)")
     args = ap.parse_args()
     terminate_as_interrupt()
     logging.getLogger().setLevel(logging.WARNING)  # a dependency configures the root logger: its request and index lines are noise here
@@ -170,7 +195,8 @@ def main() -> int:
             "llm.model=oracle", f"llm.base_url={server.base_url}", "llm.cache=false", "llm.max_retries=0",
             'llm.prices={"oracle": {"input_per_mtok": 0, "output_per_mtok": 0}}',
             "editing.temperatures=[0.0]", "editing.samples_per_temperature=1", "repair.rounds=1",
-            "repair.reproduction_test=false", "sandbox.backend=docker", *args.set])
+            "repair.reproduction_test=false", "sandbox.backend=docker",
+            f"repair.related_tests={str(args.agent_tests).lower()}", *args.set])
         for n, row in enumerate(rows, 1):
             rec = run_one(row, cache, settings, server, Path(runs))
             records.append(rec)
@@ -183,9 +209,12 @@ def main() -> int:
             misses[r.get("miss", "tests")] = misses.get(r.get("miss", "tests"), 0) + 1
     resolved = sum(1 for r in records if r.get("resolved"))
     agent = sorted(r["agent_s"] for r in records if "agent_s" in r)
+    overhead = sorted(r["overhead_s"] for r in records if "overhead_s" in r)
     print(json.dumps({"instances": len(records), "resolved": resolved,
                       "resolved_pct": round(100 * resolved / len(records), 1) if records else None,
-                      "misses": misses, "agent_s_median": agent[len(agent) // 2] if agent else None}, indent=2))
+                      "misses": misses, "agent_s_median": agent[len(agent) // 2] if agent else None,
+                      "overhead_s_median": overhead[len(overhead) // 2] if overhead else None,
+                      "overhead_s_max": overhead[-1] if overhead else None}, indent=2))
     return 0
 
 
