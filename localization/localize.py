@@ -27,7 +27,7 @@ class Localizer:
     @classmethod
     def open(cls, repo: Path, settings: Settings, progress: Progress | None = None) -> "Localizer":
         index = build_index(repo, settings.index, settings.retrieval.body_max_chars, progress)
-        embedder = make_embedder(settings.embeddings, settings.llm)
+        embedder = make_embedder(settings.embeddings, settings.llm, settings.index.cache_dir)
         return cls(index=index, retriever=HybridRetriever(index, settings, embedder), settings=settings)
 
     def retrieve(self, issue: str) -> Ranking:
