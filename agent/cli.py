@@ -411,6 +411,9 @@ def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
 from agent import cli_repair  # noqa: E402  (its commands join the app here)
 
 cli_repair.register(app, _settings, _read_issue, _notice, err)
+from agent import cli_swebench  # noqa: E402
+
+cli_swebench.register(app, _settings, _notice, err)
 
 
 def _fail(message: str, code: int) -> None:

@@ -61,14 +61,6 @@ def _apply(repo: Path, patch: str) -> str:
     return f"applied to {repo}: {', '.join(files)}"
 
 
-def failed(record, llm, reason: str):
-    from agent.pipeline import RepairOutcome
-
-    out = RepairOutcome(status="failed", reason=reason.splitlines()[0], run_dir=str(record.dir), cost_usd=llm.usage.cost)
-    record.write("summary", {**out.model_dump(exclude={"patch"}), "detail": reason, "usage": llm.usage.__dict__})
-    return out
-
-
 def register(app: typer.Typer, settings_of, read_issue, notice, err) -> None:
     @app.command("repair")
     def repair_cmd(
@@ -106,7 +98,7 @@ def register(app: typer.Typer, settings_of, read_issue, notice, err) -> None:
             raise UserError("no model configured: pass --model NAME (with --base-url URL for a local endpoint, "
                             "OPENAI_API_KEY for a hosted one) or set llm.model")
         from agent.llm import LLMError, OpenAIClient
-        from agent.pipeline import RepairRequest, repair
+        from agent.pipeline import RepairRequest, failed, repair
         from agent.records import RunRecord, default_runs_dir
         from agent.workspace import make_workspace
 

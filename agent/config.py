@@ -294,6 +294,18 @@ class RepairConfig(_Section):
     preflight: bool = True  # ask the endpoint for its models before starting, so a bad key or URL stops at once
 
 
+class BatchConfig(_Section):
+    workers: int = Field(2, ge=1)  # instances solved (or graded) at once
+    executor: Literal["local", "ray"] = "local"  # local: a process pool; ray: tasks on a Ray cluster
+    ray_address: str | None = None  # None: start a local Ray instance for the run
+    ray_cpus_per_task: float = Field(1.0, gt=0)  # CPUs Ray reserves for each instance
+    hints: bool = False  # show the solver the instance's hints_text
+    max_cost_per_instance_usd: float | None = Field(None, gt=0)  # becomes llm.max_cost_usd in each worker
+    max_total_cost_usd: float | None = Field(None, gt=0)  # no new instance starts once the batch has spent this
+    model_name: str | None = None  # model_name_or_path in preds.jsonl; None: llm.model
+    poll_interval_s: float = Field(0.5, gt=0)  # how often the driver looks for finished instances
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -310,6 +322,7 @@ class Settings(BaseSettings):
     editing: EditingConfig = Field(default_factory=EditingConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     repair: RepairConfig = Field(default_factory=RepairConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
 
     _file_data: dict[str, Any] = {}
 

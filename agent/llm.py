@@ -40,6 +40,12 @@ class LLMLimitReached(LLMError):
     """The run's cost or call limit stops the next call."""
 
 
+def stop_kind(exc: Exception) -> str | None:
+    """Why the endpoint will not answer again in this run ("limit", "refused", "unavailable"), if it will not."""
+    kinds = {LLMLimitReached: "limit", LLMRefused: "refused", LLMUnavailable: "unavailable"}
+    return next((kind for cls, kind in kinds.items() if isinstance(exc, cls)), None)
+
+
 @dataclass
 class Usage:
     calls: int = 0  # answered by the endpoint

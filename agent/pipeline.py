@@ -45,6 +45,7 @@ class RepairOutcome(BaseModel):
     status: Literal["validated", "unvalidated", "failed"]
     patch: str = ""
     reason: str = ""
+    stop: Literal["limit", "refused", "unavailable"] | None = None  # the model stopped answering, and why
     run_dir: str = ""
     cost_usd: float | None = 0.0
     tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}})
@@ -183,7 +184,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
         record.write("localize", loc)
     targets = [Target(u.path, u.name) for u in loc.units]
     tried: list[Tried] = []
-    reason = ""
+    reason, stop = "", None
     if not targets:
         return outcome(None, TestRun(), "localization found no unit to change", llm, record)
     with trials(sandboxes or project_sandboxes(ws, settings, progress), settings) as trial:
@@ -216,18 +217,19 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
                 reason = generation.failures[0].error
             fatal = [f for f in generation.failures if f.fatal]
             if fatal:  # limits or an endpoint that stopped answering: another round would fail the same way
-                reason = f"stopped: {fatal[0].error}"
+                reason, stop = f"stopped: {fatal[0].error}", fatal[0].stop
                 break
             best = pick(tried)
             if best is not None and best.verdict.validated:
                 break
             notes = feedback(best, settings) if best is not None else None
-    return outcome(pick(tried), baseline, reason, llm, record)
+    return outcome(pick(tried), baseline, reason, llm, record, stop)
 
 
-def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord) -> RepairOutcome:
+def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord,
+            stop: str | None = None) -> RepairOutcome:
     usage = llm.usage
-    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost)
+    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, stop=stop)
     if best is None:
         out.reason = reason or "no candidate patch could be made"
     else:
@@ -251,4 +253,12 @@ def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record
                 out.reason = f"no candidate makes the failing test(s) pass ({', '.join(shown)})"
         record.write_text("patch.diff", out.patch)
     record.write("summary", {**out.model_dump(exclude={"patch"}), "usage": usage.__dict__})
+    return out
+
+
+def failed(record: RunRecord, llm: LLM, reason: str, stop: str | None = None) -> RepairOutcome:
+    """The outcome of a run that ended before a candidate was tried, recorded with why."""
+    out = RepairOutcome(status="failed", reason=reason.splitlines()[0], run_dir=str(record.dir), cost_usd=llm.usage.cost,
+                        stop=stop)
+    record.write("summary", {**out.model_dump(exclude={"patch"}), "detail": reason, "usage": llm.usage.__dict__})
     return out

@@ -1,4 +1,4 @@
-"""Files shipped inside the wheel (configs and prompt templates), read with importlib.resources."""
+"""Files shipped inside the wheel (configs, prompt and report templates), read with importlib.resources."""
 
 from __future__ import annotations
 
@@ -18,4 +18,11 @@ def prompt_text(name: str) -> str:
     path = resources.files("agent.configs.prompts") / name
     if not path.is_file():
         raise FileNotFoundError(f"no prompt template named {name!r}")
+    return path.read_text(encoding="utf-8")
+
+
+def template_text(name: str) -> str:
+    path = resources.files("agent.configs.templates") / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no template named {name!r}")
     return path.read_text(encoding="utf-8")

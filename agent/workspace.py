@@ -67,3 +67,17 @@ def make_workspace(repo: Path, dest: Path) -> Workspace:
     _ok(_git(dest, "reset", "-q", "--hard"), "cannot check out the copy")
     commit = _ok(_git(dest, "rev-parse", "HEAD"), "cannot read the copy's commit").decode().strip()
     return Workspace(path=dest, commit=commit, base=base_commit, skipped=skipped)
+
+
+def checkout_workspace(clone: Path, commit: str, dest: Path) -> Workspace:
+    """A private checkout of `commit` from a (bare) clone, sharing its objects: a benchmark
+    instance's tree at its base commit."""
+    from sandbox.base import SandboxError
+
+    for args, cwd in ((["clone", "-q", "--shared", "--no-checkout", str(clone), str(dest)], None),
+                      (["-c", "advice.detachedHead=false", "checkout", "-q", commit], dest)):
+        done = _git(cwd or dest.parent, *args)
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SandboxError(f"cannot check out {commit[:12]} from {clone}: {lines[-1] if lines else 'git failed'}")
+    return Workspace(path=dest, commit=commit, base=commit)

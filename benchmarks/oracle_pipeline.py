@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from agent.config import load_settings  # noqa: E402
 from agent.llm import OpenAIClient  # noqa: E402
 from agent.pipeline import RepairRequest, repair  # noqa: E402
 from agent.records import RunRecord  # noqa: E402
-from agent.workspace import Workspace  # noqa: E402
+from agent.workspace import checkout_workspace  # noqa: E402
 from editing.oracle import derive  # noqa: E402
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from sandbox.base import SandboxError, git, terminate_as_interrupt  # noqa: E402
@@ -101,12 +100,6 @@ def gold_edits(clone: Path, commit: str, patch: str) -> tuple[list, set, str | N
     return edits, added, problem
 
 
-def workspace(clone: Path, commit: str, dest: Path) -> Workspace:
-    subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(clone), str(dest)], check=True)
-    subprocess.run(["git", "-c", "advice.detachedHead=false", "checkout", "-q", commit], cwd=dest, check=True)
-    return Workspace(path=dest, commit=commit, base=commit)
-
-
 def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Path) -> dict:
     rec: dict = {"instance_id": row["instance_id"]}
     clone = clone_for(cache, row["repo"], settings.sandbox)
@@ -117,7 +110,7 @@ def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Pa
     gold_units = {(e.path, e.unit) for e in edits if e.unit != "<imports>" and (e.path, e.unit) not in added}
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="oracle-") as tmp:
-        ws = workspace(clone, row["base_commit"], Path(tmp) / "repo")
+        ws = checkout_workspace(clone, row["base_commit"], Path(tmp) / "repo")
         record = RunRecord(runs)
         llm = OpenAIClient(settings.llm, on_call=record.call)
 
@@ -176,7 +169,6 @@ def main() -> int:
     ap.add_argument("--agent-tests", action="store_true", help="let the agent run its own tests (slow; the oracle's one candidate is returned either way)")
     args = ap.parse_args()
     terminate_as_interrupt()
-    logging.getLogger().setLevel(logging.WARNING)  # a dependency configures the root logger: its request and index lines are noise here
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]

@@ -161,7 +161,7 @@ class Generator:
             try:
                 answer = self._ask(history, temperature, 1)[0]
             except LLMError as exc:
-                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), fatal=_fatal(exc))
+                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), fatal=_stop(exc) is not None, stop=_stop(exc))
             attempts += 1
 
     def generate(self, issue: str, targets: list[Target], feedback: str | None = None) -> Generation:
@@ -177,15 +177,15 @@ class Generator:
                 try:
                     samples += [(t, a) for a in future.result()]
                 except LLMError as exc:
-                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), fatal=_fatal(exc)))
+                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), fatal=_stop(exc) is not None, stop=_stop(exc)))
             outcomes += list(pool.map(lambda s: self._resolve(messages, *s), samples))
         return _merge(outcomes, self._calls)
 
 
-def _fatal(exc: LLMError) -> bool:
-    from agent.llm import LLMLimitReached, LLMRefused, LLMUnavailable
+def _stop(exc: LLMError) -> str | None:
+    from agent.llm import stop_kind
 
-    return isinstance(exc, (LLMLimitReached, LLMRefused, LLMUnavailable))
+    return stop_kind(exc)
 
 
 def _merge(outcomes: list[Candidate | SampleFailure], calls: list[dict]) -> Generation:

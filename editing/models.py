@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 IMPORTS_UNIT = "<imports>"
@@ -72,6 +74,7 @@ class SampleFailure(BaseModel):
     attempts: int
     error: str
     fatal: bool = False  # the endpoint stopped answering (limits, retries exhausted, refusal): asking again will not help
+    stop: Literal["limit", "refused", "unavailable"] | None = None  # which of those, when fatal
 
 
 class Generation(BaseModel):

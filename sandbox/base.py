@@ -6,11 +6,13 @@ sandbox's working tree (`cd` or `export` in one call do not carry over); files d
 
 from __future__ import annotations
 
+import contextlib
+import re
 import signal
 import subprocess
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from sandbox.models import ExecResult
 
@@ -61,3 +63,17 @@ class Sandbox(Protocol):
     def reset(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def build_lock(tag: str) -> Iterator[None]:
+    """Held while an image is built: concurrent workers wait for the first build, then reuse it."""
+    import fcntl
+
+    from localization.cache import default_cache_dir
+
+    folder = default_cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", tag) + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

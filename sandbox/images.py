@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, build_lock
 
 BASE_REPOSITORY = "supercoder-base"
 BASE_SCHEMA = 1  # bump when the build itself changes
@@ -44,6 +44,13 @@ def ensure_base(client, cfg: SandboxConfig, rebuild: bool = False, progress: Cal
     tag = base_tag(cfg)
     if not rebuild and _image_exists(client, tag):
         return tag
+    with build_lock(tag):
+        if not rebuild and _image_exists(client, tag):
+            return tag
+        return _build_base(client, cfg, tag, progress)
+
+
+def _build_base(client, cfg: SandboxConfig, tag: str, progress: Callable[[str], None]) -> str:
     if shutil.which("debootstrap") is None:
         raise SandboxError("building the base image needs debootstrap (apt-get install debootstrap)")
     with tempfile.TemporaryDirectory(prefix="supercoder-base-") as tmp:

@@ -1,6 +1,11 @@
 """SWE-bench instances in the sandbox: their layered images (base, environment, instance) from
 the `swebench` specs adapted to pip, and their validation (a patch plus the test patch, the
-instance's tests run, the log read by swebench's parser, graded)."""
+instance's tests run, the log read by swebench's parser, graded).
+
+An instance of a repository (or version) swebench has no spec for gets the environment derived
+from the repository's own files (sandbox.project) and is tested with pytest on the test files
+its test patch touches and those its FAIL_TO_PASS and PASS_TO_PASS tests live in, read from
+pytest's junit report."""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from sandbox.models import Split
 from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
 from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script, service_prelude
 from sandbox.results import parse_log
+from sandbox.runner import run_pytest
 from sandbox.venvs import installed_sandbox
 from sandbox import swebench_adapter as swe
 
@@ -45,6 +51,7 @@ class Validation(BaseModel):
     pass_to_pass: Split = Field(default_factory=Split)
     duration_s: float = 0.0
     error: str | None = None
+    output: str = Field("", exclude=True)  # the test run's log, for those who keep it
 
 
 _SYSTEM_COMMAND = re.compile(r"\b(apt-get|apt|dpkg|yum|dnf|apk|locale-gen|update-locale|sudo)\b|>\s*/(etc|usr|opt|testbed)/|\s/testbed\b")
@@ -168,6 +175,13 @@ def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: 
                      client=None) -> Iterator[tuple[Sandbox, str]]:
     """A sandbox holding the instance's repository at its commit, installed in its environment,
     on the configured backend; with the folder its services live in."""
+    if not swe.has_spec(row):
+        from sandbox.project import project_sandbox
+
+        with project_sandbox(clone_for(repo_cache, row["repo"], cfg, progress), row["base_commit"], cfg,
+                             progress=progress, client=client) as sb:
+            yield sb, ""
+        return
     if cfg.backend == "docker":
         image = ensure_instance(row, repo_cache, cfg, progress=progress, client=client)
         with DockerSandbox(image, cfg, client=client, network=row["repo"] in cfg.network_repos) as sb:
@@ -182,6 +196,12 @@ def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: 
         yield sb, env.services
 
 
+def _patched_tests(test_patch: str) -> list[str]:
+    from unidiff import PatchSet
+
+    return [f.path for f in PatchSet(test_patch) if not f.is_removed_file and f.path.endswith(".py")]
+
+
 def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
              progress: Callable[[str], None] = lambda _: None, client=None) -> Validation:
     """Apply `patch` (None: no patch) and the test patch, run the instance's tests, grade."""
@@ -193,10 +213,15 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
             if patch:
                 sb.apply_diff(patch)
             sb.apply_diff(row["test_patch"])
-            result = sb.run(eval_command(row, cfg, services_dir))
+            if swe.has_spec(row):
+                result = sb.run(eval_command(row, cfg, services_dir))
+                results = parse_log(row["repo"], result.output)
+            else:
+                files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
+                result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command)
+        out.output = result.output
         if result.timed_out:
             raise SandboxError(f"the tests timed out after {result.duration_s:.0f} s")
-        results = parse_log(row["repo"], result.output)
         verdict = grade(results, fail_to_pass, pass_to_pass)
         out.resolved, out.fail_to_pass, out.pass_to_pass = verdict.resolved, verdict.fail_to_pass, verdict.pass_to_pass
     except (SandboxError, ValueError) as exc:

@@ -20,7 +20,7 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, build_lock
 from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
 from sandbox.images import LAYER_LABEL
 
@@ -79,6 +79,19 @@ def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = Fa
             return tag
     except docker.errors.ImageNotFound:
         pass
+    with build_lock(tag):  # one build per tag, whichever worker asks first; the others wait, then reuse it
+        try:
+            if not rebuild:
+                client.images.get(tag)
+                return tag
+        except docker.errors.ImageNotFound:
+            pass
+        return _build(client, cfg, spec, tag, progress)
+
+
+def _build(client, cfg: SandboxConfig, spec: LayerSpec, tag: str, progress: Callable[[str], None]) -> str:
+    import docker
+
     progress(f"building {tag}")
     ca = host_ca_bundle(cfg)
     mounts = [docker.types.Mount(CA_IN_CONTAINER, str(ca), type="bind", read_only=True)] if ca else []

@@ -250,6 +250,11 @@ class FakeOpenAIServer:
         with self._lock:
             self._failures.extend([failure] * times)
 
+    def clear_failures(self) -> None:
+        """Forget failures queued by fail_next that have not happened yet."""
+        with self._lock:
+            self._failures.clear()
+
     # -- inspection --------------------------------------------------------------------
 
     def chat_requests(self) -> list[RecordedRequest]:

@@ -1,0 +1,1 @@
+"""Batch runs over SWE-bench-style datasets: run, evaluate, report."""

@@ -1,0 +1,92 @@
+"""The driver of `swebench run`: choose what to run (resume by default), keep `workers`
+instances in flight, write each result as it comes back, stop starting new ones past the total
+cost limit."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agent.batch.dataset import solver_view
+from agent.batch.executors import Executor
+from agent.batch.progress import BatchDisplay
+from agent.batch.solve import RETRYABLE, InstanceResult
+from agent.batch.store import Output
+from agent.config import Settings
+from agent.records import write_atomic
+
+
+class BatchSummary(BaseModel):
+    selected: int
+    skipped: int  # finished in an earlier run
+    ran: int
+    by_status: dict[str, int]
+    cost_usd: float | None
+    stopped: str | None = None  # why instances were left unstarted
+
+
+def gold_files(row: dict) -> list[str]:
+    from unidiff import PatchSet
+    from unidiff.errors import UnidiffParseError
+
+    try:
+        return [f.path for f in PatchSet(row.get("patch") or "")]
+    except UnidiffParseError:
+        return []
+
+
+def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Executor, repo_cache: Path,
+              display: BatchDisplay, redo: bool = False, retry_errors: bool = False) -> BatchSummary:
+    cfg = settings.batch
+    out = Output(output)
+    write_atomic(output / "config.json", json.dumps(settings.public_dump(), indent=2, default=str) + "\n")
+    by_id = {r["instance_id"]: r for r in rows}
+    todo = out.todo(list(by_id), redo, retry_errors)
+    worker_settings = settings
+    if cfg.max_cost_per_instance_usd is not None:
+        worker_settings = settings.model_copy(update={"llm": settings.llm.model_copy(
+            update={"max_cost_usd": cfg.max_cost_per_instance_usd})})
+    model = cfg.model_name or settings.llm.model or "supercoder"
+    spent: float | None = sum((i.get("cost_usd") or 0.0) for iid, i in out.instances.items() if iid in by_id)
+    counts: dict[str, int] = {}
+    for iid, status in out.done().items():
+        if iid in by_id and iid not in todo:
+            counts[status] = counts.get(status, 0) + 1
+    display.start(total=len(rows), done=len(rows) - len(todo), counts=counts, cost=spent)
+    pending, stopped, ran = deque(todo), None, 0
+    with executor:
+        while pending or executor.in_flight:
+            while pending and executor.in_flight < cfg.workers and stopped is None:
+                if cfg.max_total_cost_usd is not None and spent is not None and spent >= cfg.max_total_cost_usd:
+                    stopped = f"the batch spent ${spent:.2f}, over batch.max_total_cost_usd"
+                    break
+                iid = pending.popleft()
+                executor.submit(solver_view(by_id[iid], cfg.hints), worker_settings, repo_cache)
+            if stopped and not executor.in_flight:
+                break
+            for result in executor.finished(cfg.poll_interval_s):
+                record(out, result, model, by_id, counts)
+                ran += 1
+                spent = None if spent is None or result.cost_usd is None else spent + result.cost_usd
+                display.finished(result, counts, spent)
+            for event in executor.events():
+                display.stage(*event)
+    display.stop()
+    return BatchSummary(selected=len(rows), skipped=len(rows) - len(todo), ran=ran, by_status=counts, cost_usd=spent,
+                        stopped=stopped)
+
+
+def record(out: Output, result: InstanceResult, model: str, by_id: dict[str, dict], counts: dict[str, int]) -> None:
+    """`counts` holds only instances not (re)run now, so a rerun instance counts once."""
+    out.save(result, model, gold_files(by_id[result.instance_id]))
+    counts[result.status] = counts.get(result.status, 0) + 1
+
+
+def exit_code(summary: BatchSummary) -> int:
+    """0: every selected instance was processed; 1: some ended in an infrastructure (or rate-limit)
+    error, or were left unstarted."""
+    errors = sum(n for status, n in summary.by_status.items() if status in RETRYABLE)
+    return 1 if errors or summary.stopped else 0
