@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         _fail("terminated", 143)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
     except Exception as exc:
         kind = _click_error(exc)
         if kind == "usage" and not exc.format_message():  # bare `supercoder`: help was shown
@@ -457,12 +457,12 @@ def main(argv: list[str] | None = None) -> None:
             _fail(f"{exc.format_message()} (see {command})", 2)
         if kind == "click":
             _fail(exc.format_message(), getattr(exc, "exit_code", 1))
-        if kind == "abort":
-            _fail("interrupted", 130)
+        if kind == "abort":  # click turns Ctrl-C (and our SIGTERM) into Abort
+            _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
         if os.environ.get("SUPERCODER_DEBUG"):
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc} (set SUPERCODER_DEBUG=1 for the traceback)", 1)
     else:
         if rv == 130:  # typer turns Ctrl-C into exit status 130
-            _fail("interrupted", 130)
+            _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
         sys.exit(rv if isinstance(rv, int) else 0)

@@ -9,3 +9,9 @@ class UserError(Exception):
 
 class ConfigError(UserError):
     """A config file, environment variable or --set override is invalid."""
+
+
+class RunError(UserError):
+    """The machine failed the run (workers would not start, a cluster went away): exit status 1."""
+
+    exit_code = 1

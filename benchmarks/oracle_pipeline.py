@@ -59,7 +59,9 @@ class Oracle:
         if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
             return "```json\n" + json.dumps({"files": [f for f in self.files if f in prompt]}) + "\n```"
         if "Name the functions, methods or classes" in prompt:
-            units = [f"{p}::{u}" for (p, u) in self.edits if p in prompt and u != "<imports>"]
+            # A unit the gold patch adds cannot be named (it does not exist yet): name the class it goes in.
+            named = [(p, u.rpartition(".")[0] if (p, u) in self.added else u) for (p, u) in self.edits]
+            units = list(dict.fromkeys(f"{p}::{u}" for (p, u) in named if p in prompt and u and u != "<imports>"))
             return "```json\n" + json.dumps({"units": units}) + "\n```"
         if "These names are not defined" in prompt:
             choices = re.findall(r"^- (\S+)$", prompt, re.M)
@@ -128,7 +130,9 @@ def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Pa
     rec["stages_s"] = json.loads((record.dir / "timings.json").read_text())
     rec["overhead_s"] = round(rec["agent_s"] - model_s(record.dir) - tests_s(record.dir), 2)
     located = {(u["path"], u["name"]) for u in json.loads((record.dir / "localize.json").read_text())["units"]}
-    rec.update(status=outcome.status, run_dir=str(record.dir), located_all=gold_units <= located,
+    # Every gold unit located, and every gold file (a file the gold patch only adds to has no gold unit).
+    located_all = gold_units <= located and {e.path for e in edits} <= {p for p, _ in located}
+    rec.update(status=outcome.status, run_dir=str(record.dir), located_all=located_all,
                located=sorted(f"{p}::{u}" for p, u in gold_units & located), missed=sorted(f"{p}::{u}" for p, u in gold_units - located))
     if not outcome.patch:
         return {**rec, "miss": "not located" if not rec["located_all"] else "no patch"}

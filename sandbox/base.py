@@ -38,11 +38,14 @@ def git(clone: Path, *args: str) -> subprocess.CompletedProcess:
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every sandbox on the way out is closed."""
 
+    received = False  # set once SIGTERM arrived: frameworks may re-raise it as a plain interruption
+
 
 def terminate_as_interrupt() -> None:
     """Make SIGTERM unwind the stack as Ctrl-C does (by default it kills without cleanup)."""
 
     def _raise(signum, frame):
+        Terminated.received = True
         raise Terminated()
 
     if threading.current_thread() is threading.main_thread():

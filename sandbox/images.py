@@ -29,7 +29,7 @@ def base_tag(cfg: SandboxConfig) -> str:
     return f"{BASE_REPOSITORY}:{cfg.base_suite}-{digest}"
 
 
-def _image_exists(client, tag: str) -> bool:
+def image_exists(client, tag: str) -> bool:
     import docker
 
     try:
@@ -42,10 +42,10 @@ def _image_exists(client, tag: str) -> bool:
 def ensure_base(client, cfg: SandboxConfig, rebuild: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
     """The base image's tag, built first when missing (or when `rebuild`)."""
     tag = base_tag(cfg)
-    if not rebuild and _image_exists(client, tag):
+    if not rebuild and image_exists(client, tag):
         return tag
     with build_lock(tag):
-        if not rebuild and _image_exists(client, tag):
+        if not rebuild and image_exists(client, tag):
             return tag
         return _build_base(client, cfg, tag, progress)
 

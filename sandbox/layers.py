@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from agent.config import SandboxConfig
 from sandbox.base import SandboxError, build_lock
 from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
-from sandbox.images import LAYER_LABEL
+from sandbox.images import LAYER_LABEL, image_exists
 
 LAYER_SCHEMA = 1
 CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
@@ -73,19 +73,11 @@ def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = Fa
         tag = layer_tag(client, spec)
     except docker.errors.ImageNotFound:
         raise SandboxError(f"parent image {spec.parent} not found; build it first") from None
-    try:
-        if not rebuild:
-            client.images.get(tag)
-            return tag
-    except docker.errors.ImageNotFound:
-        pass
+    if not rebuild and image_exists(client, tag):
+        return tag
     with build_lock(tag):  # one build per tag, whichever worker asks first; the others wait, then reuse it
-        try:
-            if not rebuild:
-                client.images.get(tag)
-                return tag
-        except docker.errors.ImageNotFound:
-            pass
+        if not rebuild and image_exists(client, tag):
+            return tag
         return _build(client, cfg, spec, tag, progress)
 
 

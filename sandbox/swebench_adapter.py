@@ -55,10 +55,11 @@ def predictions_from_file(path: str) -> list[dict]:
 
 def has_spec(row: dict) -> bool:
     """Whether swebench knows how to build and test this repository at this version."""
-    _import_quietly()
-    from swebench.harness.constants import MAP_REPO_VERSION_TO_SPECS
-
-    return str(row.get("version", "")) in MAP_REPO_VERSION_TO_SPECS.get(row.get("repo", ""), {})
+    try:
+        spec(row.get("repo", ""), str(row.get("version", "")))
+    except KeyError:
+        return False
+    return True
 
 
 def parse_test_list(value: Any) -> list[str]:

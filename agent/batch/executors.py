@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from agent.batch.solve import InstanceResult
 from agent.config import Settings
-from agent.errors import UserError
+from agent.errors import RunError, UserError
+from sandbox.base import terminate_as_interrupt
 
 Event = tuple[str, str, str]  # worker, instance id, stage
 
@@ -32,7 +33,7 @@ def run_job(task: dict, settings: Settings, repo_cache: str, events: Any) -> Ins
 
     progress("starting")
     try:
-        return solve(task, settings, Path(repo_cache), progress)
+        return solve(task, settings, Path(repo_cache), progress).model_copy(update={"worker": worker})
     finally:
         progress("idle")
 
@@ -71,13 +72,23 @@ class LocalExecutor:
         self._futures: dict[cf.Future, dict] = {}
 
     def __enter__(self) -> "LocalExecutor":
-        self._manager = self._ctx.Manager()
-        self._queue = self._manager.Queue()
-        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=self._ctx)
+        try:  # EOFError must not escape: click would take it for Ctrl-D and report an interruption
+            self._manager = self._ctx.Manager()
+            self._queue = self._manager.Queue()
+        except (EOFError, OSError) as exc:
+            raise RunError(f"cannot start the worker processes: {type(exc).__name__}: {exc}") from None
+        self._pool = self._new_pool()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        # In a worker SIGTERM unwinds like Ctrl-C, so the instance's sandbox is removed.
+        return cf.ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=terminate_as_interrupt)
+
+    def __exit__(self, exc_type, *exc) -> None:
         if self._pool is not None:
+            if exc_type is not None:  # interrupted or failed: stop the running instances (they clean up on SIGTERM)
+                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    proc.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._manager is not None:
             self._manager.shutdown()
@@ -90,7 +101,7 @@ class LocalExecutor:
         try:
             future = self._pool.submit(run_job, task, settings, str(repo_cache), self._queue)
         except cf.BrokenExecutor:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=self._ctx)
+            self._pool = self._new_pool()
             future = self._pool.submit(run_job, task, settings, str(repo_cache), self._queue)
         self._futures[future] = task
 

@@ -47,6 +47,10 @@ def bars(items: list[tuple[str, int, int]], width: int = 360) -> str:
     return f'<svg class="chart" width="{width}" height="{24 * len(items)}" role="img">{"".join(rows)}</svg>'
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def build(output: Path, eval_report: Path | None = None) -> str:
     from agent.prompts import render_template
 
@@ -82,7 +86,7 @@ def build(output: Path, eval_report: Path | None = None) -> str:
     for r in results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     totals = {"instances": len(results), "statuses": sorted(statuses.items(), key=lambda kv: -kv[1]),
-              "cost": sum(costs) if len(costs) == len(results) else None, "time_s": sum(times),
+              "cost": sum(costs) if len(costs) == len(results) else None, "time": _hours(sum(times)),
               "graded": bool(graded), "resolved": sum(1 for v in graded.values() if v == "resolved")}
     return render_template("report.html.j2", title=f"SuperCoder batch: {output.name}", totals=totals, rows=rows,
                            by_repo=bars([(k, *v) for k, v in sorted(repos.items())]),

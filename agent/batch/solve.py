@@ -30,6 +30,7 @@ class InstanceResult(BaseModel):
     duration_s: float = 0.0
     located_files: list[str] = Field(default_factory=list)
     stages_s: dict[str, float] = Field(default_factory=dict)
+    worker: str = ""  # host:pid of the process that ran it
     record: dict[str, str] = Field(default_factory=dict)  # the run record's files, by name
 
 

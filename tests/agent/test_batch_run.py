@@ -164,6 +164,19 @@ def test_kill_9_at_random_moments_then_resume_leaves_one_line_per_instance(fake_
            "--repo-cache", str(cache), "--output", str(out), *settings_args(venvs, fake_openai)]
     rng = random.Random()
     kill_when(cmd, lambda: True, rng.uniform(0.5, 3.0))  # during start-up or the first instances
+    # SIGTERM to the driver alone: it stops its workers and exits 143, leaving no process behind.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(rng.uniform(3.0, 6.0))
+    proc.terminate()
+    assert proc.wait(timeout=120) == 143, proc.stderr.read().decode()[-2000:]
+    for _ in range(300):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("worker processes outlived the driver")
     for _ in range(2):  # just after an instance is written, while others run
         before = lines_in(out)
         kill_when(cmd, lambda: lines_in(out) > before, rng.uniform(0.0, 1.0))
@@ -179,8 +192,12 @@ def test_kill_9_at_random_moments_then_resume_leaves_one_line_per_instance(fake_
 def test_bad_input_is_one_line_and_exit_2(fake_openai, venvs, tmp_path, capsys, monkeypatch):
     dataset, cache, _ = make_dataset(tmp_path)
     common = ["--repo-cache", str(cache), "--output", str(tmp_path / "out"), *settings_args(venvs, fake_openai)]
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    def offline(*_, **__):
+        raise ConnectionError("Couldn't reach 'someone/NoSuchDataset' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)  # the hub, as these machines see it
     for args, message in (
         (["--dataset", str(tmp_path / "missing.jsonl")], "no such file"),
         (["--dataset", "someone/NoSuchDataset"], "cannot load it from the hub"),
