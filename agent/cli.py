@@ -433,6 +433,12 @@ def _click_error(exc: BaseException) -> str | None:
     return None
 
 
+def _interruption() -> tuple[str, int]:
+    from sandbox.base import Terminated
+
+    return ("terminated", 143) if Terminated.received else ("interrupted", 130)
+
+
 def main(argv: list[str] | None = None) -> None:
     from sandbox.base import Terminated, terminate_as_interrupt
 
@@ -446,7 +452,7 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         _fail("terminated", 143)
     except KeyboardInterrupt:
-        _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
+        _fail(*_interruption())
     except Exception as exc:
         kind = _click_error(exc)
         if kind == "usage" and not exc.format_message():  # bare `supercoder`: help was shown
@@ -458,11 +464,11 @@ def main(argv: list[str] | None = None) -> None:
         if kind == "click":
             _fail(exc.format_message(), getattr(exc, "exit_code", 1))
         if kind == "abort":  # click turns Ctrl-C (and our SIGTERM) into Abort
-            _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
+            _fail(*_interruption())
         if os.environ.get("SUPERCODER_DEBUG"):
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc} (set SUPERCODER_DEBUG=1 for the traceback)", 1)
     else:
         if rv == 130:  # typer turns Ctrl-C into exit status 130
-            _fail("terminated", 143) if Terminated.received else _fail("interrupted", 130)
+            _fail(*_interruption())
         sys.exit(rv if isinstance(rv, int) else 0)

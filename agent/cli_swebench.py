@@ -77,6 +77,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         from agent.batch.progress import BatchDisplay
         from agent.batch.runner import exit_code, run_batch
 
+        _prune_leftovers(settings, notice)
         b = settings.batch
         summary = run_batch(rows, output, settings, make_executor(b.executor, b.workers, b.ray_address, b.ray_cpus_per_task),
                             repo_cache.resolve(), BatchDisplay(err), redo=redo_existing, retry_errors=retry_errors)
@@ -147,6 +148,21 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         target = html or output / "report.html"
         write_atomic(target, page)
         print(str(target))
+
+
+def _prune_leftovers(settings, notice) -> None:
+    """Containers of runs killed outright (kill -9, a lost machine) keep running: remove those
+    whose process is gone before starting, as `supercoder sandbox prune` does."""
+    if settings.sandbox.backend != "docker" or settings.batch.executor != "local":
+        return
+    from sandbox.docker_backend import prune
+
+    try:
+        removed = prune()
+    except Exception:  # no engine: the instances will say so, one by one
+        return
+    if removed:
+        notice(f"removed {removed} leftover sandbox container(s) of runs that are gone")
 
 
 def _check_cache(repo_cache: Path) -> None:

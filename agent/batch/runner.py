@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from pydantic import BaseModel
 
@@ -57,7 +59,7 @@ def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Exec
             counts[status] = counts.get(status, 0) + 1
     display.start(total=len(rows), done=len(rows) - len(todo), counts=counts, cost=spent)
     pending, stopped, ran = deque(todo), None, 0
-    with executor:
+    with _displayed(display), executor:
         while pending or executor.in_flight:
             while pending and executor.in_flight < cfg.workers and stopped is None:
                 if cfg.max_total_cost_usd is not None and spent is not None and spent >= cfg.max_total_cost_usd:
@@ -74,9 +76,16 @@ def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Exec
                 display.finished(result, counts, spent)
             for event in executor.events():
                 display.stage(*event)
-    display.stop()
     return BatchSummary(selected=len(rows), skipped=len(rows) - len(todo), ran=ran, by_status=counts, cost_usd=spent,
                         stopped=stopped)
+
+
+@contextmanager
+def _displayed(display: BatchDisplay) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        display.stop()  # also when interrupted: the terminal gets its cursor back
 
 
 def record(out: Output, result: InstanceResult, model: str, by_id: dict[str, dict], counts: dict[str, int]) -> None:

@@ -136,6 +136,18 @@ def test_a_rate_limit_storm_counts_as_errors_and_retry_errors_reruns_them(fake_o
     assert len(preds_of(out)) == 2 and all(p["model_patch"] for p in preds_of(out))
 
 
+def test_no_instance_starts_past_the_total_cost_limit(fake_openai, venvs, tmp_path, capsys):
+    dataset, cache, _ = make_dataset(tmp_path)
+    fake_openai.responder = answer
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, ["swebench", "run", "--dataset", str(dataset), "--repo-cache", str(cache), "--output", str(out),
+                                     *settings_args(venvs, fake_openai, workers=1), "--max-total-cost", "0.0001", "--set",
+                                     'llm.prices={"fake-model": {"input_per_mtok": 2.5, "output_per_mtok": 10}}'])
+    summary = json.loads(stdout)
+    assert code == 1 and summary["ran"] == 1 and "max_total_cost" in summary["stopped"] and "stopped early" in err
+    assert len(preds_of(out)) == 1 and summary["cost_usd"] > 0.0001
+
+
 def lines_in(output: Path) -> int:
     try:
         return len(preds_of(output))
