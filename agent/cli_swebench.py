@@ -91,7 +91,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
 
     @sb.command("eval")
     def eval_cmd(
-        predictions: Annotated[Path, typer.Option("--predictions", help="preds.jsonl (or .json) as the official harness reads it.")],
+        predictions: Annotated[Path, typer.Option("--predictions", help="preds.jsonl (or .json) as the official harness reads it, or 'gold' for the dataset's patches.")],
         dataset: DatasetOpt,
         repo_cache: CacheOpt,
         split: Annotated[str, typer.Option("--split", help="Split of a hub dataset.")] = "test",
@@ -109,12 +109,15 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         run_id = run_id or datetime.now().strftime("%Y%m%d-%H%M%S")
         if not re.fullmatch(r"[\w.-]+", run_id):
             raise UserError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-'")
-        preds = load_predictions(predictions)
+        rows = {r["instance_id"]: r for r in ds.load(dataset, split)}
+        if str(predictions) == "gold":  # as the official harness: the dataset's own patches
+            preds = [{"instance_id": i, "model_name_or_path": "gold", "model_patch": r.get("patch") or ""} for i, r in rows.items()]
+        else:
+            preds = load_predictions(predictions)
         if instances:
             preds = [p for p in preds if p["instance_id"] in set(instances)]
         if not preds:
             raise UserError(f"--predictions {predictions}: no prediction to grade")
-        rows = {r["instance_id"]: r for r in ds.load(dataset, split)}
         _check_cache(repo_cache)
         total, done = len(preds), 0
 

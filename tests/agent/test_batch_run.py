@@ -105,6 +105,9 @@ def test_run_resume_eval_and_report(fake_openai, venvs, tmp_path, capsys, monkey
     assert report["submitted_instances"] == 2 and report["schema_version"] == 2
     assert (tmp_path / "logs/run_evaluation/r1/fake-model/acme__calc-1/report.json").exists()
     assert "python -m swebench.harness.run_evaluation" in err
+    code, stdout, err = run(capsys, ["swebench", "eval", "--predictions", "gold", "--dataset", str(dataset), "--repo-cache",
+                                     str(cache), "--run-id", "g", "--instances", "acme__words-1", *settings_args(venvs, fake_openai)])
+    assert code == 0 and json.loads((tmp_path / "gold.g.json").read_text())["resolved_ids"] == ["acme__words-1"], err
 
     code, stdout, _ = run(capsys, ["swebench", "report", str(out), "--eval", str(tmp_path / "fake-model.r1.json")])
     page = Path(stdout.strip()).read_text()
