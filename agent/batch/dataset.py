@@ -68,6 +68,11 @@ def _from_hub(name: str, split: str) -> list[dict]:
     except ImportError:
         raise UserError(f"--dataset {name}: loading from the hub needs the 'datasets' package; "
                         "or pass a local .json, .jsonl or .parquet file") from None
+    from huggingface_hub.utils import logging as hub_logging
+
+    # Their warnings about each failed request and retry: the one-line error below says it.
+    datasets.logging.set_verbosity_error()
+    hub_logging.set_verbosity_error()
     try:
         return [dict(r) for r in datasets.load_dataset(name, split=split)]
     except Exception as exc:  # offline, unknown name, unknown split
