@@ -440,7 +440,7 @@ def _interruption() -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sandbox.base import Terminated, terminate_as_interrupt
+    from sandbox.base import terminate_as_interrupt
 
     terminate_as_interrupt()
     try:
@@ -449,9 +449,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Terminated:
-        _fail("terminated", 143)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM raised as Terminated
         _fail(*_interruption())
     except Exception as exc:
         kind = _click_error(exc)

@@ -14,15 +14,16 @@ def default_config_text() -> str:
     return (configs_dir() / "default.yaml").read_text(encoding="utf-8")
 
 
-def prompt_text(name: str) -> str:
-    path = resources.files("agent.configs.prompts") / name
+def _shipped_text(package: str, name: str, what: str) -> str:
+    path = resources.files(package) / name
     if not path.is_file():
-        raise FileNotFoundError(f"no prompt template named {name!r}")
+        raise FileNotFoundError(f"no {what} named {name!r}")
     return path.read_text(encoding="utf-8")
+
+
+def prompt_text(name: str) -> str:
+    return _shipped_text("agent.configs.prompts", name, "prompt template")
 
 
 def template_text(name: str) -> str:
-    path = resources.files("agent.configs.templates") / name
-    if not path.is_file():
-        raise FileNotFoundError(f"no template named {name!r}")
-    return path.read_text(encoding="utf-8")
+    return _shipped_text("agent.configs.templates", name, "template")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config import EditingConfig
-from agent.llm import LLM, LLMError
+from agent.llm import LLM, LLMError, stop_kind
 from agent.prompts import render
 from editing.answer import AnswerError, parse_edits
 from editing.engine import Editor, repo_reader
@@ -161,7 +161,7 @@ class Generator:
             try:
                 answer = self._ask(history, temperature, 1)[0]
             except LLMError as exc:
-                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), fatal=_stop(exc) is not None, stop=_stop(exc))
+                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), stop=stop_kind(exc))
             attempts += 1
 
     def generate(self, issue: str, targets: list[Target], feedback: str | None = None) -> Generation:
@@ -177,15 +177,9 @@ class Generator:
                 try:
                     samples += [(t, a) for a in future.result()]
                 except LLMError as exc:
-                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), fatal=_stop(exc) is not None, stop=_stop(exc)))
+                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), stop=stop_kind(exc)))
             outcomes += list(pool.map(lambda s: self._resolve(messages, *s), samples))
         return _merge(outcomes, self._calls)
-
-
-def _stop(exc: LLMError) -> str | None:
-    from agent.llm import stop_kind
-
-    return stop_kind(exc)
 
 
 def _merge(outcomes: list[Candidate | SampleFailure], calls: list[dict]) -> Generation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 IMPORTS_UNIT = "<imports>"
 
@@ -73,8 +73,13 @@ class SampleFailure(BaseModel):
     temperature: float
     attempts: int
     error: str
-    fatal: bool = False  # the endpoint stopped answering (limits, retries exhausted, refusal): asking again will not help
-    stop: Literal["limit", "refused", "unavailable"] | None = None  # which of those, when fatal
+    stop: Literal["limit", "refused", "unavailable"] | None = None  # the endpoint stopped answering, and why
+
+    @computed_field  # kept in the run record's JSON
+    @property
+    def fatal(self) -> bool:
+        """Limits, retries exhausted, refusal: asking again will not help."""
+        return self.stop is not None
 
 
 class Generation(BaseModel):

@@ -85,19 +85,10 @@ def solve(task: dict, settings: Settings, repo_cache: Path, progress: Callable[[
             outcome = failed(record, llm, f"model: {exc}", stop=stop_kind(exc) or "unavailable")
             status = status_of(outcome)
         located = read_json(record.dir / "localize.json") or {}
+        timings = read_json(record.dir / "timings.json") or {}
         files = {p.relative_to(record.dir).as_posix(): p.read_text(encoding="utf-8", errors="replace")
                  for p in sorted(record.dir.rglob("*")) if p.is_file()}
     return InstanceResult(instance_id=task["instance_id"], status=status, patch=outcome.patch, reason=outcome.reason,
                           cost_usd=outcome.cost_usd, duration_s=round(time.monotonic() - start, 1),
                           located_files=list(dict.fromkeys(u["path"] for u in located.get("units", []))),
-                          stages_s=read_json_text(files.get("timings.json")), record=files)
-
-
-def read_json_text(text: str | None) -> dict:
-    import json
-
-    try:
-        data = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
+                          stages_s=timings, record=files)

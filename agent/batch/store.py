@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from agent.batch.solve import RETRYABLE, InstanceResult
-from agent.records import write_atomic
+from agent.records import read_json, write_atomic
 
 PREDS = "preds.jsonl"
 STATUSES = "exit_statuses.json"
@@ -89,8 +89,5 @@ def _lines(path: Path) -> list[str]:
 
 
 def _json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
+    data = read_json(path)
     return data if isinstance(data, dict) else {}
