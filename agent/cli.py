@@ -414,6 +414,9 @@ cli_repair.register(app, _settings, _read_issue, _notice, err)
 from agent import cli_swebench  # noqa: E402
 
 cli_swebench.register(app, _settings, _notice, err)
+from agent import cli_bot  # noqa: E402
+
+cli_bot.register(app, _settings, _notice, err)
 
 
 def _fail(message: str, code: int) -> None:

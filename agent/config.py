@@ -306,6 +306,40 @@ class BatchConfig(_Section):
     poll_interval_s: float = Field(0.5, gt=0)  # how often the driver looks for finished instances
 
 
+class BotConfig(_Section):
+    label: str = Field("supercoder", min_length=1)  # an issue given this label is repaired
+    command: str = Field("/supercoder fix", min_length=1)  # ... and so is one with a comment starting with this
+    login: str | None = None  # the bot's own account, never obeyed; None: asked of the API when a job needs it
+    allowed_repos: list[str] = Field(default_factory=list)  # owner/name; empty: every repository that sends events
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=0)  # jobs run at once, each in its own process; 0: queue only (another server works)
+    queue_path: Path | None = None  # the SQLite job queue; None: bot.sqlite3 in the user data directory
+    poll_interval_s: float = Field(1.0, gt=0)  # how often an idle worker looks for a job
+    rate_limit_jobs: int = Field(5, ge=1)  # per repository, at most this many jobs start in any window...
+    rate_limit_window_s: float = Field(3600, gt=0)  # ... of this many seconds; the rest wait their turn
+    refusal_cache_s: float = Field(300, ge=0)  # a sender found without write permission is not asked again for this long
+    max_attempts: int = Field(2, ge=1)  # a job interrupted (by a restart) this many times is reported failed
+    job_timeout_s: float = Field(3600, gt=0)  # a job running longer is stopped and reported failed
+    max_payload_bytes: int = Field(1_048_576, gt=0)  # a larger webhook body is refused
+    api_url: str = "https://api.github.com"  # a GitHub Enterprise server: https://HOST/api/v3
+    api_timeout_s: float = Field(30, gt=0)
+    clone_url: str | None = None  # "{repo}" is replaced by owner/name; None: the event's repository.clone_url
+    clone_depth: int | None = Field(1, ge=1)  # commits fetched; None: the whole history
+    branch_prefix: str = Field("supercoder/issue-", min_length=1)  # + the issue number
+    open_unvalidated: bool = False  # also open a draft pull request for a patch no test validated
+    reaction: Literal["+1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"] = "eyes"
+    git_name: str = "SuperCoder"  # author of the commits it pushes
+    git_email: str = "supercoder@users.noreply.github.com"
+
+    @field_validator("clone_url")
+    @classmethod
+    def _repo_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{repo}" not in value:
+            raise ValueError('must contain "{repo}"')
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -323,6 +357,7 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     repair: RepairConfig = Field(default_factory=RepairConfig)
     batch: BatchConfig = Field(default_factory=BatchConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
 
     _file_data: dict[str, Any] = {}
 

@@ -47,6 +47,7 @@ class RepairOutcome(BaseModel):
     reason: str = ""
     stop: Literal["limit", "refused", "unavailable"] | None = None  # the model stopped answering, and why
     run_dir: str = ""
+    located: list[str] = Field(default_factory=list)  # path::unit the candidates could change
     cost_usd: float | None = 0.0
     tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}})
 
@@ -223,13 +224,13 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
             if best is not None and best.verdict.validated:
                 break
             notes = feedback(best, settings) if best is not None else None
-    return outcome(pick(tried), baseline, reason, llm, record, stop)
+    return outcome(pick(tried), baseline, reason, llm, record, stop, [f"{t.path}::{t.name}" for t in targets])
 
 
 def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord,
-            stop: str | None = None) -> RepairOutcome:
+            stop: str | None = None, located: list[str] | None = None) -> RepairOutcome:
     usage = llm.usage
-    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, stop=stop)
+    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, stop=stop, located=located or [])
     if best is None:
         out.reason = reason or "no candidate patch could be made"
     else:

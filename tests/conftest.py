@@ -45,3 +45,9 @@ def fake_openai(clean_env: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     clean_env.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     with FakeOpenAIServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def venvs(tmp_path_factory: pytest.TempPathFactory):
+    """One folder of the local backend's environments for the session: each is built once."""
+    return tmp_path_factory.mktemp("venvs")

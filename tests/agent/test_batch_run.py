@@ -19,12 +19,6 @@ from agent import cli
 from fakes.swe_dataset import SECRET, answer, make_dataset, settings_args
 
 
-@pytest.fixture(scope="module")
-def venvs(tmp_path_factory) -> Path:
-    """One folder of local environments for the module: each is built once."""
-    return tmp_path_factory.mktemp("venvs")
-
-
 def run(capsys, args) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exc:
         cli.main(args)

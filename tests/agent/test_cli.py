@@ -336,7 +336,7 @@ def test_config_show_without_key(env, capsys):
     data = json.loads(out)
     assert data["llm"]["api_key"] is None
     assert data["embeddings"]["provider"] == "none"
-    assert set(data) == {"llm", "index", "embeddings", "retrieval", "localization", "editing", "sandbox", "repair", "batch"}
+    assert set(data) == {"llm", "index", "embeddings", "retrieval", "localization", "editing", "sandbox", "repair", "batch", "bot"}
 
 
 def test_config_show_applies_set_and_config(env, tmp_path, capsys):

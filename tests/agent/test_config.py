@@ -201,7 +201,7 @@ def test_api_key_from_env_is_used_but_never_dumped(monkeypatch):
 def test_public_dump_is_json_safe_and_complete(tmp_path):
     s = load_settings(overrides=[f"index.cache_dir={tmp_path}"])
     dump = json.loads(json.dumps(s.public_dump()))
-    assert set(dump) == {"llm", "index", "embeddings", "retrieval", "localization", "editing", "sandbox", "repair", "batch"}
+    assert set(dump) == {"llm", "index", "embeddings", "retrieval", "localization", "editing", "sandbox", "repair", "batch", "bot"}
     assert dump["index"]["cache_dir"] == str(tmp_path)
     assert dump["llm"]["api_key"] is None
 

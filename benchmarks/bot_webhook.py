@@ -1,0 +1,127 @@
+"""How fast `supercoder bot serve` answers GitHub, which gives up on a webhook after 10 s.
+
+Starts the server as a user does (a subprocess, `--workers 0`, so jobs are only queued), keeps
+`--busy N` processes spinning on the CPU (standing in for running repairs), and posts
+`--deliveries` signed `issues` events from `--concurrency` threads: one in ten is a replay of an
+earlier delivery and one in ten carries a wrong signature. Prints the answers by status, latency
+percentiles and throughput, and checks the queue holds exactly one job per accepted delivery.
+Exits 1 if any answer took 10 s or more.
+
+    python benchmarks/bot_webhook.py [--deliveries 1000] [--concurrency 8] [--busy 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import multiprocessing
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+SECRET = "benchmark-webhook-secret"
+
+
+def _spin(stop) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def _event(n: int) -> dict:
+    return {"action": "labeled", "label": {"name": "supercoder"},
+            "issue": {"number": n, "title": f"issue {n}", "body": "x" * 2000, "state": "open"},
+            "repository": {"full_name": "acme/calc", "clone_url": "https://github.com/acme/calc.git", "default_branch": "main"},
+            "sender": {"login": "alice", "type": "User"}, "installation": {"id": 1}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--deliveries", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--busy", type=int, default=2, help="CPU-bound processes running meanwhile")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bot-bench-"))
+    queue = tmp / "queue.sqlite3"
+    log = open(tmp / "serve.log", "w")
+    env = {**os.environ, "GITHUB_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": "unused"}
+    server = subprocess.Popen([sys.executable, "-c", "from agent.cli import main; main()", "bot", "serve", "--port", "0",
+                               "--workers", "0", "--set", f"bot.queue_path={queue}", "--set", "bot.allowed_repos=[\"acme/calc\"]"],
+                              env=env, stdout=log, stderr=log)
+    url = None
+    for _ in range(300):
+        found = re.findall(r"listening on (http://\S+/webhook)", (tmp / "serve.log").read_text())
+        if found:
+            url = found[0]
+            break
+        time.sleep(0.1)
+    if url is None:
+        print((tmp / "serve.log").read_text(), file=sys.stderr)
+        return 1
+    time.sleep(1)
+    stop = multiprocessing.Event()
+    burners = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(args.busy)]
+    for b in burners:
+        b.start()
+
+    def post(n: int) -> tuple[int, float, str]:
+        kind = "replay" if n % 10 == 5 else "badsig" if n % 10 == 7 else "new"
+        body = json.dumps(_event(n)).encode()
+        delivery = f"d-{n - 1 if kind == 'replay' else n}"
+        sig = "sha256=" + hmac.new(SECRET.encode(), body if kind != "badsig" else b"tampered", hashlib.sha256).hexdigest()
+        if kind == "replay":  # the same delivery as the one before it, body and all
+            body = json.dumps(_event(n - 1)).encode()
+            sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sig})
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                status = json.loads(r.read()).get("status", str(r.status))
+        except urllib.error.HTTPError as exc:
+            status = str(exc.code)
+        return n, time.perf_counter() - start, f"{kind}->{status}"
+
+    # the replays must come after their originals: post in order within pairs by spacing them out
+    order = [n for n in range(1, args.deliveries + 1) if n % 10 != 5] + [n for n in range(1, args.deliveries + 1) if n % 10 == 5]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        results = list(pool.map(post, order))
+    wall = time.perf_counter() - t0
+    stop.set()
+    for b in burners:
+        b.join()
+    server.terminate()
+    server.wait(30)
+    log.close()
+
+    latencies = sorted(r[1] for r in results)
+    outcomes: dict[str, int] = {}
+    for _, _, o in results:
+        outcomes[o] = outcomes.get(o, 0) + 1
+    with sqlite3.connect(queue) as db:
+        jobs = db.execute("SELECT count(*), count(DISTINCT number) FROM jobs").fetchone()
+    pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000  # noqa: E731
+    accepted = outcomes.get("new->queued", 0)
+    print(json.dumps({"deliveries": len(results), "concurrency": args.concurrency, "busy_processes": args.busy,
+                      "answers": outcomes, "latency_ms": {"p50": round(pct(0.50), 1), "p95": round(pct(0.95), 1),
+                                                          "p99": round(pct(0.99), 1), "max": round(latencies[-1] * 1000, 1)},
+                      "per_second": round(len(results) / wall, 1), "jobs_in_queue": jobs[0],
+                      "one_job_per_accepted_delivery": jobs[0] == jobs[1] == accepted}, indent=2))
+    ok = latencies[-1] < 10 and jobs[0] == accepted and set(outcomes) == {"new->queued", "replay->duplicate", "badsig->401"}
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
