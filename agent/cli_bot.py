@@ -87,12 +87,12 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         _logging(redact)
         import uvicorn
 
-        from agent.bot.job import Authoriser, report_failure
+        from agent.bot.job import Authoriser, redacted, report_failure
         from agent.bot.server import WorkerPool, make_app, worker_command
 
         def abandoned(job, reason: str) -> None:
             outcome = report_failure(job.id, job.trigger, settings, creds, f"the job was stopped: {reason}")
-            queue.finish(job.id, outcome.status, outcome.reason, outcome.model_dump())
+            queue.finish(job.id, outcome.status, outcome.reason, redacted(outcome, redact))
 
         pool = None
         if cfg.workers:
@@ -103,7 +103,11 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         notice(f"listening on http://{cfg.host}:{where[1]}/webhook ({cfg.workers} worker(s), queue {queue.path}"
                + (f", {len(resumed)} interrupted job(s) queued again" if resumed else "") + ")")
         server = uvicorn.Server(uvicorn.Config(make_app(settings, queue, secret, pool), log_level="info", lifespan="on"))
-        server.run(sockets=[sock])
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn shut down on SIGINT/SIGTERM, then raised the signal again
+            pass
+        notice("stopped" + (" (jobs still running are queued again at the next start)" if cfg.workers else ""))
 
     @bot.command("run-once")
     def run_once(
@@ -125,7 +129,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         settings = settings_of(config, set_)
         from agent.bot.events import trigger_of
         from agent.bot.github import Credentials, Redactor, secrets_of
-        from agent.bot.job import run_or_report
+        from agent.bot.job import redacted, run_or_report
 
         trigger = trigger_of(name, payload, settings.bot)
         if isinstance(trigger, str):
@@ -138,7 +142,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         outcome = run_or_report(job_id, trigger, settings, creds,
                                 lambda m: notice(redact(f"[{trigger.repo}#{trigger.number}] {m}")))
         notice(f"{outcome.status}: {outcome.reason}")
-        print(json.dumps(outcome.model_dump()))
+        print(json.dumps(redacted(outcome, redact)))
         if outcome.status == "failed":
             raise typer.Exit(1)
 
@@ -176,7 +180,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         if parent_pid is not None:
             _die_with(parent_pid)
         from agent.bot.github import Credentials, Redactor, secrets_of
-        from agent.bot.job import run_or_report
+        from agent.bot.job import redacted, run_or_report
         from agent.bot.queue import JobQueue
 
         queue = JobQueue(queue_path)
@@ -188,7 +192,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         redact = Redactor(secrets_of(creds))
         outcome = run_or_report(job, found.trigger, settings, creds, lambda m: notice(redact(f"[job {job}] {m}")),
                                 attempts=found.attempts)
-        queue.finish(job, outcome.status, outcome.reason, outcome.model_dump())
+        queue.finish(job, outcome.status, outcome.reason, redacted(outcome, redact))
 
 
 def _die_with(parent_pid: int) -> None:

@@ -319,6 +319,7 @@ class BotConfig(_Section):
     rate_limit_jobs: int = Field(5, ge=1)  # per repository, at most this many jobs start in any window...
     rate_limit_window_s: float = Field(3600, gt=0)  # ... of this many seconds; the rest wait their turn
     refusal_cache_s: float = Field(300, ge=0)  # a sender found without write permission is not asked again for this long
+    lease_s: float = Field(120, ge=10)  # a running job whose server stopped renewing its claim this long is queued again
     max_attempts: int = Field(2, ge=1)  # a job interrupted (by a restart) this many times is reported failed
     job_timeout_s: float = Field(3600, gt=0)  # a job running longer is stopped and reported failed
     max_payload_bytes: int = Field(1_048_576, gt=0)  # a larger webhook body is refused

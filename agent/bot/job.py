@@ -4,6 +4,7 @@ open (or update) a draft pull request, or say on the issue why not. The webhook 
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,11 @@ class JobOutcome(BaseModel):
     pr_url: str = ""
     pr_updated: bool = False
     repair: dict = Field(default_factory=dict)  # the pipeline's outcome, without the patch
+
+
+def redacted(outcome: JobOutcome, redact: Redactor) -> dict:
+    """The outcome as stored and printed: no secret in it, wherever the text came from."""
+    return json.loads(redact(outcome.model_dump_json()))
 
 
 def _cost(value: float | None, calls: int) -> str:

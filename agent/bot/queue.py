@@ -11,6 +11,7 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     trigger TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    owner TEXT NOT NULL DEFAULT '',  -- host:pid of the server running it
+    owner TEXT NOT NULL DEFAULT '',  -- host:pid:nonce of the server running it
+    heartbeat_at REAL,  -- renewed while it runs: a stale claim is taken back
     reason TEXT NOT NULL DEFAULT '',
     result TEXT NOT NULL DEFAULT '{}',
     created_at REAL NOT NULL,
@@ -61,21 +63,22 @@ class Job(BaseModel):
     result: dict[str, Any] = Field(default_factory=dict)
     created_at: float
     started_at: float | None = None
+    heartbeat_at: float | None = None
     finished_at: float | None = None
 
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this server, this start
 
 
 def _gone(owner: str) -> bool:
-    """Whether the server that claimed a job has ended."""
-    host, _, pid = owner.rpartition(":")
-    if not pid.isdigit():
-        return True  # no owner recorded
-    if host != socket.gethostname():
-        return False  # another host's server: it cannot be asked, so it is taken to be running
-    if int(pid) == os.getpid():
-        return True  # this very process, only just started (a restarted container keeps its pid)
+    """Whether the server that claimed a job has surely ended: this very process (which has run
+    nothing yet when it recovers), or a dead pid of this host. Anything else keeps its claim
+    until its lease runs out."""
+    if owner == OWNER or not owner:
+        return True
+    host, pid, _ = (owner.split(":") + ["", ""])[:3]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False  # another host, or this pid in another container on a shared hostname
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -161,6 +164,9 @@ class JobQueue:
         fewer than `rate_limit_jobs` (authorised) jobs in the window; it is marked running."""
         now = time.time()
         with self._db(write=True) as db:
+            # claims whose server stopped renewing them (it died, its host is gone) are taken back
+            db.execute("UPDATE jobs SET status = 'queued' WHERE status = 'running' AND coalesce(heartbeat_at, 0) < ?",
+                       (now - cfg.lease_s,))
             row = db.execute(
                 "SELECT * FROM jobs AS j WHERE status = 'queued' "
                 "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.status = 'running' AND r.repo = j.repo AND r.number = j.number) "
@@ -169,8 +175,8 @@ class JobQueue:
                 "ORDER BY id LIMIT 1", (now - cfg.rate_limit_window_s, cfg.rate_limit_jobs)).fetchone()
             if row is None:
                 return None
-            db.execute("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, owner = ? WHERE id = ?",
-                       (now, OWNER, row["id"]))
+            db.execute("UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, heartbeat_at = ?, "
+                       "owner = ? WHERE id = ?", (now, now, OWNER, row["id"]))
             return self._job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
 
     def finish(self, job_id: int, status: Status, reason: str, result: dict[str, Any] | None = None) -> None:
@@ -178,13 +184,20 @@ class JobQueue:
             db.execute("UPDATE jobs SET status = ?, reason = ?, result = ?, finished_at = ? WHERE id = ?",
                        (status, reason, json.dumps(result or {}), time.time(), job_id))
 
+    def heartbeat(self, job_id: int) -> None:
+        """Renew this server's claim on a running job."""
+        with self._db(write=True) as db:
+            db.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND status = 'running' AND owner = ?",
+                       (time.time(), job_id, OWNER))
+
     def requeue(self, job_id: int) -> None:
         with self._db(write=True) as db:
             db.execute("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'", (job_id,))
 
     def recover(self) -> list[int]:
-        """Jobs left running by a server of this host that is gone, queued again (call before
-        this server's workers start; another live server's jobs are left alone)."""
+        """Jobs left running by a server of this host that is surely gone, queued again at once
+        (call before this server's workers start; other claims are taken back by `claim` when
+        their lease runs out)."""
         with self._db(write=True) as db:
             ids = [r["id"] for r in db.execute("SELECT id, owner FROM jobs WHERE status = 'running'") if _gone(r["owner"])]
             db.executemany("UPDATE jobs SET status = 'queued' WHERE id = ?", [(i,) for i in ids])

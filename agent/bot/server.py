@@ -11,9 +11,11 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Callable
 from urllib.parse import parse_qs
 
@@ -95,32 +97,53 @@ class WorkerPool:
         with self._lock:
             if self._stop.is_set():
                 return  # claimed as the server stops: it stays running and is resumed at the next start
+            # its own session: a Ctrl-C meant for the server reaches the job through stop(), in order
             proc = subprocess.Popen([*self.command, "--job", str(job.id), "--parent-pid", str(os.getpid())],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=self.env)
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=self.env,
+                                    start_new_session=True)
             self._procs[job.id] = proc
         timed_out = False
+        deadline = time.monotonic() + self.cfg.job_timeout_s
         try:
-            proc.wait(timeout=self.cfg.job_timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            while True:
+                try:
+                    proc.wait(timeout=max(0.1, min(self.cfg.lease_s / 4, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        timed_out = True
+                        self._end(proc)
+                        break
+                    self.queue.heartbeat(job.id)
         finally:
             with self._lock:
                 self._procs.pop(job.id, None)
-        if self._stop.is_set() and not timed_out:
-            return  # shutting down: the job stays running and is resumed at the next start
+        stopped = proc.returncode in (130, 143, -signal.SIGINT, -signal.SIGTERM)
+        if (self._stop.is_set() or stopped) and not timed_out:
+            # the server stops (or the job was told to): it stays running and is resumed at the next start
+            if not self._stop.is_set():
+                self.queue.requeue(job.id)
+            return
         after = self.queue.get(job.id)
         if after is not None and after.status == "running":
             reason = (f"it ran past bot.job_timeout_s ({self.cfg.job_timeout_s:g} s)" if timed_out
                       else f"its process ended without a result (exit status {proc.returncode})")
-            self.on_abandoned(after, reason)
+            try:
+                self.on_abandoned(after, reason)
+            except Exception as exc:  # the issue is not told, but the job must not block it
+                log.error("job %s: cannot report its end: %s", job.id, exc)
+                self.queue.finish(job.id, "failed", reason)
         done = self.queue.get(job.id)
         log.info("job %s: %s%s", job.id, done.status if done else "gone", f" ({done.reason})" if done and done.reason else "")
+
+    @staticmethod
+    def _end(proc: subprocess.Popen) -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def make_app(settings: Settings, queue: JobQueue, secret: str, pool: WorkerPool | None) -> Starlette:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -168,3 +169,63 @@ def test_the_webhook_answers(client):
     assert "allowed_repos" in post(client, "issues", other, delivery="d-4").json()["reason"]
     assert [j.id for j in client.queue.jobs()] == [2, 1]
     assert client.get("/healthz").json() == {"status": "ok", "jobs": {"queued": 2}}
+
+
+def test_a_claim_whose_server_stopped_renewing_it_is_taken_back(tmp_path):
+    import sqlite3
+
+    q, cfg = JobQueue(tmp_path / "q.db"), BotConfig(lease_s=60)
+    job = add(q, "d1", trig(1))
+    q.claim(cfg)
+    q.heartbeat(job.id)
+    assert q.claim(cfg) is None  # renewed: still its server's
+    with sqlite3.connect(tmp_path / "q.db") as db:  # a server on another host, silent for two minutes
+        db.execute("UPDATE jobs SET owner = 'elsewhere:1:x', heartbeat_at = heartbeat_at - 120 WHERE id = ?", (job.id,))
+    assert JobQueue(tmp_path / "q.db").recover() == []  # it cannot be asked whether it runs...
+    again = q.claim(cfg)  # ...but its lease has run out
+    assert again.id == job.id and again.attempts == 2
+
+
+def _run_until(pool, q: JobQueue, job_id: int, status: str, timeout: float = 30):
+    """Run the pool until the job reaches `status` (or the time is up); the job as it ends."""
+    pool.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while q.get(job_id).status != status and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pool.stop()
+    return q.get(job_id)
+
+
+def test_worker_pool_requeues_a_stopped_job_and_reports_a_lost_one(tmp_path):
+    from agent.bot.server import WorkerPool
+
+    q = JobQueue(tmp_path / "q.db")
+    job = add(q, "d1", trig(1))
+    marker = tmp_path / "first-done"
+    # first run: killed by SIGTERM as a stop would (queued again); second: ends without a result
+    code = (f"import os, pathlib, signal, sys; m = pathlib.Path({str(marker)!r})\n"
+            "if not m.exists():\n    m.touch(); os.kill(os.getpid(), signal.SIGTERM)\nsys.exit(0)")
+    told: list[str] = []
+
+    def abandoned(j, reason):
+        told.append(reason)
+        raise RuntimeError("GitHub is down")  # even so, the job must not stay running
+
+    settings = load_settings(None, ["bot.poll_interval_s=0.05", "bot.workers=1"])
+    done = _run_until(WorkerPool(q, settings, [sys.executable, "-c", code], lambda j: None, abandoned), q, job.id, "failed")
+    assert done.status == "failed" and done.attempts == 2
+    assert told == ["its process ended without a result (exit status 0)"] == [done.reason]
+
+
+def test_worker_pool_does_not_start_refused_jobs(tmp_path):
+    from agent.bot.server import WorkerPool
+
+    q = JobQueue(tmp_path / "q.db")
+    job = add(q, "d1", trig(1, sender="eve"))
+    settings = load_settings(None, ["bot.poll_interval_s=0.05"])
+    pool = WorkerPool(q, settings, [sys.executable, "-c", "raise SystemExit('must not run')"],
+                      lambda j: f"{j.trigger.sender} may not", lambda j, r: None)
+    done = _run_until(pool, q, job.id, "ignored")
+    assert (done.status, done.reason) == ("ignored", "eve may not")

@@ -130,7 +130,7 @@ def test_a_labelled_issue_becomes_a_draft_pull_request_as_an_app(fake_openai, tm
             assert "+    return a + b" in git(remote, "diff", "main", "supercoder/issue-1")
         finally:
             code = bot.stop()
-    assert code in (0, 143)
+    assert code == 0  # a stop (SIGTERM) is a clean exit for a server
     log = (tmp_path / "bot.log").read_text()
     secrets = [gh.installation_token, SECRET, *[line for line in pem.splitlines() if "PRIVATE KEY" not in line]]
     assert _leaks(tmp_path, secrets, [log]) == []
@@ -144,7 +144,7 @@ def test_a_job_queued_before_a_restart_runs_after_it(fake_openai, tmp_path, venv
         bot = BotServer(_args(tmp_path, gh, fake_openai, venvs), _env(GITHUB_TOKEN=token), tmp_path / "bot.log")
         bot.start("--workers", "0")  # takes jobs, runs none
         assert bot.post("issues", issue_event(remote, number=1))[0] == 202
-        assert bot.stop() in (0, 143)
+        assert bot.stop() == 0
         assert _jobs(tmp_path) == {1: ("queued", "")} and gh.calls == []
 
         # a job running when the server is killed outright is queued again and finished after the restart
