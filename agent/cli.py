@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agent.cli_options import ConfigOpt, SetOpt, with_flags
 from agent.config import Settings, load_settings
 from agent.errors import UserError
 
@@ -45,8 +46,6 @@ def _root(
 ) -> None:
     """SuperCoder: autonomous code repair. Localize the code an issue is about, edit it, test it."""
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config file, merged over the packaged defaults.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override, e.g. --set localization.top_files=8 (repeatable).")]
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Path to the repository (never written).")]
 
 
@@ -156,12 +155,7 @@ def localize(
     set_: SetOpt = None,
 ) -> None:
     """Rank the files and code units an issue is about."""
-    overrides = list(set_ or [])
-    if top_files is not None:
-        overrides.append(f"localization.top_files={top_files}")
-    if top_units is not None:
-        overrides.append(f"localization.top_units={top_units}")
-    settings = _settings(config, overrides)
+    settings = _settings(config, with_flags(set_, {"localization.top_files": top_files, "localization.top_units": top_units}))
     from localization.localize import clean_issue
 
     text = clean_issue(_read_issue(issue, issue_file), settings.localization.issue_max_chars)  # before any indexing

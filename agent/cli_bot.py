@@ -12,10 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from agent.cli_options import ConfigOpt, SetOpt, with_flags
 from agent.errors import UserError
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config file.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override (repeatable).")]
 
 
 def _logging(redact) -> None:
@@ -64,10 +63,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         set_: SetOpt = None,
     ) -> None:
         """Serve POST /webhook: verify, queue and run repair jobs for labelled issues and /supercoder fix comments."""
-        overrides = list(set_ or [])
-        for key, value in (("bot.host", host), ("bot.port", port), ("bot.workers", workers)):
-            if value is not None:
-                overrides.append(f"{key}={value}")
+        overrides = with_flags(set_, {"bot.host": host, "bot.port": port, "bot.workers": workers})
         settings = settings_of(config, overrides)
         cfg = settings.bot
         secret = os.environ.get("GITHUB_WEBHOOK_SECRET")

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from agent.cli_options import ConfigOpt, SetOpt, with_flags
 from agent.errors import UserError
 
 RunsOpt = Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder of run records (default: repair.runs_dir).")]
@@ -76,16 +77,12 @@ def register(app: typer.Typer, settings_of, read_issue, notice, err) -> None:
         apply: Annotated[bool, typer.Option("--apply", help="Apply a validated patch to --repo.")] = False,
         output: Annotated[Optional[Path], typer.Option("--output", help="Write the patch here.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-        config: Annotated[Optional[Path], typer.Option("--config", help="YAML config file.")] = None,
-        set_: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override (repeatable).")] = None,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
     ) -> None:
         """Localize, edit and test until a patch fixes the issue; print it (exit 0 only when validated)."""
-        overrides = list(set_ or [])
-        for key, value in (("sandbox.backend", backend), ("llm.model", model), ("llm.base_url", base_url),
-                           ("llm.max_cost_usd", max_cost)):
-            if value is not None:
-                overrides.append(f"{key}={value}")
-        settings = settings_of(config, overrides)
+        settings = settings_of(config, with_flags(set_, {"sandbox.backend": backend, "llm.model": model,
+                                                         "llm.base_url": base_url, "llm.max_cost_usd": max_cost}))
         from localization.localize import clean_issue
 
         text = clean_issue(read_issue(issue, issue_file), settings.localization.issue_max_chars)
@@ -157,8 +154,8 @@ def register(app: typer.Typer, settings_of, read_issue, notice, err) -> None:
         run: Annotated[str, typer.Argument(help="Run folder, run id (or its prefix), or 'last'.")] = "last",
         runs_dir: RunsOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the run's summary as JSON.")] = False,
-        config: Annotated[Optional[Path], typer.Option("--config", help="YAML config file.")] = None,
-        set_: Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override (repeatable).")] = None,
+        config: ConfigOpt = None,
+        set_: SetOpt = None,
     ) -> None:
         """Summarise a repair run: verdict, cost, timings, located units, candidates, patch."""
         from agent.records import default_runs_dir, find_run, read_json

@@ -10,10 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from agent.cli_options import ConfigOpt, SetOpt, with_flags
 from agent.errors import UserError
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML config file.")]
-SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Dotted override (repeatable).")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="A .json, .jsonl or .parquet file, or a hub name.")]
 CacheOpt = Annotated[Path, typer.Option("--repo-cache", help="Folder of <owner>__<name> clones (missing ones are cloned).")]
 WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="Instances at once (batch.workers).")]
@@ -47,14 +46,10 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         set_: SetOpt = None,
     ) -> None:
         """Solve each instance with the repair agent; write preds.jsonl, exit_statuses.json and records."""
-        overrides = list(set_ or [])
-        for key, value in (("llm.model", model), ("llm.base_url", base_url), ("batch.workers", workers),
-                           ("batch.max_cost_per_instance_usd", max_cost_per_instance),
-                           ("batch.max_total_cost_usd", max_total_cost), ("batch.executor", executor),
-                           ("batch.ray_address", ray_address), ("batch.hints", "true" if hints else None)):
-            if value is not None:
-                overrides.append(f"{key}={value}")
-        settings = settings_of(config, overrides)
+        settings = settings_of(config, with_flags(set_, {
+            "llm.model": model, "llm.base_url": base_url, "batch.workers": workers,
+            "batch.max_cost_per_instance_usd": max_cost_per_instance, "batch.max_total_cost_usd": max_total_cost,
+            "batch.executor": executor, "batch.ray_address": ray_address, "batch.hints": "true" if hints else None}))
         from agent.batch import dataset as ds
 
         rows = ds.select(ds.load(dataset, split), instances, slice_, filter_)
@@ -102,7 +97,7 @@ def register(app: typer.Typer, settings_of, notice, err) -> None:
         set_: SetOpt = None,
     ) -> None:
         """Grade predictions with FAIL_TO_PASS and PASS_TO_PASS; write <model>.<run_id>.json and logs."""
-        settings = settings_of(config, list(set_ or []) + ([f"batch.workers={workers}"] if workers else []))
+        settings = settings_of(config, with_flags(set_, {"batch.workers": workers}))
         from agent.batch import dataset as ds
         from agent.batch.evaluate import evaluate, load_predictions, official_command, write_report
 
