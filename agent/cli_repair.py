@@ -57,8 +57,9 @@ def _apply(repo: Path, patch: str) -> str:
         return f"not applied: uncommitted changes in {', '.join(line[3:] for line in dirty.stdout.splitlines())}"
     done = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=repo, input=patch, capture_output=True, text=True)
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        return f"not applied: {lines[-1] if lines else 'git apply failed'}"
+        from agent.workspace import git_failure
+
+        return f"not applied: {git_failure(done.stderr, 'git apply failed')}"
     return f"applied to {repo}: {', '.join(files)}"
 
 

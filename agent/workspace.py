@@ -26,10 +26,16 @@ def _git(cwd: Path, *args: str, input: bytes | None = None) -> subprocess.Comple
     return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, input=input)
 
 
+def git_failure(stderr: str | bytes, default: str = "git failed") -> str:
+    """Why a git command failed: the last line it wrote (where git says it), or `default`."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    lines = text.strip().splitlines()
+    return lines[-1].strip() if lines else default
+
+
 def _ok(done: subprocess.CompletedProcess, what: str) -> bytes:
     if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UserError(f"{what}: {lines[-1] if lines else 'git failed'}")
+        raise UserError(f"{what}: {git_failure(done.stderr)}")
     return done.stdout
 
 
@@ -78,6 +84,5 @@ def checkout_workspace(clone: Path, commit: str, dest: Path) -> Workspace:
                       (["-c", "advice.detachedHead=false", "checkout", "-q", commit], dest)):
         done = _git(cwd or dest.parent, *args)
         if done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise SandboxError(f"cannot check out {commit[:12]} from {clone}: {lines[-1] if lines else 'git failed'}")
+            raise SandboxError(f"cannot check out {commit[:12]} from {clone}: {git_failure(done.stderr)}")
     return Workspace(path=dest, commit=commit, base=commit)

@@ -39,15 +39,21 @@ def image_exists(client, tag: str) -> bool:
         return False
 
 
-def ensure_base(client, cfg: SandboxConfig, rebuild: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
-    """The base image's tag, built first when missing (or when `rebuild`)."""
-    tag = base_tag(cfg)
+def build_once(client, tag: str, rebuild: bool, build: Callable[[], str]) -> str:
+    """`tag`, made by `build()` when missing (or when `rebuild`): one build per tag, whichever
+    worker asks first; the others wait for it, then reuse it."""
     if not rebuild and image_exists(client, tag):
         return tag
     with build_lock(tag):
         if not rebuild and image_exists(client, tag):
             return tag
-        return _build_base(client, cfg, tag, progress)
+        return build()
+
+
+def ensure_base(client, cfg: SandboxConfig, rebuild: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+    """The base image's tag, built first when missing (or when `rebuild`)."""
+    tag = base_tag(cfg)
+    return build_once(client, tag, rebuild, lambda: _build_base(client, cfg, tag, progress))
 
 
 def _build_base(client, cfg: SandboxConfig, tag: str, progress: Callable[[str], None]) -> str:

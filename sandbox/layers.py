@@ -20,9 +20,9 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from agent.config import SandboxConfig
-from sandbox.base import SandboxError, build_lock
+from sandbox.base import SandboxError
 from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
-from sandbox.images import LAYER_LABEL, image_exists
+from sandbox.images import LAYER_LABEL, build_once
 
 LAYER_SCHEMA = 1
 CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
@@ -73,12 +73,7 @@ def ensure_layer(client, cfg: SandboxConfig, spec: LayerSpec, rebuild: bool = Fa
         tag = layer_tag(client, spec)
     except docker.errors.ImageNotFound:
         raise SandboxError(f"parent image {spec.parent} not found; build it first") from None
-    if not rebuild and image_exists(client, tag):
-        return tag
-    with build_lock(tag):  # one build per tag, whichever worker asks first; the others wait, then reuse it
-        if not rebuild and image_exists(client, tag):
-            return tag
-        return _build(client, cfg, spec, tag, progress)
+    return build_once(client, tag, rebuild, lambda: _build(client, cfg, spec, tag, progress))
 
 
 def _build(client, cfg: SandboxConfig, spec: LayerSpec, tag: str, progress: Callable[[str], None]) -> str:

@@ -25,9 +25,10 @@ def _env(url: str, token: str | None) -> dict[str, str]:
 def _fail(what: str, exc: Exception) -> GitError:
     from git import GitCommandError
 
+    from agent.workspace import git_failure
+
     if isinstance(exc, GitCommandError):
-        lines = [line for line in str(exc.stderr or "").strip().splitlines() if line.strip()]
-        return GitError(f"{what}: {lines[-1].strip() if lines else f'git exited {exc.status}'}")
+        return GitError(f"{what}: {git_failure(str(exc.stderr or ''), f'git exited {exc.status}')}")
     return GitError(f"{what}: {exc}")
 
 
