@@ -16,7 +16,7 @@ from agent.bot.queue import JobQueue
 from agent.bot.server import make_app
 from agent.config import BotConfig, load_settings
 from agent.errors import UserError
-from fakes.bot_env import SECRET, comment_event, issue_event, sign
+from fakes.bot_env import SECRET, comment_event, issue_event, sign, wait_for
 
 REMOTE = Path("/srv/acme/calc.git")
 
@@ -187,12 +187,10 @@ def test_a_claim_whose_server_stopped_renewing_it_is_taken_back(tmp_path):
 
 
 def _run_until(pool, q: JobQueue, job_id: int, status: str, timeout: float = 30):
-    """Run the pool until the job reaches `status` (or the time is up); the job as it ends."""
+    """Run the pool until the job reaches `status`; the job as it ends."""
     pool.start()
     try:
-        deadline = time.monotonic() + timeout
-        while q.get(job_id).status != status and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: q.get(job_id).status == status, timeout, f"job {job_id} to be {status}", interval=0.05)
     finally:
         pool.stop()
     return q.get(job_id)
