@@ -122,8 +122,8 @@ def run_or_report(job_id: int | str, t: Trigger, settings: Settings, creds: Cred
     try:
         return run_job(job_id, t, settings, creds, progress, attempts)
     except Exception as exc:  # KeyboardInterrupt (a stop) passes: a server's job stays running and is resumed
-        redact = Redactor(secrets_of(creds))
-        return report_failure(job_id, t, settings, creds, f"unexpected {type(exc).__name__}: {redact(str(exc))}")
+        # (report_failure redacts the reason wherever it goes)
+        return report_failure(job_id, t, settings, creds, f"unexpected {type(exc).__name__}: {exc}")
 
 
 def _failed(api: GitHubAPI, job_id, t: Trigger, reason: str, repair: dict | None = None, patch: str = "") -> JobOutcome:
