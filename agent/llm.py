@@ -1,4 +1,6 @@
-"""The LLM client: any OpenAI-compatible endpoint through the `openai` SDK.
+"""The LLM client: any OpenAI-compatible endpoint through the `openai` SDK. It is the model the
+stages ask for (their ChatModel: `complete`), and the endpoint's embeddings are localization's
+`openai` embedder.
 
 Model, base URL and key come from the config or the usual OPENAI_* variables. The key is
 never logged; errors are reported without it.
@@ -14,36 +16,36 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Protocol
 
+import numpy as np
 import openai
 
-from agent.config import LLMConfig, Price, without_credentials
-from agent.errors import ConfigError
 from agent.llm_cache import ResponseCache, request_key
+from agent.settings import LLMConfig, Price, without_credentials
+from configs.errors import ConfigError, LLMError
+from configs.files import cache_dir
+from localization.config import EmbeddingsConfig
+from localization.dense import EmbeddingError
 
 # Endpoints such as Ollama or vLLM accept any key; the SDK insists on one.
 _PLACEHOLDER_KEY = "not-needed"
 
 
-class LLMError(Exception):
-    """A model call failed (network, HTTP status, malformed answer)."""
-
-
 class LLMUnavailable(LLMError):
     """Retries ran out on rate limits, server errors or timeouts."""
+
+    stop = "unavailable"
 
 
 class LLMRefused(LLMError):
     """The endpoint refused the key, the model or the request; retrying will not help."""
 
+    stop = "refused"
+
 
 class LLMLimitReached(LLMError):
     """The run's cost or call limit stops the next call."""
 
-
-def stop_kind(exc: Exception) -> str | None:
-    """Why the endpoint will not answer again in this run ("limit", "refused", "unavailable"), if it will not."""
-    kinds = {LLMLimitReached: "limit", LLMRefused: "refused", LLMUnavailable: "unavailable"}
-    return next((kind for cls, kind in kinds.items() if isinstance(exc, cls)), None)
+    stop = "limit"
 
 
 @dataclass
@@ -126,7 +128,7 @@ def _endpoint(base_url: str | None) -> str:
     return without_credentials(base_url) or "openai"
 
 
-def _warn(message: str) -> None:
+def print_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
@@ -135,7 +137,7 @@ class OpenAIClient:
     token and cost accounting, per-run limits and the response cache."""
 
     def __init__(self, cfg: LLMConfig, *, on_call: Callable[[CallRecord], None] | None = None,
-                 warn: Callable[[str], None] = _warn, sleep: Callable[[float], None] = time.sleep,
+                 warn: Callable[[str], None] = print_warning, sleep: Callable[[float], None] = time.sleep,
                  rng: Callable[[], float] = random.random):
         if not cfg.model:
             raise ConfigError("no model configured: set llm.model (--set llm.model=NAME) or run without a model")
@@ -149,9 +151,7 @@ class OpenAIClient:
         self._warned_price = False
         self._cache = None
         if cfg.cache:
-            from localization.cache import default_cache_dir
-
-            self._cache = ResponseCache(cfg.cache_dir or default_cache_dir())
+            self._cache = ResponseCache(cfg.cache_dir or cache_dir())
 
     def preflight(self) -> None:
         """Ask the endpoint for its models: a bad key or an unreachable URL shows here, before any
@@ -267,15 +267,33 @@ class OpenAIClient:
         raise AssertionError("unreachable")
 
 
-def embed_with(client: openai.OpenAI, texts: list[str], model: str, cfg: LLMConfig) -> list[list[float]]:
-    try:
-        resp = client.embeddings.create(model=model, input=texts)
-    except openai.APIError as exc:
-        raise LLMError(_redact(f"embedding call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", cfg)) from None
-    try:
-        return [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
-    except (AttributeError, TypeError):
-        raise LLMError("malformed response from the embeddings endpoint") from None
+class OpenAIEmbedder:
+    """The endpoint's embeddings (embeddings.openai_model), in batches of embeddings.batch_size."""
+
+    def __init__(self, cfg: EmbeddingsConfig, llm_cfg: LLMConfig):
+        self.cfg, self._llm_cfg = cfg, llm_cfg
+        self._client = sdk_client(llm_cfg)
+        self.name = f"openai:{cfg.openai_model}"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.cfg.batch_size):
+            out.extend(self._batch(texts[i : i + self.cfg.batch_size]))
+        try:
+            return np.asarray(out, dtype=np.float32)
+        except ValueError:
+            raise EmbeddingError("embedding vectors of differing dimensions") from None
+
+    def _batch(self, texts: list[str]) -> list[list[float]]:
+        try:
+            resp = self._client.embeddings.create(model=self.cfg.openai_model, input=texts)
+        except openai.APIError as exc:
+            raise EmbeddingError(_redact(f"embedding call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}",
+                                         self._llm_cfg)) from None
+        try:
+            return [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
+        except (AttributeError, TypeError):
+            raise EmbeddingError("malformed response from the embeddings endpoint") from None
 
 
 def make_llm(cfg: LLMConfig) -> LLM | None:

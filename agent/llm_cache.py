@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.records import write_atomic
+from configs.files import write_atomic
 
 CACHE_SCHEMA = 1
 

@@ -3,32 +3,33 @@ reproduction test when none fails) -> generate candidates at several temperature
 in a sandbox -> feed the best failure back, for a few rounds -> pick.
 
 Every stage is a function with typed input and output, and what it produced is written to the
-run record as JSON."""
+run record as JSON. `agent.repair.run` is how a front-end calls it."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import subprocess
-from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.config import Settings
-from agent.llm import LLM, LLMError
-from agent.prompts import render
+from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
-from agent.verdicts import TestPlan, TestRun, Verdict, judge, run_plan
+from agent.settings import Settings
 from agent.workspace import Workspace
+from configs.errors import LLMError
+from configs.rendering import render
 from editing.models import Candidate
 from localization.models import Localization
+from sandbox.grading import judge
+from sandbox.models import TestPlan, TestRun, Verdict
+from sandbox.recipes import Environment
+from sandbox.trials import Trial, trials
 
 Progress = Callable[[str], None]
 
 
 class RepairRequest(BaseModel):
-    repo: Path
     issue: str
     tests: list[str] = Field(default_factory=list)  # pytest ids or files the user names
     test_cmd: str | None = None  # or a shell command whose exit status is the verdict
@@ -46,9 +47,11 @@ class RepairOutcome(BaseModel):
     patch: str = ""
     reason: str = ""
     stop: Literal["limit", "refused", "unavailable"] | None = None  # the model stopped answering, and why
+    failure: Literal["sandbox", "model"] | None = None  # what ended the run before it could finish
     run_dir: str = ""
     located: list[str] = Field(default_factory=list)  # path::unit the candidates could change
     cost_usd: float | None = 0.0
+    calls: int = 0  # model calls the endpoint answered
     tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}})
 
 
@@ -58,7 +61,8 @@ class RepairOutcome(BaseModel):
 def locate(ws: Workspace, issue: str, settings: Settings, llm: LLM | None) -> Localization:
     from localization.localize import Localizer
 
-    return Localizer.open(ws.path, settings).localize(issue, llm)
+    remote = lambda: OpenAIEmbedder(settings.embeddings, settings.llm)  # noqa: E731  (embeddings.provider=openai)
+    return Localizer.open(ws.path, settings, remote=remote).localize(issue, llm)
 
 
 def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: Settings) -> TestPlan:
@@ -76,7 +80,7 @@ def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: S
 
 
 def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPlan, settings: Settings, llm: LLM,
-                      trial: Callable[[str | None, TestPlan], TestRun]) -> tuple[TestPlan, TestRun] | None:
+                      trial: Trial) -> tuple[TestPlan, TestRun] | None:
     """A test from the model that fails on the original tree, added to the plan; None if the
     model's test does not fail there (or cannot be had)."""
     from editing.generate import Target, build_context
@@ -124,58 +128,13 @@ def feedback(best: Tried, settings: Settings) -> str:
                   output=best.run.output[-settings.repair.feedback_output_chars:])
 
 
-# -- sandboxes ------------------------------------------------------------------------------
-
-
-SandboxFactory = Callable[[], "contextlib.AbstractContextManager"]
-
-
-def project_sandboxes(ws: Workspace, settings: Settings, progress: Progress) -> SandboxFactory:
-    """Sandboxes of the workspace in the environment derived from its files."""
-    from sandbox.project import project_sandbox
-
-    return lambda: project_sandbox(ws.path, ws.commit, settings.sandbox, progress=progress)
-
-
-@contextlib.contextmanager
-def trials(sandboxes: SandboxFactory, settings: Settings) -> Iterator[Callable[[str | None, TestPlan], TestRun]]:
-    """`trial(diff, plan)`: the plan's tests with `diff` applied. Docker gives each trial a fresh
-    container; the local backend resets one tree, its install being slow."""
-    from sandbox.base import SandboxError
-
-    cfg = settings.sandbox
-    chars = settings.repair.feedback_output_chars
-
-    def run(sb, diff: str | None, plan: TestPlan) -> TestRun:
-        try:
-            if diff:
-                sb.apply_diff(diff)
-        except SandboxError as exc:
-            return TestRun(problem=str(exc))
-        return run_plan(sb, plan, cfg, chars)
-
-    if cfg.backend == "docker":
-        def trial(diff: str | None, plan: TestPlan) -> TestRun:
-            with sandboxes() as sb:
-                return run(sb, diff, plan)
-
-        yield trial
-        return
-    with sandboxes() as shared:
-        def trial(diff: str | None, plan: TestPlan) -> TestRun:
-            shared.reset()
-            return run(shared, diff, plan)
-
-        yield trial
-
-
 # -- the loop -------------------------------------------------------------------------------
 
 
 def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, record: RunRecord, progress: Progress,
-           sandboxes: SandboxFactory | None = None) -> RepairOutcome:
-    """`sandboxes` makes a sandbox holding the workspace's tree, installed (default: in the
-    environment derived from the repository's own files)."""
+           environment: Callable[[], Environment]) -> RepairOutcome:
+    """`environment()` says where the workspace's tree is installed for its tests (asked once
+    localization has found something to change)."""
     from editing.engine import make_editor
     from editing.generate import Generator, Target
 
@@ -188,7 +147,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     reason, stop = "", None
     if not targets:
         return outcome(None, TestRun(), "localization found no unit to change", llm, record)
-    with trials(sandboxes or project_sandboxes(ws, settings, progress), settings) as trial:
+    with trials(environment(), settings.sandbox, settings.repair.feedback_output_chars, progress) as trial:
         with record.stage("baseline"):
             plan = plan_tests(ws, req, loc, settings)
             progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
@@ -230,7 +189,8 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
 def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord,
             stop: str | None = None, located: list[str] | None = None) -> RepairOutcome:
     usage = llm.usage
-    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, stop=stop, located=located or [])
+    out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, calls=usage.calls, stop=stop,
+                        located=located or [])
     if best is None:
         out.reason = reason or "no candidate patch could be made"
     else:
@@ -257,9 +217,9 @@ def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record
     return out
 
 
-def failed(record: RunRecord, llm: LLM, reason: str, stop: str | None = None) -> RepairOutcome:
+def failed(record: RunRecord, llm: LLM, reason: str, stop: str | None = None, failure: str | None = None) -> RepairOutcome:
     """The outcome of a run that ended before a candidate was tried, recorded with why."""
     out = RepairOutcome(status="failed", reason=reason.splitlines()[0], run_dir=str(record.dir), cost_usd=llm.usage.cost,
-                        stop=stop)
+                        calls=llm.usage.calls, stop=stop, failure=failure)
     record.write("summary", {**out.model_dump(exclude={"patch"}), "detail": reason, "usage": llm.usage.__dict__})
     return out

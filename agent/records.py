@@ -14,8 +14,6 @@ tokens, cost), timings per stage, stage outputs as JSON, and the chosen patch.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -26,13 +24,12 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
-from agent.errors import UserError
+from configs.errors import UserError
+from configs.files import data_dir, write_atomic
 
 
 def default_runs_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("supercoder", appauthor=False)) / "runs"
+    return data_dir() / "runs"
 
 
 def _jsonable(data: Any) -> Any:
@@ -45,13 +42,6 @@ def _jsonable(data: Any) -> Any:
     if isinstance(data, Path):
         return str(data)
     return data
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 class RunRecord:
@@ -117,9 +107,3 @@ def find_run(ref: str, root: Path) -> Path:
         return matches[0]
     raise UserError(f"no run {ref!r} in {root}" + (f" ({len(matches)} match that prefix)" if matches else ""))
 
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

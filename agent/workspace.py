@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.errors import UserError
+from configs.errors import UserError
+from sandbox.base import SandboxError
 
 _IDENTITY = ["-c", "user.name=supercoder", "-c", "user.email=supercoder@localhost", "-c", "commit.gpgsign=false"]
 
@@ -78,8 +79,6 @@ def make_workspace(repo: Path, dest: Path) -> Workspace:
 def checkout_workspace(clone: Path, commit: str, dest: Path) -> Workspace:
     """A private checkout of `commit` from a (bare) clone, sharing its objects: a benchmark
     instance's tree at its base commit."""
-    from sandbox.base import SandboxError
-
     for args, cwd in ((["clone", "-q", "--shared", "--no-checkout", str(clone), str(dest)], None),
                       (["-c", "advice.detachedHead=false", "checkout", "-q", commit], dest)):
         done = _git(cwd or dest.parent, *args)

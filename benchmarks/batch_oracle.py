@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the oracle
+from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from oracle_pipeline import Oracle, gold_edits  # noqa: E402
 
-from agent.config import load_settings  # noqa: E402
-from fakes.openai_server import FakeOpenAIServer  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
 from sandbox.instances import clone_for  # noqa: E402
 
 

@@ -35,8 +35,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from unidiff import PatchSet  # noqa: E402
 
 from editing.engine import apply_edits  # noqa: E402
-from editing.models import Edit  # noqa: E402
-from editing.models import EditError  # noqa: E402
+from editing.models import (
+    Edit,  # noqa: E402
+    EditError,  # noqa: E402
+)
 from editing.oracle import derive, same_tree  # noqa: E402
 from editing.source import Source  # noqa: E402
 from editing.units import definitions  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 # This script's folder is not a package: keep it off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from agent.config import load_settings  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
 from sandbox.base import SandboxError, terminate_as_interrupt  # noqa: E402
 from sandbox.docker_backend import DockerSandbox, docker_client  # noqa: E402
 from sandbox.instances import ensure_instance, validate  # noqa: E402

@@ -30,7 +30,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from unidiff import PatchSet  # noqa: E402
 
-from agent.config import load_settings  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
 from localization.localize import Localizer  # noqa: E402
 from localization.models import MODULE_UNIT  # noqa: E402
 from localization.parser import parse_source  # noqa: E402

@@ -20,7 +20,6 @@ it returns; they are skipped unless --agent-tests is given (they cost minutes pe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import subprocess
@@ -33,17 +32,16 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake OpenAI server
 
+from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from unidiff import PatchSet  # noqa: E402
 
-from agent.config import load_settings  # noqa: E402
-from agent.llm import OpenAIClient  # noqa: E402
-from agent.pipeline import RepairRequest, repair  # noqa: E402
-from agent.records import RunRecord  # noqa: E402
-from agent.workspace import checkout_workspace  # noqa: E402
+from agent.batch.solve import Instance  # noqa: E402
+from agent.pipeline import RepairRequest  # noqa: E402
+from agent.repair import run  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
 from editing.oracle import derive  # noqa: E402
-from fakes.openai_server import FakeOpenAIServer  # noqa: E402
-from sandbox.base import SandboxError, git, terminate_as_interrupt  # noqa: E402
-from sandbox.instances import clone_for, instance_sandbox, validate  # noqa: E402
+from sandbox.base import git, terminate_as_interrupt  # noqa: E402
+from sandbox.instances import clone_for, validate  # noqa: E402
 
 
 class Oracle:
@@ -111,28 +109,19 @@ def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Pa
     server.responder = Oracle(edits, added)
     gold_units = {(e.path, e.unit) for e in edits if e.unit != "<imports>" and (e.path, e.unit) not in added}
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="oracle-") as tmp:
-        ws = checkout_workspace(clone, row["base_commit"], Path(tmp) / "repo")
-        record = RunRecord(runs)
-        llm = OpenAIClient(settings.llm, on_call=record.call)
-
-        @contextlib.contextmanager
-        def sandboxes():
-            with instance_sandbox(row, cache, settings.sandbox) as (sb, _):
-                yield sb
-
-        request = RepairRequest(repo=ws.path, issue=row["problem_statement"])
-        try:
-            outcome = repair(request, ws, settings, llm, record, lambda m: None, sandboxes=sandboxes)
-        except SandboxError as exc:
-            return {**rec, "miss": "infrastructure", "detail": str(exc)[:300]}
+    # As `supercoder swebench run` solves an instance (the repair entry, on the instance's tree and image).
+    outcome = run(RepairRequest(issue=row["problem_statement"]), Instance(row, cache, settings.sandbox), settings,
+                  runs_dir=runs, warn=lambda _: None)
+    if outcome.failure == "sandbox":
+        return {**rec, "miss": "infrastructure", "detail": outcome.reason[:300]}
+    record = Path(outcome.run_dir)
     rec["agent_s"] = round(time.monotonic() - start, 1)
-    rec["stages_s"] = json.loads((record.dir / "timings.json").read_text())
-    rec["overhead_s"] = round(rec["agent_s"] - model_s(record.dir) - tests_s(record.dir), 2)
-    located = {(u["path"], u["name"]) for u in json.loads((record.dir / "localize.json").read_text())["units"]}
+    rec["stages_s"] = json.loads((record / "timings.json").read_text())
+    rec["overhead_s"] = round(rec["agent_s"] - model_s(record) - tests_s(record), 2)
+    located = {(u["path"], u["name"]) for u in json.loads((record / "localize.json").read_text())["units"]}
     # Every gold unit located, and every gold file (a file the gold patch only adds to has no gold unit).
     located_all = gold_units <= located and {e.path for e in edits} <= {p for p, _ in located}
-    rec.update(status=outcome.status, run_dir=str(record.dir), located_all=located_all,
+    rec.update(status=outcome.status, run_dir=str(record), located_all=located_all,
                located=sorted(f"{p}::{u}" for p, u in gold_units & located), missed=sorted(f"{p}::{u}" for p, u in gold_units - located))
     if not outcome.patch:
         return {**rec, "miss": "not located" if not rec["located_all"] else "no patch"}

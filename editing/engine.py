@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Callable, Protocol
 
-from agent.config import EditingConfig
 from editing.code import Piece, parse_code
+from editing.config import EditingConfig
 from editing.diff import changed_rows, file_diff, line_matcher
 from editing.lint import new_findings
 from editing.models import IMPORTS_UNIT, Edit, EditError, EditResult, LintFinding

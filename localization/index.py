@@ -11,9 +11,9 @@ from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from agent.config import IndexConfig
-from agent.errors import UserError
+from configs.errors import UserError
 from localization.cache import UnitCache, content_hash
+from localization.config import IndexConfig
 from localization.globs import excluded
 from localization.models import Unit
 from localization.parser import new_parser, parse_source

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import bm25s
 
-from localization.cache import SCHEMA_VERSION, default_cache_dir
+from configs.files import cache_dir
+from localization.cache import SCHEMA_VERSION
 
 
 def snapshot_key(kind: str, file_hashes: dict[str, str], params: dict[str, object]) -> str:
@@ -32,7 +33,7 @@ def build_bm25(docs: list[list[str]], k1: float, b: float) -> bm25s.BM25:
 
 
 def cached_bm25(root: Path | None, key: str, keep: int, docs: Callable[[], list[list[str]]], k1: float, b: float) -> bm25s.BM25:
-    base = (root or default_cache_dir()) / "bm25"
+    base = (root or cache_dir()) / "bm25"
     target = base / key
     if (target / "complete").exists():
         try:

@@ -4,36 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from agent.config import Settings
-from agent.errors import UserError
-from localization.dense import make_embedder
+from configs.errors import UserError
+from localization.config import LocalizationSettings
+from localization.dense import Embedder, make_embedder
 from localization.index import CodeIndex, Progress, build_index
 from localization.localize_result import ranking_to_localization
 from localization.models import Localization
 from localization.retrieval import HybridRetriever, Ranking
 
-if TYPE_CHECKING:  # the openai SDK costs a second to import; retrieval-only runs never need it
-    from agent.llm import LLM
+if TYPE_CHECKING:  # the stages are imported only when a model takes part
+    from localization.stages import ChatModel
 
 
 @dataclass
 class Localizer:
     index: CodeIndex
     retriever: HybridRetriever
-    settings: Settings
+    settings: LocalizationSettings
 
     @classmethod
-    def open(cls, repo: Path, settings: Settings, progress: Progress | None = None) -> "Localizer":
+    def open(cls, repo: Path, settings: LocalizationSettings, progress: Progress | None = None,
+             remote: Callable[[], Embedder] | None = None) -> "Localizer":
+        """`remote` makes the endpoint's embedder, for embeddings.provider=openai."""
         index = build_index(repo, settings.index, settings.retrieval.body_max_chars, progress)
-        embedder = make_embedder(settings.embeddings, settings.llm, settings.index.cache_dir)
+        embedder = make_embedder(settings.embeddings, settings.index.cache_dir, remote)
         return cls(index=index, retriever=HybridRetriever(index, settings, embedder), settings=settings)
 
     def retrieve(self, issue: str) -> Ranking:
         return self.retriever.rank(clean_issue(issue, self.settings.localization.issue_max_chars))
 
-    def localize(self, issue: str, llm: "LLM | None" = None) -> Localization:
+    def localize(self, issue: str, llm: "ChatModel | None" = None) -> Localization:
         cfg = self.settings.localization
         issue = clean_issue(issue, cfg.issue_max_chars)
         ranking = self.retriever.rank(issue)
@@ -41,7 +43,7 @@ class Localizer:
             return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, mode="retrieval")
         from localization.stages import run_stages
 
-        return run_stages(issue, ranking, self.index, self.settings, llm)
+        return run_stages(issue, ranking, self.index, cfg, llm)
 
 
 def clean_issue(issue: str, max_chars: int) -> str:

@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from agent.config import Settings
-from localization.dense import EmbeddingError, Embedder, VectorCache, dense_scores
+from localization.config import LocalizationSettings
+from localization.dense import Embedder, EmbeddingError, VectorCache, dense_scores
 from localization.index import CodeIndex
 from localization.lexical_cache import cached_bm25, snapshot_key
 from localization.models import MODULE_UNIT, Unit
@@ -57,7 +57,7 @@ def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
 class LexicalRetriever:
     """BM25 over units: name tokens and path tokens repeated so that they outweigh body text."""
 
-    def __init__(self, index: CodeIndex, settings: Settings):
+    def __init__(self, index: CodeIndex, settings: LocalizationSettings):
         cfg = settings.retrieval
         self._cfg = cfg
 
@@ -80,7 +80,7 @@ class LexicalRetriever:
 class FileLexicalRetriever:
     """BM25 over whole files (path plus every unit's tokens): the classic file-level baseline."""
 
-    def __init__(self, index: CodeIndex, settings: Settings):
+    def __init__(self, index: CodeIndex, settings: LocalizationSettings):
         cfg = settings.retrieval
         self._cfg = cfg
 
@@ -101,7 +101,7 @@ class FileLexicalRetriever:
 class DenseRetriever:
     """Embeds lazily: only the top lexical candidates are embedded, with vectors cached on disk."""
 
-    def __init__(self, index: CodeIndex, settings: Settings, embedder: Embedder):
+    def __init__(self, index: CodeIndex, settings: LocalizationSettings, embedder: Embedder):
         self.index = index
         self.cfg = settings.embeddings
         self.embedder = embedder
@@ -157,7 +157,7 @@ class Ranking:
 class HybridRetriever:
     """Builds its indexes once per code index; `rank` answers any number of issues."""
 
-    def __init__(self, index: CodeIndex, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, index: CodeIndex, settings: LocalizationSettings, embedder: Embedder | None = None):
         self.index = index
         self.settings = settings
         self.lexical: Retriever = LexicalRetriever(index, settings)

@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from agent.config import RetrievalConfig
+from localization.config import RetrievalConfig
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import issue_title
 

@@ -6,6 +6,7 @@
    (unknown names are re-asked with the valid choices)
 
 Any stage whose model call fails leaves the retrieval ranking standing for what is left.
+The model is anything with `complete` (ChatModel); the agent's client is one.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from agent.config import Settings
-from agent.llm import LLM, LLMError
-from agent.prompts import render
+from configs.errors import LLMError
+from configs.rendering import render
+from localization.config import LocalizationConfig
 from localization.index import CodeIndex
 from localization.localize_result import merge_ranked, ranking_to_localization
 from localization.models import MODULE_UNIT, Localization, Unit
@@ -25,6 +27,12 @@ from localization.retrieval import Ranking
 
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
 _OBJECT = re.compile(r"\{.*\}", re.S)
+
+
+class ChatModel(Protocol):
+    """A model that answers chat messages; a failed call raises configs.errors.LLMError."""
+
+    def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]: ...
 
 
 @dataclass
@@ -46,7 +54,7 @@ def parse_answer(text: str, key: str) -> list[str]:
     return []
 
 
-def _ask(llm: LLM, prompt: str, log: StageLog, stage: str, history: list[dict[str, str]] | None = None) -> tuple[str, list[dict[str, str]]]:
+def _ask(llm: ChatModel, prompt: str, log: StageLog, stage: str, history: list[dict[str, str]] | None = None) -> tuple[str, list[dict[str, str]]]:
     messages = [*(history or []), {"role": "user", "content": prompt}]
     answer = llm.complete(messages)[0]
     log.calls.append({"stage": stage, "prompt": prompt, "response": answer})
@@ -83,8 +91,7 @@ def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str]) 
     return found, unknown
 
 
-def run_stages(issue: str, ranking: Ranking, index: CodeIndex, settings: Settings, llm: LLM) -> Localization:
-    cfg = settings.localization
+def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: LocalizationConfig, llm: ChatModel) -> Localization:
     log = StageLog()
     notes: list[str] = []
     paths = set(index.paths)

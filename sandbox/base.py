@@ -14,6 +14,7 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Protocol
 
+from configs.files import cache_dir
 from sandbox.models import ExecResult
 
 
@@ -73,9 +74,7 @@ def build_lock(tag: str) -> Iterator[None]:
     """Held while an image is built: concurrent workers wait for the first build, then reuse it."""
     import fcntl
 
-    from localization.cache import default_cache_dir
-
-    folder = default_cache_dir() / "locks"
+    folder = cache_dir() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", tag) + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

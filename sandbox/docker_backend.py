@@ -16,8 +16,8 @@ import threading
 import time
 from pathlib import Path, PurePosixPath
 
-from agent.config import SandboxConfig
 from sandbox.base import SandboxError, git, relative_path
+from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult
 from sandbox.output import Capped
 
@@ -130,7 +130,9 @@ class DockerSandbox:
         limit = timeout_s if timeout_s is not None else self.cfg.command_timeout_s
         api = self.client.api
         # `timeout` kills the command's process group; the watchdog below kills everything else.
-        wrapped = f"exec timeout -s KILL {limit:.3f} bash -c {shlex.quote(command)}"
+        # One pipe for both streams: Docker sends stdout and stderr as separate frames, and their
+        # order across the two is not kept.
+        wrapped = f"exec timeout -s KILL {limit:.3f} bash -c {shlex.quote(command)} 2>&1"
         exec_id = api.exec_create(self.container.id, ["bash", "-c", wrapped], workdir=self.workdir)["Id"]
         start = time.monotonic()
         done = threading.Event()

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from agent.config import SandboxConfig
 from sandbox.base import SandboxError, build_lock
+from sandbox.config import SandboxConfig
 
 BASE_REPOSITORY = "supercoder-base"
 BASE_SCHEMA = 1  # bump when the build itself changes

@@ -15,28 +15,24 @@ import shlex
 import shutil
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from pydantic import BaseModel, Field
 
-from agent.config import SandboxConfig
-from sandbox.base import Sandbox, SandboxError
-from sandbox.docker_backend import DockerSandbox, docker_client
+from sandbox import swebench_adapter as swe
+from sandbox.backends import Opened, open_sandbox
+from sandbox.base import SandboxError
+from sandbox.config import SandboxConfig
 from sandbox.grading import grade
-from sandbox.images import ensure_base
-from sandbox.layers import LayerSpec, ensure_layer
 from sandbox.models import Split
+from sandbox.project import project_environment
+from sandbox.recipes import Environment, EnvRecipe, service_prelude
 from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
-from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script, service_prelude
 from sandbox.results import parse_log
 from sandbox.runner import run_pytest
-from sandbox.venvs import installed_sandbox
-from sandbox import swebench_adapter as swe
 
-VENV = "/opt/venv"
-DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services")
 # An editable install puts the tree itself on sys.path, as setuptools' legacy `develop` did in
 # SWE-bench's environments: the import hook of newer setuptools hides the tree from tools that
 # look for the repository's files on sys.path (pylint loading its plugins by file).
@@ -52,9 +48,6 @@ class Validation(BaseModel):
     duration_s: float = 0.0
     error: str | None = None
     output: str = Field("", exclude=True)  # the test run's log, for those who keep it
-
-
-_SYSTEM_COMMAND = re.compile(r"\b(apt-get|apt|dpkg|yum|dnf|apk|locale-gen|update-locale|sudo)\b|>\s*/(etc|usr|opt|testbed)/|\s/testbed\b")
 
 
 def clone_for(repo_cache: Path, repo: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> Path:
@@ -137,63 +130,32 @@ def eval_command(row: dict, cfg: SandboxConfig, services_dir: str) -> str:
     return f"{prelude}\n{command}" if prelude else command
 
 
-def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1") -> LayerSpec:
-    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS, pip_spec),
-                     files={f"{DOCKER_PATHS.reqs}/{p}": text for p, text in recipe.files.items()},
-                     env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
-
-
-def instance_layer(row: dict, clone: Path, env: str) -> LayerSpec:
+def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
+                         progress: Callable[[str], None] = lambda _: None) -> Environment:
+    """The instance's tree at its commit in its environment: swebench's spec adapted to pip, or,
+    for a repository (or version) swebench has no spec for, the one derived from its own files."""
+    clone = clone_for(repo_cache, row["repo"], cfg, progress)
+    if not swe.has_spec(row):
+        return project_environment(clone, row["base_commit"], cfg)
     commands, variables = install_commands(row)
-    return LayerSpec(kind="instance", name=row["instance_id"], parent=env, script=install_script(VENV, commands, variables),
-                     clone=str(clone), commit=row["base_commit"])
-
-
-def suite_for(python: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> str:
-    if python in cfg.python_suites:
-        return cfg.python_suites[python]
-    substitute = cfg.python_substitutes.get(python)
-    if substitute in cfg.python_suites:
-        progress(f"Python {python}: no Debian suite has it; using {substitute} (sandbox.python_substitutes)")
-        return cfg.python_suites[substitute]
-    raise SandboxError(f"no Debian suite has Python {python} (sandbox.python_suites: {cfg.python_suites})")
+    return Environment(clone=clone, commit=row["base_commit"], recipe=swebench_recipe(row, clone, cfg), install=commands,
+                       variables=variables, name=row["instance_id"], network=row["repo"] in cfg.network_repos)
 
 
 def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bool = False,
                     progress: Callable[[str], None] = lambda _: None, client=None) -> str:
-    client = client or docker_client()
-    clone = clone_for(repo_cache, row["repo"], cfg, progress)
-    recipe = swebench_recipe(row, clone, cfg)
-    suite = suite_for(recipe.python, cfg, progress)
-    base = ensure_base(client, cfg.model_copy(update={"base_suite": suite}), progress=progress)
-    env = ensure_layer(client, cfg, env_layer(recipe, base, cfg.pip_spec), rebuild=rebuild, progress=progress)
-    return ensure_layer(client, cfg, instance_layer(row, clone, env), rebuild=rebuild, progress=progress)
+    """The instance's Docker image, built (layer by layer) where missing."""
+    from sandbox.docker_backend import docker_client
+    from sandbox.layers import ensure_image
+
+    return ensure_image(client or docker_client(), instance_environment(row, repo_cache, cfg, progress), cfg, rebuild, progress)
 
 
-@contextmanager
 def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
-                     client=None) -> Iterator[tuple[Sandbox, str]]:
+                     client=None) -> AbstractContextManager[Opened]:
     """A sandbox holding the instance's repository at its commit, installed in its environment,
     on the configured backend; with the folder its services live in."""
-    if not swe.has_spec(row):
-        from sandbox.project import project_sandbox
-
-        with project_sandbox(clone_for(repo_cache, row["repo"], cfg, progress), row["base_commit"], cfg,
-                             progress=progress, client=client) as sb:
-            yield sb, ""
-        return
-    if cfg.backend == "docker":
-        image = ensure_instance(row, repo_cache, cfg, progress=progress, client=client)
-        with DockerSandbox(image, cfg, client=client, network=row["repo"] in cfg.network_repos) as sb:
-            yield sb, DOCKER_PATHS.services
-        return
-    clone = clone_for(repo_cache, row["repo"], cfg, progress)
-    commands, variables = install_commands(row)
-    system = [c for c in commands if _SYSTEM_COMMAND.search(c)]
-    if system:  # on the local backend they would change the host itself
-        raise SandboxError(f"{row['instance_id']} needs the docker backend: its setup changes the system ({system[0][:80]})")
-    with installed_sandbox(clone, row["base_commit"], cfg, swebench_recipe(row, clone, cfg), commands, variables, progress) as (sb, env):
-        yield sb, env.services
+    return open_sandbox(instance_environment(row, repo_cache, cfg, progress), cfg, progress, client)
 
 
 def _patched_tests(test_patch: str) -> list[str]:

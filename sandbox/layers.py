@@ -1,7 +1,7 @@
 """Image layers above the base (an environment: a repository's dependencies; an instance: the
 repository at its commit, installed), each built by running a script in a container of its
 parent and committing it, and tagged by a hash of everything that went in: an unchanged spec
-reuses its image, a changed one builds anew.
+reuses its image, a changed one builds anew. `ensure_image` makes the three of an Environment.
 
 A build may reach the package index: it runs with the network, the host's CA bundle mounted
 read-only and the pip and proxy settings passed in. None of that is baked into the layer: the
@@ -19,12 +19,15 @@ from typing import Callable
 
 from pydantic import BaseModel, Field
 
-from agent.config import SandboxConfig
 from sandbox.base import SandboxError
+from sandbox.config import SandboxConfig
 from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
-from sandbox.images import LAYER_LABEL, build_once
+from sandbox.images import LAYER_LABEL, build_once, ensure_base
+from sandbox.recipes import Environment, EnvPaths, EnvRecipe, env_script, install_script
 
 LAYER_SCHEMA = 1
+VENV = "/opt/venv"
+DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services")
 CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
 _PASSED = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT|RETRIES)|(HTTPS?|NO)_PROXY|(https?|no)_proxy)$")
 
@@ -110,3 +113,34 @@ def _put(container, path: str, text: str) -> None:
     container.exec_run(["mkdir", "-p", str(target.parent)])
     if not container.put_archive(str(target.parent), single_file_tar(target.name, text.encode("utf-8"))):
         raise SandboxError(f"cannot write {path} into the build container")
+
+
+def suite_for(python: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None) -> str:
+    """The Debian suite whose Python is `python` (or its configured substitute)."""
+    if python in cfg.python_suites:
+        return cfg.python_suites[python]
+    substitute = cfg.python_substitutes.get(python)
+    if substitute in cfg.python_suites:
+        progress(f"Python {python}: no Debian suite has it; using {substitute} (sandbox.python_substitutes)")
+        return cfg.python_suites[substitute]
+    raise SandboxError(f"no Debian suite has Python {python} (sandbox.python_suites: {cfg.python_suites})")
+
+
+def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1") -> LayerSpec:
+    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS, pip_spec),
+                     files={f"{DOCKER_PATHS.reqs}/{p}": text for p, text in recipe.files.items()},
+                     env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
+
+
+def tree_layer(env: Environment, parent: str) -> LayerSpec:
+    """The tree at its commit, installed into the environment image `parent`."""
+    return LayerSpec(kind="instance", name=env.name, parent=parent, script=install_script(VENV, env.install, env.variables),
+                     clone=str(env.clone), commit=env.commit)
+
+
+def ensure_image(client, env: Environment, cfg: SandboxConfig, rebuild: bool = False,
+                 progress: Callable[[str], None] = lambda _: None) -> str:
+    """The image of `env`: base (the suite of its Python), environment, tree; each built once."""
+    base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(env.recipe.python, cfg, progress)}), progress=progress)
+    parent = ensure_layer(client, cfg, env_layer(env.recipe, base, cfg.pip_spec), rebuild=rebuild, progress=progress)
+    return ensure_layer(client, cfg, tree_layer(env, parent), rebuild=rebuild, progress=progress)

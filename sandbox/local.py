@@ -18,8 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from agent.config import SandboxConfig
 from sandbox.base import SandboxError, relative_path
+from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult
 from sandbox.output import Capped
 

@@ -1,10 +1,11 @@
-"""Plain data of the sandbox: command results, test results, verdicts."""
+"""Plain data of the sandbox: command results, test results, the tests a trial runs and what it
+found, verdicts."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 TestStatus = Literal["passed", "failed", "error", "skipped"]
 
@@ -36,12 +37,67 @@ class TestResults(BaseModel):
         return self.statuses.get(test_id, "failed")
 
 
+class TestPlan(BaseModel):
+    """The tests a trial runs."""
+
+    __test__ = False
+    tests: list[str] = Field(default_factory=list)  # pytest ids or files
+    command: str | None = None  # a user's shell command instead of pytest ids
+    extra_files: dict[str, str] = Field(default_factory=dict)  # written before the tests run (a reproduction test)
+
+
+class TestRun(BaseModel):
+    """What a trial's tests did."""
+
+    __test__ = False
+    statuses: dict[str, TestStatus] = Field(default_factory=dict)
+    problem: str | None = None  # why results are missing: a timeout, no report
+    output: str = ""  # the end of the runner's output, for feedback
+    duration_s: float = 0.0
+
+    @property
+    def failing(self) -> list[str]:
+        return [t for t, s in self.statuses.items() if s in ("failed", "error")]
+
+    @property
+    def passing(self) -> list[str]:
+        return [t for t, s in self.statuses.items() if s == "passed"]
+
+
 class Split(BaseModel):
     passed: list[str] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
 
 
 class Verdict(BaseModel):
-    resolved: bool
-    fail_to_pass: Split
-    pass_to_pass: Split
+    """What a patched tree's test results say of the tests that should pass with the patch:
+    those that failed without it (fail_to_pass) and those that passed (pass_to_pass)."""
+
+    fail_to_pass: Split = Field(default_factory=Split)
+    pass_to_pass: Split = Field(default_factory=Split)
+    problem: str | None = None  # the results could not be read
+
+    @property
+    def resolved(self) -> bool:
+        """SWE-bench's rule: no fail-to-pass test fails and no pass-to-pass test does."""
+        return self.problem is None and not self.fail_to_pass.failed and not self.pass_to_pass.failed
+
+    @property
+    def validated(self) -> bool:
+        """The repair agent's rule: a test that failed now passes, and none that passed fails."""
+        return bool(self.fixed) and not self.regressions
+
+    @computed_field  # kept in run records
+    @property
+    def fixed(self) -> list[str]:
+        return self.fail_to_pass.passed
+
+    @computed_field
+    @property
+    def still_failing(self) -> list[str]:
+        return self.fail_to_pass.failed
+
+    @computed_field
+    @property
+    def regressions(self) -> list[str]:
+        return self.pass_to_pass.failed

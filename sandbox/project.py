@@ -9,21 +9,21 @@ import configparser
 import re
 import shlex
 import sys
-import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
-from agent.config import SandboxConfig
+from sandbox.backends import backend_of, open_sandbox
 from sandbox.base import Sandbox, SandboxError
-from sandbox.instances import VENV, env_layer, suite_for
+from sandbox.config import SandboxConfig
+from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import read_requirements, show
-from sandbox.recipes import EnvRecipe, install_script
 
 
 class Project(BaseModel):
@@ -76,12 +76,12 @@ def _allows(allowed: SpecifierSet, version: str) -> bool:
 
 
 def choose_python(allowed: SpecifierSet, cfg: SandboxConfig) -> str:
-    """The configured Python; else the host's, if allowed (and, for docker, a suite has it);
-    else the newest that `requires-python` allows among those the backend offers."""
+    """The configured Python; else the host's, if allowed and the backend offers it; else the
+    newest that `requires-python` allows among those the backend offers."""
     if cfg.project.python:
         return cfg.project.python
     host = "%d.%d" % sys.version_info[:2]
-    offered = list(cfg.local_pythons) + [host] if cfg.backend == "local" else list(cfg.python_suites)
+    offered = backend_of(cfg).pythons(cfg)
     if host in offered and _allows(allowed, host):
         return host
     for version in sorted(set(offered), key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()), reverse=True):
@@ -140,20 +140,11 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     return Project(recipe=recipe, install=install)
 
 
-def ensure_project_image(clone: Path, commit: str, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
-                         client=None, rebuild: bool = False) -> str:
-    """The Docker image of the repository at `commit`, installed in its derived environment."""
-    from sandbox.docker_backend import docker_client
-    from sandbox.images import ensure_base
-    from sandbox.layers import LayerSpec, ensure_layer
-
-    client = client or docker_client()
+def project_environment(clone: Path, commit: str, cfg: SandboxConfig) -> Environment:
+    """The repository at `commit`, installed in the environment derived from its files."""
     project = derive(clone, commit, cfg)
-    base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(project.recipe.python, cfg, progress)}), progress=progress)
-    env = ensure_layer(client, cfg, env_layer(project.recipe, base, cfg.pip_spec), rebuild=rebuild, progress=progress)
-    layer = LayerSpec(kind="instance", name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", parent=env,
-                      script=install_script(VENV, project.install), clone=str(clone), commit=commit)
-    return ensure_layer(client, cfg, layer, rebuild=rebuild, progress=progress)
+    return Environment(clone=clone, commit=commit, recipe=project.recipe, install=project.install,
+                       name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}")
 
 
 @contextmanager
@@ -161,15 +152,5 @@ def project_sandbox(clone: Path, commit: str, cfg: SandboxConfig, progress: Call
                     client=None) -> Iterator[Sandbox]:
     """A sandbox holding the repository at `commit`, installed in its environment, on the
     configured backend."""
-    if cfg.backend == "docker":
-        from sandbox.docker_backend import DockerSandbox
-
-        image = ensure_project_image(clone, commit, cfg, progress=progress, client=client)
-        with DockerSandbox(image, cfg, client=client) as sb:
-            yield sb
-        return
-    from sandbox.venvs import installed_sandbox
-
-    project = derive(clone, commit, cfg)
-    with installed_sandbox(clone, commit, cfg, project.recipe, project.install, progress=progress) as (sb, _):
+    with open_sandbox(project_environment(clone, commit, cfg), cfg, progress, client) as (sb, _):
         yield sb

@@ -1,15 +1,16 @@
-"""What an environment needs, whichever backend builds it (a Docker layer, a venv on the host):
-the Python version, requirements files, pip installs in order and the services its tests expect;
-and the shell scripts that build and use it, given where things live."""
+"""What a sandbox needs, whichever backend makes it (Docker images, venvs on the host): the
+environment (the Python version, requirements files, pip installs in order and the services its
+tests expect), the tree and how it is installed; and the shell scripts that build and use them,
+given where things live."""
 
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from agent.config import ServiceConfig
-
+from sandbox.config import ServiceConfig
 
 CONSTRAINTS = "supercoder-constraints.txt"
 
@@ -22,6 +23,18 @@ class EnvRecipe(BaseModel):
     optional: list[str] = Field(default_factory=list)  # installed first, as far as pip can (all at once, else one by one)
     constraints: list[str] = Field(default_factory=list)  # hold the optional installs to these
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+
+class Environment(BaseModel):
+    """A tree installed in its environment: everything a backend needs to open a sandbox of it."""
+
+    clone: Path  # a git clone (bare or not) that holds `commit`; only read
+    commit: str
+    recipe: EnvRecipe
+    install: list[str] = Field(default_factory=list)  # commands that install the tree, run in it, its environment active
+    variables: dict[str, str] = Field(default_factory=dict)  # ... and the variables they need
+    name: str  # readable, e.g. an instance id (part of an image tag)
+    network: bool = False  # its tests may reach the network
 
 
 class EnvPaths(BaseModel):

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from agent.config import SandboxConfig
+from configs.files import cache_dir
 from sandbox.base import SandboxError
+from sandbox.config import SandboxConfig
 from sandbox.local import LocalSandbox
 from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script
 
@@ -45,11 +46,7 @@ def host_python(version: str, cfg: SandboxConfig) -> tuple[str, str]:
 
 
 def venv_root(cfg: SandboxConfig) -> Path:
-    if cfg.local_venv_dir is not None:
-        return cfg.local_venv_dir
-    from localization.cache import default_cache_dir
-
-    return default_cache_dir() / "venvs"
+    return cfg.local_venv_dir if cfg.local_venv_dir is not None else cache_dir() / "venvs"
 
 
 def ensure_venv(recipe: EnvRecipe, cfg: SandboxConfig, rebuild: bool = False,

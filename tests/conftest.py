@@ -1,13 +1,16 @@
-"""Shared fixtures: a hermetic environment and a fake OpenAI-compatible server."""
+"""Shared fixtures: a hermetic environment, a fake OpenAI-compatible server and the small
+repositories of fakes/repos.py."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 # tests/ has no __init__.py, so pytest puts this directory on sys.path for its conftest.
+from fakes import repos
 from fakes.openai_server import FakeOpenAIServer
 
 # Variables that would let a test reach (or be configured by) something outside the test.
@@ -51,3 +54,15 @@ def fake_openai(clean_env: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
 def venvs(tmp_path_factory: pytest.TempPathFactory):
     """One folder of the local backend's environments for the session: each is built once."""
     return tmp_path_factory.mktemp("venvs")
+
+
+@pytest.fixture
+def toy_repo(tmp_path) -> Path:
+    """The toy package (fakes.repos.TOY) at tmp_path/repo, not a git repository."""
+    return repos.toy_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def calc_repo(tmp_path) -> Path:
+    """The calc module whose add subtracts (fakes.repos.CALC) at tmp_path/calc, committed."""
+    return repos.calc_repo(tmp_path / "calc")

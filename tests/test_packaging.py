@@ -32,11 +32,12 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_ships_configs_and_prompts(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "agent/configs/default.yaml" in names
-    assert {"agent/configs/prompts/localize_files.j2", "agent/configs/prompts/localize_units.j2"} <= names
-    # Only the design card's packages at the top level of the wheel.
+    assert "configs/default.yaml" in names
+    assert {"configs/prompts/localize_files.j2", "configs/prompts/localize_units.j2", "configs/templates/report.html.j2"} <= names
+    # Only the design card's packages at the top level of the wheel (configs/ is its ground floor).
     tops = {n.split("/")[0] for n in names if not n.startswith("supercoder-")}
-    assert tops == {"agent", "localization", "editing", "sandbox"}
+    assert tops == {"agent", "localization", "editing", "sandbox", "configs"}
+    assert "agent/cli/__main__.py" in names  # how the bot's server starts a job
 
 
 def test_non_editable_install_reads_packaged_resources(wheel: Path, tmp_path: Path):
@@ -49,14 +50,14 @@ def test_non_editable_install_reads_packaged_resources(wheel: Path, tmp_path: Pa
     proc = subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     probe = (
-        "import json, agent, agent.resources as r, agent.prompts as p;"
-        "print(json.dumps({'agent': agent.__file__, 'default': r.default_config_text(),"
-        " 'prompt': p.render('localize_reask.j2', unknown=['x'], choices=['a.py::f'])}))"
+        "import json, configs, configs.defaults as d, configs.rendering as t;"
+        "print(json.dumps({'agent': configs.__file__, 'default': d.default_config_text(),"
+        " 'prompt': t.render('localize_reask.j2', unknown=['x'], choices=['a.py::f'])}))"
     )
     out = subprocess.run([py, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert str(site) in data["agent"], "agent imported from the source tree, not the installed wheel"
+    assert str(site) in data["agent"], "configs imported from the source tree, not the installed wheel"
     assert "localization:" in data["default"]
     assert "a.py::f" in data["prompt"]
     cli = subprocess.run([env_dir / "bin" / "supercoder", "config", "show"], capture_output=True, text=True, cwd=tmp_path)

@@ -7,16 +7,18 @@ import json
 import re
 from pathlib import Path
 
-from agent.errors import UserError
+from configs.errors import UserError
 
-REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
+REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")  # to solve an instance
+VALIDATION_FIELDS = ("instance_id", "repo", "version", "base_commit", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")  # to validate one
 # What a solver may see; the rest (patch, test_patch, FAIL_TO_PASS, PASS_TO_PASS) is the grader's.
 # version and environment_setup_commit choose the environment, as the official images do.
 SOLVER_FIELDS = ("instance_id", "repo", "base_commit", "problem_statement", "version", "environment_setup_commit")
 GRADER_FIELDS = ("patch", "test_patch", "FAIL_TO_PASS", "PASS_TO_PASS")
 
 
-def load(spec: str, split: str = "test") -> list[dict]:
+def load(spec: str, split: str = "test", needs: tuple[str, ...] = REQUIRED) -> list[dict]:
+    """Every instance of the dataset, each checked to have the fields in `needs`."""
     path = Path(spec).expanduser()
     if path.is_file():
         rows = _read_file(path)
@@ -29,7 +31,8 @@ def load(spec: str, split: str = "test") -> list[dict]:
     for n, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise UserError(f"--dataset {spec}: instance {n} is not an object")
-        missing = [k for k in REQUIRED if not row.get(k)]
+        # An empty list of tests (or test patch) is given; an empty id, repository, commit or issue is not.
+        missing = [k for k in needs if row.get(k) is None or (k in REQUIRED and not row[k])]
         if missing:
             raise UserError(f"--dataset {spec}: instance {row.get('instance_id') or n} lacks {', '.join(missing)}")
     ids = [r["instance_id"] for r in rows]
@@ -47,7 +50,7 @@ def _read_file(path: Path) -> list[dict]:
             return pq.read_table(path).to_pylist()
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [_json_line(path, n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         data = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"--dataset {path}: cannot read it: {exc}") from None
@@ -60,6 +63,13 @@ def _read_file(path: Path) -> list[dict]:
     if not isinstance(data, list):
         raise UserError(f"--dataset {path}: expected a list of instances")
     return data
+
+
+def _json_line(path: Path, n: int, line: str) -> dict:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--dataset {path}:{n}: not valid JSON ({exc.msg})") from None
 
 
 def _from_hub(name: str, split: str) -> list[dict]:
@@ -82,13 +92,14 @@ def _from_hub(name: str, split: str) -> list[dict]:
 
 
 def select(rows: list[dict], instances: list[str] | None = None, slice_: str | None = None,
-           pattern: str | None = None) -> list[dict]:
-    """Named instances, then a regex on the id, then a Python-style A:B slice."""
+           pattern: str | None = None, flag: str = "--instances") -> list[dict]:
+    """Named instances (`flag` names them in errors), then a regex on the id, then a Python-style
+    A:B slice."""
     if instances:
         known = {r["instance_id"] for r in rows}
         unknown = [i for i in instances if i not in known]
         if unknown:
-            raise UserError(f"--instances: not in the dataset: {', '.join(unknown[:5])}")
+            raise UserError(f"{flag}: not in the dataset: {', '.join(unknown[:5])}")
         wanted = set(instances)
         rows = [r for r in rows if r["instance_id"] in wanted]
     if pattern:

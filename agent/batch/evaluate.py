@@ -10,9 +10,9 @@ import shlex
 from pathlib import Path
 from typing import Callable
 
-from agent.config import SandboxConfig
-from agent.errors import UserError
-from agent.records import write_atomic
+from agent.settings import SandboxConfig
+from configs.errors import UserError
+from configs.files import write_atomic
 
 REPORT_SCHEMA = 2  # the official harness's report schema_version
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.batch.solve import InstanceResult
-from agent.config import Settings
-from agent.errors import RunError, UserError
+from agent.settings import Settings
+from configs.errors import RunError, UserError
 from sandbox.base import terminate_as_interrupt
 
 Event = tuple[str, str, str]  # worker, instance id, stage

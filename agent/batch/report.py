@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from agent.batch.store import Output
-from agent.errors import UserError
+from configs.errors import UserError
 
 
 def histogram(values: list[float], bins: int, width: int = 360, height: int = 140, unit: str = "") -> str:
@@ -52,7 +52,7 @@ def _hours(seconds: float) -> str:
 
 
 def build(output: Path, eval_report: Path | None = None) -> str:
-    from agent.prompts import render_template
+    from configs.rendering import render_template
 
     if not output.is_dir():
         raise UserError(f"{output}: not a batch output folder")

@@ -17,8 +17,8 @@ from agent.batch.executors import Executor
 from agent.batch.progress import BatchDisplay
 from agent.batch.solve import RETRYABLE, InstanceResult
 from agent.batch.store import Output
-from agent.config import Settings
-from agent.records import write_atomic
+from agent.settings import Settings
+from configs.files import write_atomic
 
 
 class BatchSummary(BaseModel):

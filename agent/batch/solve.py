@@ -5,15 +5,22 @@ driver writes it down."""
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.config import Settings
+from agent.pipeline import Progress, RepairOutcome, RepairRequest
+from agent.repair import run
+from agent.settings import Settings
+from agent.workspace import Workspace, checkout_workspace
+from configs.files import read_json
+from sandbox.config import SandboxConfig
+from sandbox.instances import clone_for, instance_environment
+from sandbox.recipes import Environment
 
 ExitStatus = Literal["resolved_by_own_tests", "unvalidated_patch", "no_patch", "cost_limit", "model_refused",
                      "rate_limited", "infra_error"]
@@ -39,9 +46,11 @@ def issue_text(task: dict) -> str:
     return task["problem_statement"] + (f"\n\nHints:\n{hints}" if hints else "")
 
 
-def status_of(outcome) -> ExitStatus:
+def status_of(outcome: RepairOutcome) -> ExitStatus:
     if outcome.status == "validated":
         return "resolved_by_own_tests"
+    if outcome.failure == "sandbox":
+        return "infra_error"
     if outcome.stop == "unavailable":
         return "rate_limited"
     if outcome.stop == "limit":
@@ -51,44 +60,37 @@ def status_of(outcome) -> ExitStatus:
     return "unvalidated_patch" if outcome.patch else "no_patch"
 
 
-def solve(task: dict, settings: Settings, repo_cache: Path, progress: Callable[[str], None] = lambda _: None) -> InstanceResult:
-    """`task` is the solver's view of an instance (see dataset.solver_view)."""
-    from agent.llm import LLMError, OpenAIClient, stop_kind
-    from agent.pipeline import RepairRequest, failed, repair
-    from agent.records import RunRecord, read_json
-    from agent.workspace import checkout_workspace
-    from sandbox.base import SandboxError
-    from sandbox.instances import clone_for, instance_sandbox
+@dataclass
+class Instance:
+    """An instance's repository at its base commit (from the clone cache), in the instance's own
+    environment: the repair's source in a batch."""
 
+    task: dict
+    repo_cache: Path
+    cfg: SandboxConfig  # where a missing clone comes from
+    repo = None  # no user's tree to keep the run record out of
+
+    def workspace(self, dest: Path, progress: Progress) -> Workspace:
+        progress("checking out")
+        clone = clone_for(self.repo_cache, self.task["repo"], self.cfg, progress)
+        return checkout_workspace(clone, self.task["base_commit"], dest)
+
+    def environment(self, ws: Workspace, cfg: SandboxConfig, progress: Progress) -> Environment:
+        return instance_environment(self.task, self.repo_cache, cfg, progress)
+
+
+def solve(task: dict, settings: Settings, repo_cache: Path, progress: Progress = lambda _: None) -> InstanceResult:
+    """`task` is the solver's view of an instance (see dataset.solver_view)."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="supercoder-batch-") as tmp:
-        record = RunRecord(Path(tmp) / "runs")
-        llm = OpenAIClient(settings.llm, on_call=record.call)
-        record.write("config", settings.public_dump())
-        record.write("task", task)
-
-        @contextlib.contextmanager
-        def sandboxes():
-            with instance_sandbox(task, repo_cache, settings.sandbox, progress=progress) as (sb, _):
-                yield sb
-
-        try:
-            progress("checking out")
-            clone = clone_for(repo_cache, task["repo"], settings.sandbox, progress)
-            ws = checkout_workspace(clone, task["base_commit"], Path(tmp) / "repo")
-            outcome = repair(RepairRequest(repo=ws.path, issue=issue_text(task)), ws, settings, llm, record, progress,
-                             sandboxes=sandboxes)
-            status = status_of(outcome)
-        except SandboxError as exc:
-            outcome, status = failed(record, llm, f"sandbox: {exc}"), "infra_error"
-        except LLMError as exc:  # outside generation (which records its own failures)
-            outcome = failed(record, llm, f"model: {exc}", stop=stop_kind(exc) or "unavailable")
-            status = status_of(outcome)
-        located = read_json(record.dir / "localize.json") or {}
-        timings = read_json(record.dir / "timings.json") or {}
-        files = {p.relative_to(record.dir).as_posix(): p.read_text(encoding="utf-8", errors="replace")
-                 for p in sorted(record.dir.rglob("*")) if p.is_file()}
-    return InstanceResult(instance_id=task["instance_id"], status=status, patch=outcome.patch, reason=outcome.reason,
+        outcome = run(RepairRequest(issue=issue_text(task)), Instance(task, repo_cache, settings.sandbox), settings,
+                      progress=progress, runs_dir=Path(tmp), about={"task": task})
+        folder = Path(outcome.run_dir)
+        located = read_json(folder / "localize.json") or {}
+        timings = read_json(folder / "timings.json") or {}
+        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8", errors="replace")
+                 for p in sorted(folder.rglob("*")) if p.is_file()}
+    return InstanceResult(instance_id=task["instance_id"], status=status_of(outcome), patch=outcome.patch, reason=outcome.reason,
                           cost_usd=outcome.cost_usd, duration_s=round(time.monotonic() - start, 1),
                           located_files=list(dict.fromkeys(u["path"] for u in located.get("units", []))),
                           stages_s=timings, record=files)

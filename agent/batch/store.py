@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from agent.batch.solve import RETRYABLE, InstanceResult
-from agent.records import read_json, write_atomic
+from configs.files import read_json, write_atomic
 
 PREDS = "preds.jsonl"
 STATUSES = "exit_statuses.json"

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agent.config import BotConfig
+from agent.settings import BotConfig
 
 
 class Trigger(BaseModel):

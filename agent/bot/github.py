@@ -13,8 +13,8 @@ from typing import Any, Mapping
 from pydantic import BaseModel, SecretStr
 
 from agent.bot.events import Trigger
-from agent.config import BotConfig
-from agent.errors import UserError
+from agent.settings import BotConfig
+from configs.errors import UserError
 
 WRITE_PERMISSIONS = {"admin", "maintain", "write"}
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from agent.config import BotConfig
+from agent.settings import BotConfig
+from agent.workspace import git_failure
 
 
 class GitError(Exception):
@@ -25,8 +26,6 @@ def _env(url: str, token: str | None) -> dict[str, str]:
 def _fail(what: str, exc: Exception) -> GitError:
     from git import GitCommandError
 
-    from agent.workspace import git_failure
-
     if isinstance(exc, GitCommandError):
         return GitError(f"{what}: {git_failure(str(exc.stderr or ''), f'git exited {exc.status}')}")
     return GitError(f"{what}: {exc}")
@@ -34,7 +33,8 @@ def _fail(what: str, exc: Exception) -> GitError:
 
 def clone(url: str, branch: str, dest: Path, token: str | None, cfg: BotConfig):
     """The repository's `branch`, cloned into `dest`; its remote URL carries no credential."""
-    from git import GitError as GitPythonError, Repo
+    from git import GitError as GitPythonError
+    from git import Repo
 
     options = {"branch": branch, "single_branch": True}
     if cfg.clone_depth:

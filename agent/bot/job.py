@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from agent.bot.events import Trigger
 from agent.bot.github import WRITE_PERMISSIONS, Credentials, GitHubAPI, GitHubError, Redactor, secrets_of
-from agent.config import Settings
+from agent.settings import Settings
+from configs.rendering import render_template
 
 Progress = Callable[[str], None]
 
@@ -104,8 +105,6 @@ def run_job(job_id: int | str, t: Trigger, settings: Settings, creds: Credential
             return _failed(api, job_id, t, "the bot has no model configured (llm.model)")
         progress(f"acknowledging {t.repo}#{t.number}")
         api.react(t)
-        from agent.prompts import render_template
-
         api.comment(t, render_template("bot_ack.md.j2", job=job_id, sender=t.sender))
         with tempfile.TemporaryDirectory(prefix="supercoder-bot-") as tmp:
             return _repair_and_publish(job_id, t, settings, api, Path(tmp), progress)
@@ -128,8 +127,6 @@ def run_or_report(job_id: int | str, t: Trigger, settings: Settings, creds: Cred
 
 def _failed(api: GitHubAPI, job_id, t: Trigger, reason: str, repair: dict | None = None, patch: str = "") -> JobOutcome:
     """Say on the issue why there is no pull request (with the best unvalidated patch, if any)."""
-    from agent.prompts import render_template
-
     repair = repair or {}
     tests = repair.get("tests") or {}
     cost = _cost(repair.get("cost_usd"), repair.get("calls", 0)) if repair.get("calls") else ""
@@ -141,12 +138,8 @@ def _failed(api: GitHubAPI, job_id, t: Trigger, reason: str, repair: dict | None
 
 def _repair_and_publish(job_id, t: Trigger, settings: Settings, api: GitHubAPI, tmp: Path, progress: Progress) -> JobOutcome:
     from agent.bot.gitops import GitError, clone, push_fix
-    from agent.llm import LLMError, OpenAIClient, stop_kind
-    from agent.pipeline import RepairRequest, failed, repair
-    from agent.prompts import render_template
-    from agent.records import RunRecord, default_runs_dir
-    from agent.workspace import make_workspace
-    from sandbox.base import SandboxError
+    from agent.pipeline import RepairRequest
+    from agent.repair import LocalRepository, run
 
     cfg = settings.bot
     progress(f"cloning {t.repo}")
@@ -154,18 +147,10 @@ def _repair_and_publish(job_id, t: Trigger, settings: Settings, api: GitHubAPI, 
         repo = clone(t.clone_url, t.default_branch, tmp / "clone", api.token, cfg)
     except GitError as exc:
         return _failed(api, job_id, t, api.redact(str(exc)))
-    ws = make_workspace(Path(repo.working_tree_dir), tmp / "workspace")
-    record = RunRecord(settings.repair.runs_dir or default_runs_dir())
-    llm = OpenAIClient(settings.llm, on_call=record.call, warn=lambda m: progress(f"warning: {m}"))
-    record.write("config", settings.public_dump())
-    record.write("request", {"repo": t.repo, "issue": t.number, "job": job_id, "sender": t.sender})
-    try:
-        outcome = repair(RepairRequest(repo=ws.path, issue=t.issue_text()), ws, settings, llm, record, progress)
-    except SandboxError as exc:
-        outcome = failed(record, llm, f"sandbox: {exc}")
-    except LLMError as exc:
-        outcome = failed(record, llm, f"model: {exc}", stop=stop_kind(exc) or "unavailable")
-    summary = {**outcome.model_dump(exclude={"patch"}), "calls": llm.usage.calls}
+    outcome = run(RepairRequest(issue=t.issue_text()), LocalRepository(Path(repo.working_tree_dir)), settings,
+                  progress=progress, warn=lambda m: progress(f"warning: {m}"),
+                  about={"repository": t.repo, "number": t.number, "job": job_id, "sender": t.sender})
+    summary = outcome.model_dump(exclude={"patch"})
     publish = outcome.status == "validated" or (outcome.status == "unvalidated" and cfg.open_unvalidated and outcome.patch)
     if not publish:
         return _failed(api, job_id, t, outcome.reason or outcome.status, summary, outcome.patch)
@@ -179,7 +164,7 @@ def _repair_and_publish(job_id, t: Trigger, settings: Settings, api: GitHubAPI, 
     tests = outcome.tests
     body = render_template("bot_pr.md.j2", job=job_id, number=t.number, sender=t.sender, validated=outcome.status == "validated",
                            reason=outcome.reason, located=outcome.located, target=tests.get("target", {}),
-                           regression=tests.get("regression", {}), cost=_cost(outcome.cost_usd, llm.usage.calls))
+                           regression=tests.get("regression", {}), cost=_cost(outcome.cost_usd, outcome.calls))
     title = f"Fix #{t.number}: {t.title}"[:250]
     try:
         existing = api.find_pr(t, branch)

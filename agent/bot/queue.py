@@ -19,8 +19,9 @@ from typing import Any, Iterator, Literal
 from pydantic import BaseModel, Field
 
 from agent.bot.events import Trigger
-from agent.config import BotConfig
-from agent.errors import UserError
+from agent.settings import BotConfig
+from configs.errors import UserError
+from configs.files import data_dir
 
 SCHEMA_VERSION = 1
 Status = Literal["queued", "running", "done", "failed", "ignored"]
@@ -89,9 +90,7 @@ def _gone(owner: str) -> bool:
 
 
 def default_queue_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("supercoder", appauthor=False)) / "bot.sqlite3"
+    return data_dir() / "bot.sqlite3"
 
 
 class JobQueue:

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from agent.bot.events import signature_ok, trigger_of
 from agent.bot.queue import Job, JobQueue
-from agent.config import Settings
+from agent.settings import Settings
 
 log = logging.getLogger("supercoder.bot")
 
@@ -211,8 +211,9 @@ def make_app(settings: Settings, queue: JobQueue, secret: str, pool: WorkerPool 
 
 
 def worker_command(config: str | None, overrides: list[str], queue_path: str) -> list[str]:
-    """The command a worker thread runs for a job: this interpreter, the same configuration."""
-    args = [sys.executable, "-m", "agent.bot", "--queue", queue_path]
+    """The command a worker thread runs for a job (`supercoder bot work`): this interpreter, the
+    same configuration."""
+    args = [sys.executable, "-m", "agent.cli", "bot", "work", "--queue", queue_path]
     if config:
         args += ["--config", config]
     for item in overrides:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from agent.config import LLMConfig, load_settings
-from agent.errors import ConfigError
-from agent.llm import LLMError, OpenAIClient, make_llm
 from fakes.openai_server import FakeOpenAIServer, count_tokens
+
+from agent.llm import LLMError, OpenAIClient, make_llm
+from agent.settings import LLMConfig, load_settings
+from configs.errors import ConfigError
 
 KEY = "sk-test-0123456789abcdef"
 MESSAGES = [

@@ -6,10 +6,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-from agent.config import LLMConfig
-from agent.llm import LLMLimitReached, LLMRefused, LLMUnavailable, OpenAIClient, price_of
 from fakes.openai_server import count_tokens
+
+from agent.llm import LLMLimitReached, LLMRefused, LLMUnavailable, OpenAIClient, price_of
+from agent.settings import LLMConfig
 
 KEY = "sk-test-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "Which file parses the config?"}]

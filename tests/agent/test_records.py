@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from agent.errors import UserError
 from agent.llm import CallRecord
 from agent.records import RunRecord, find_run
+from configs.errors import UserError
 
 
 def test_a_run_folder_holds_stages_timings_calls_and_the_patch(tmp_path):

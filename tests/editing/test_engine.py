@@ -1004,7 +1004,7 @@ def test_repo_reader_refuses_bad_paths(tmp_path, path, reason):
 
 
 def test_configured_editor_uses_the_blocking_set_and_diff_context(tmp_path):
-    from agent.config import EditingConfig
+    from editing.config import EditingConfig
     from editing.engine import make_editor
 
     (tmp_path / "pkg").mkdir()

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from fakes.tree import write_tree
 
-from agent.config import EditingConfig, load_settings
 from agent.llm import make_llm
+from agent.settings import load_settings
+from editing.config import EditingConfig
 from editing.engine import make_editor
 from editing.generate import Generator, Target, build_context, candidate_key
 from editing.models import SampleFailure

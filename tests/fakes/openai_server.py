@@ -144,6 +144,36 @@ def hashed_embedding(text: str, dim: int = 64) -> list[float]:
     return (vec / norm).tolist()
 
 
+def corrupted(vectors: list[list[float]], texts: list[str], mode: str, dim: int) -> list[list[float]]:
+    """The vectors as an embedding_mode spoils them (see the module's docstring)."""
+    if mode == "wrong_count":
+        return vectors[:-1] if len(vectors) > 1 else vectors + [hashed_embedding("extra", dim)]
+    if mode == "wrong_dim" and vectors:
+        return vectors[:-1] + [hashed_embedding(texts[-1] if texts else "", len(vectors[-1]) + 1)]
+    if mode == "zeros":
+        return [[0.0] * len(v) for v in vectors]
+    return vectors
+
+
+class HashEmbedder:
+    """The fake server's embeddings in process, for code that takes an embedder: the same vectors,
+    the same `embedding_mode`s (`mode`), and each call's texts kept in `calls`."""
+
+    def __init__(self, dim: int = 64, name: str = "hash"):
+        self.dim, self.name, self.mode = dim, name, "ok"
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        vectors = corrupted([hashed_embedding(t, self.dim) for t in texts], texts, self.mode, self.dim)
+        try:
+            return np.asarray(vectors, dtype=np.float32)
+        except ValueError:  # rows of differing lengths, as a real embedder must refuse them
+            from localization.dense import EmbeddingError
+
+            raise EmbeddingError("embedding vectors of differing dimensions") from None
+
+
 class FakeOpenAIServer:
     def __init__(
         self,
@@ -362,12 +392,7 @@ class FakeOpenAIServer:
         mode = self.embedding_mode
         if mode not in EMBEDDING_MODES:
             return 500, {"x-should-retry": "false"}, _error(f"fake OpenAI server: unknown embedding_mode {mode!r}", "fake_server_error")
-        if mode == "wrong_count":
-            vectors = vectors[:-1] if len(vectors) > 1 else vectors + [hashed_embedding("extra", dim)]
-        elif mode == "wrong_dim" and vectors:
-            vectors[-1] = hashed_embedding(texts[-1] if texts else "", len(vectors[-1]) + 1)
-        elif mode == "zeros":
-            vectors = [[0.0] * len(v) for v in vectors]
+        vectors = corrupted(vectors, texts, mode, dim)
         base64_out = body.get("encoding_format") == "base64"
         data = [
             {

@@ -1,4 +1,5 @@
-"""localization/dense.py: the OpenAI embedder (against the fake server), vector checks, the cache."""
+"""localization/dense.py: vector checks, the vector cache, dense scores (with the fake model's
+embeddings, in process), the choice of embedder."""
 
 from __future__ import annotations
 
@@ -6,104 +7,17 @@ import sqlite3
 
 import numpy as np
 import pytest
+from fakes.openai_server import HashEmbedder
 
-import agent.llm  # noqa: F401  (dense.py imports the SDK lazily: pay for it at collection, not in a test)
-from agent.config import EmbeddingsConfig, LLMConfig
-from fakes.openai_server import hashed_embedding
-from localization.dense import (
-    EmbeddingError,
-    OpenAIEmbedder,
-    VectorCache,
-    check_vectors,
-    dense_scores,
-    text_key,
-)
+from configs.errors import ConfigError
+from localization.config import EmbeddingsConfig
+from localization.dense import EmbeddingError, VectorCache, check_vectors, dense_scores, make_embedder, text_key
 
-KEY = "sk-embed-key-987"
 DIM = 64
 
 QUERY = "parse the yaml config file"
 RELATED = "def parse_config(path): read the yaml config file and parse it"
 UNRELATED = "socket timeout while retrying the network connection"
-
-
-def make_embedder(server, batch_size: int = 32, model: str = "emb-test") -> OpenAIEmbedder:
-    cfg = EmbeddingsConfig(provider="openai", openai_model=model, batch_size=batch_size)
-    return OpenAIEmbedder(cfg, LLMConfig(base_url=server.base_url, api_key=KEY, max_retries=0, timeout_s=5))
-
-
-# -- OpenAIEmbedder -----------------------------------------------------------------------
-
-
-def test_openai_embedder_returns_the_served_vectors(fake_openai):
-    embedder = make_embedder(fake_openai)
-    texts = ["alpha beta", "gamma", "alpha delta"]
-
-    vectors = embedder.embed(texts)
-
-    assert embedder.name == "openai:emb-test"
-    assert vectors.dtype == np.float32
-    assert vectors.shape == (3, DIM)
-    expected = np.asarray([hashed_embedding(t, DIM) for t in texts], dtype=np.float32)
-    np.testing.assert_allclose(vectors, expected, rtol=1e-6)
-    [(path, body, headers)] = fake_openai.requests
-    assert path == "/v1/embeddings"
-    assert body["model"] == "emb-test"
-    assert body["input"] == texts
-    assert headers["Authorization"] == f"Bearer {KEY}"
-
-
-def test_openai_embedder_batches_and_keeps_order(fake_openai):
-    embedder = make_embedder(fake_openai, batch_size=2)
-    texts = [f"text number {i}" for i in range(5)]
-
-    vectors = embedder.embed(texts)
-
-    assert [r.json["input"] for r in fake_openai.embedding_requests()] == [texts[0:2], texts[2:4], texts[4:5]]
-    expected = np.asarray([hashed_embedding(t, DIM) for t in texts], dtype=np.float32)
-    np.testing.assert_allclose(vectors, expected, rtol=1e-6)
-
-
-def test_openai_embedder_orders_by_index_not_by_position(fake_openai):
-    # A server may list the vectors out of order; `index` says which input each belongs to.
-    fake_openai.embedder = lambda texts, model: [hashed_embedding(t, DIM) for t in texts]
-    embedder = make_embedder(fake_openai)
-    original = fake_openai._embeddings
-
-    def reversed_answer(body):
-        status, headers, payload = original(body)
-        payload["data"].reverse()
-        return status, headers, payload
-
-    fake_openai._embeddings = reversed_answer
-    vectors = embedder.embed(["one", "two", "three"])
-
-    np.testing.assert_allclose(vectors[0], hashed_embedding("one", DIM), rtol=1e-6)
-    np.testing.assert_allclose(vectors[2], hashed_embedding("three", DIM), rtol=1e-6)
-
-
-def test_openai_embedder_http_error_is_an_embedding_error(fake_openai):
-    fake_openai.fail_next(status=500, path="/embeddings")
-    embedder = make_embedder(fake_openai)
-
-    with pytest.raises(EmbeddingError) as info:
-        embedder.embed(["anything"])
-    assert KEY not in str(info.value)
-
-
-def test_openai_embedder_differing_dimensions_is_an_embedding_error(fake_openai):
-    fake_openai.embedding_mode = "wrong_dim"
-    embedder = make_embedder(fake_openai)
-
-    with pytest.raises(EmbeddingError, match="dimension"):
-        embedder.embed(["first text", "second text"])
-
-
-def test_openai_embedder_needs_a_key_or_base_url(clean_env):
-    from agent.errors import ConfigError
-
-    with pytest.raises(ConfigError):
-        OpenAIEmbedder(EmbeddingsConfig(provider="openai"), LLMConfig())
 
 
 # -- check_vectors ------------------------------------------------------------------------
@@ -134,26 +48,6 @@ def test_check_vectors_accepts_good_vectors():
 def test_check_vectors_rejects(vectors, count, dim, match):
     with pytest.raises(EmbeddingError, match=match):
         check_vectors(vectors, count, dim)
-
-
-@pytest.mark.parametrize(
-    ("mode", "match"),
-    [("wrong_count", "expected 2 vectors"), ("zeros", "all zeros")],
-)
-def test_check_vectors_catches_bad_server_answers(fake_openai, mode, match):
-    fake_openai.embedding_mode = mode
-    vectors = make_embedder(fake_openai).embed(["first text", "second text"])
-
-    with pytest.raises(EmbeddingError, match=match):
-        check_vectors(vectors, 2, DIM)
-
-
-def test_check_vectors_catches_wrong_dimension_from_server(fake_openai):
-    fake_openai.embedding_mode = "wrong_dim"
-    vectors = make_embedder(fake_openai).embed(["only text"])
-
-    with pytest.raises(EmbeddingError, match=f"expected dimension {DIM}"):
-        check_vectors(vectors, 1, DIM)
 
 
 # -- VectorCache --------------------------------------------------------------------------
@@ -211,8 +105,8 @@ def test_unusable_cache_location_degrades_to_no_cache(tmp_path, capsys):
 # -- dense_scores -------------------------------------------------------------------------
 
 
-def test_dense_scores_rank_shared_words_above_unrelated_text(fake_openai, tmp_path):
-    embedder = make_embedder(fake_openai)
+def test_dense_scores_rank_shared_words_above_unrelated_text(tmp_path):
+    embedder = HashEmbedder(DIM)
     cache = VectorCache(tmp_path, embedder.name)
 
     scores = dense_scores(embedder, cache, QUERY, [UNRELATED, RELATED])
@@ -223,31 +117,31 @@ def test_dense_scores_rank_shared_words_above_unrelated_text(fake_openai, tmp_pa
     assert np.all(scores <= 1.0 + 1e-5)
 
 
-def test_dense_scores_embed_only_uncached_texts(fake_openai, tmp_path):
-    embedder = make_embedder(fake_openai)
+def test_dense_scores_embed_only_uncached_texts(tmp_path):
+    embedder = HashEmbedder(DIM)
     cache = VectorCache(tmp_path, embedder.name)
 
     first = dense_scores(embedder, cache, QUERY, [RELATED, UNRELATED])
-    assert [r.json["input"] for r in fake_openai.embedding_requests()] == [[QUERY], [RELATED, UNRELATED]]
+    assert embedder.calls == [[QUERY], [RELATED, UNRELATED]]
 
     second = dense_scores(embedder, VectorCache(tmp_path, embedder.name), QUERY, [UNRELATED, RELATED, "new text"])
-    assert [r.json["input"] for r in fake_openai.embedding_requests()][2:] == [[QUERY], ["new text"]]
+    assert embedder.calls[2:] == [[QUERY], ["new text"]]
     np.testing.assert_allclose(second[[1, 0]], first, rtol=1e-5)
 
 
 @pytest.mark.parametrize(("mode", "match"), [("wrong_count", "vectors"), ("zeros", "all zeros"), ("wrong_dim", "dimension")])
-def test_dense_scores_bad_embeddings_raise_embedding_error(fake_openai, tmp_path, mode, match):
-    embedder = make_embedder(fake_openai)
-    fake_openai.embedding_mode = mode
+def test_dense_scores_bad_embeddings_raise_embedding_error(tmp_path, mode, match):
+    embedder = HashEmbedder(DIM)
+    embedder.mode = mode
 
     with pytest.raises(EmbeddingError, match=match):
         dense_scores(embedder, VectorCache(tmp_path, embedder.name), QUERY, [RELATED, UNRELATED])
 
 
-def test_dense_scores_survive_cached_vectors_of_another_dimension(fake_openai, tmp_path):
-    embedder = make_embedder(fake_openai)
+def test_dense_scores_survive_cached_vectors_of_another_dimension(tmp_path):
+    embedder = HashEmbedder(DIM)
     dense_scores(embedder, VectorCache(tmp_path, embedder.name), QUERY, [RELATED])
-    fake_openai.embedding_dim = 32  # the endpoint now serves a different model under the same name
+    embedder.dim = 32  # the endpoint now serves a different model under the same name
 
     try:
         scores = dense_scores(embedder, VectorCache(tmp_path, embedder.name), QUERY, [RELATED, UNRELATED])
@@ -271,3 +165,12 @@ def test_local_embedder_loads_the_packaged_model_offline(monkeypatch):
     assert vectors.shape == (3, 384)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     assert unit[0] @ unit[1] > unit[0] @ unit[2]
+
+
+def test_the_openai_provider_is_the_embedder_the_caller_supplies():
+    cfg = EmbeddingsConfig(provider="openai")
+    remote = HashEmbedder(DIM, name="openai:remote")
+    assert make_embedder(cfg, remote=lambda: remote) is remote
+    with pytest.raises(ConfigError, match="needs a model endpoint"):
+        make_embedder(cfg)
+    assert make_embedder(EmbeddingsConfig(provider="none"), remote=lambda: remote) is None

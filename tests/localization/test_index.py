@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
-from agent.errors import UserError
+from agent.settings import load_settings
+from configs.errors import UserError
 from localization import index as index_mod
 from localization.globs import excluded, matches
 from localization.index import build_index, list_python_files

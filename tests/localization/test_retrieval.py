@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes.repos import TOY
 
-from agent.config import load_settings
-from agent.errors import UserError
+from agent.settings import load_settings
+from configs.errors import UserError
 from localization.index import build_index
 from localization.localize import Localizer, clean_issue
 from localization.models import MODULE_UNIT
@@ -19,68 +20,6 @@ from localization.tokens import path_tokens, split_identifier, tokenize
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-FILES = {
-    "pkg/__init__.py": "",
-    "pkg/mod.py": '''
-        """Arithmetic helpers."""
-
-
-        class Klass:
-            """Holds a value."""
-
-            def method(self, x):
-                return x + self.base
-
-            def other(self):
-                return 2
-
-
-        def func(a, b):
-            ratio = a / b
-            return ratio
-        ''',
-    "pkg/storage.py": '''
-        """Saving records to storage."""
-
-
-        class RecordStore:
-            def save_record(self, record):
-                """Save a record to disk storage."""
-                data = serialize_record(record)
-                self.disk.write(data)
-
-            def load_record(self, key):
-                return self.disk.read(key)
-
-
-        def serialize_record(record):
-            return repr(record)
-        ''',
-    "pkg/net/__init__.py": "",
-    "pkg/net/session.py": '''
-        class Session:
-            def request(self, method, url):
-                return self.send(method, url)
-
-            def send(self, method, url):
-                return getHTTPResponse(url)
-
-
-        def getHTTPResponse(url):
-            return url
-        ''',
-    "pkg/text.py": '''
-        def parse_header(value):
-            """Parse an HTTP header value."""
-            parts = value.split(";")
-            return parts
-
-
-        def format_date(stamp):
-            return str(stamp)
-        ''',
-}
-
 SIGNALS = ("traceback", "path", "dotted", "identifier")
 
 
@@ -88,17 +27,9 @@ def no_signals_but(*keep: str) -> list[str]:
     return [f"retrieval.signal_{name}_weight=0" for name in SIGNALS if name not in keep]
 
 
-def make_repo(root: Path) -> Path:
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
-
-
 @pytest.fixture
-def repo(tmp_path) -> Path:
-    return make_repo(tmp_path / "repo")
+def repo(toy_repo) -> Path:
+    return toy_repo
 
 
 @pytest.fixture
@@ -255,7 +186,7 @@ def test_lexical_weight_is_used(rank):
 
 def test_ranking_covers_every_file_and_non_module_unit(rank, repo):
     r = rank("anything at all")
-    assert sorted(p for p, _ in r.files) == sorted(FILES)
+    assert sorted(p for p, _ in r.files) == sorted(TOY)
     assert all(u.name != MODULE_UNIT for u, _ in r.units)
     assert len(r.units) == 14
     scores = [s for _, s in r.units]
@@ -447,7 +378,7 @@ def test_strip_noise_drops_environment_text_but_keeps_code():
 
 
 def test_title_identifier_factor_is_used():
-    from agent.config import RetrievalConfig
+    from localization.config import RetrievalConfig
     from localization.models import Unit
     from localization.signals import SignalResolver
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import RetrievalConfig
+from localization.config import RetrievalConfig
 from localization.models import MODULE_UNIT, Unit
 from localization.signals import SignalResolver
 

@@ -5,48 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes.tree import write_tree
 
-from agent.config import load_settings
 from agent.llm import make_llm
+from agent.settings import load_settings
 from localization.localize import Localizer
 from localization.stages import _known_paths, parse_answer
-
-FILES = {
-    "pkg/__init__.py": "",
-    "pkg/mod.py": '''
-        """Arithmetic helpers."""
-
-
-        class Klass:
-            """Holds a value."""
-
-            def method(self, x):
-                return x + self.base
-
-            def other(self):
-                return 2
-
-
-        def func(a, b):
-            ratio = a / b
-            return ratio
-        ''',
-    "pkg/storage.py": '''
-        class RecordStore:
-            def save_record(self, record):
-                """Save a record to disk storage."""
-                self.disk.write(repr(record))
-
-            def load_record(self, key):
-                return self.disk.read(key)
-        ''',
-    "pkg/text.py": '''
-        def parse_header(value):
-            """Parse an HTTP header value."""
-            return value.split(";")
-        ''',
-}
 
 ISSUE = "Klass.method adds the base twice when saving a record (ratio unchanged)"
 
@@ -58,8 +21,8 @@ def fenced(key: str, values: list[str]) -> str:
 
 
 @pytest.fixture
-def repo(tmp_path) -> Path:
-    return write_tree(tmp_path / "repo", FILES)
+def repo(toy_repo) -> Path:
+    return toy_repo
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.base import SandboxError
 from sandbox.docker_backend import LABEL, OWNER_LABEL, DockerSandbox, docker_client, prune
 from sandbox.images import base_tag, ensure_base
@@ -160,7 +160,7 @@ def test_container_removed_after_an_exception(image, cfg, repo, client):
 
 _HOLDER = """
 import signal, sys
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.base import terminate_as_interrupt
 from sandbox.docker_backend import DockerSandbox
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job inherits SIGINT ignored

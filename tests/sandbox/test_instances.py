@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox import instances
 from sandbox import swebench_adapter as swe
+from sandbox.base import SandboxError
 from sandbox.docker_backend import docker_client
-from sandbox.instances import env_layer, instance_layer, suite_for, swebench_recipe, eval_command, validate
+from sandbox.instances import eval_command, instance_environment, swebench_recipe, validate
+from sandbox.layers import env_layer, suite_for, tree_layer
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -103,7 +105,7 @@ def test_a_python_no_suite_has_takes_its_substitute():
     said = []
     assert suite_for("3.10", cfg, said.append) == "bullseye" and "using 3.9" in said[0]
     assert suite_for("3.11", cfg) == "bookworm"
-    with pytest.raises(instances.SandboxError, match="no Debian suite has Python 2.7"):
+    with pytest.raises(SandboxError, match="no Debian suite has Python 2.7"):
         suite_for("2.7", cfg)
 
 
@@ -121,7 +123,10 @@ def test_services_of_the_repo_start_before_its_tests(clone, monkeypatch):
 
 def test_instance_layer_gives_setuptools_scm_the_version(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "pre_install": ["echo pre"]})
-    script = instance_layer({**_row(clone[1]), "version": "5.4"}, clone[0], "env:tag").script
+    env = instance_environment({**_row(clone[1]), "version": "5.4"}, clone[0].parent, load_settings().sandbox)
+    layer = tree_layer(env, "env:tag")
+    assert (layer.name, layer.commit, layer.clone) == ("owner__name-1", clone[1], str(clone[0]))
+    script = layer.script
     assert "export SETUPTOOLS_SCM_PRETEND_VERSION=5.4.0" in script
     assert script.index("echo pre") < script.index("echo installed")
     assert instances.TREE_ON_PATH not in script

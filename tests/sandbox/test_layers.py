@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.base import SandboxError
 from sandbox.docker_backend import LABEL, DockerSandbox, docker_client
 from sandbox.images import ensure_base

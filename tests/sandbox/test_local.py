@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import SandboxConfig, load_settings
+from agent.settings import load_settings
 from sandbox.base import SandboxError
+from sandbox.config import SandboxConfig
 from sandbox.local import LocalSandbox
 
 README = "hello\nworld\n"

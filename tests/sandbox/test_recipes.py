@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from agent.config import ServiceConfig
+from sandbox.config import ServiceConfig
 from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script, service_prelude
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.requirements import _offline_requirements, env_yml_packages, pip_name, read_requirements
 
 

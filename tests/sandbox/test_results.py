@@ -9,7 +9,7 @@ import pytest
 from sandbox.grading import grade
 from sandbox.models import TestResults
 from sandbox.results import parse_junit, parse_log
-from sandbox.swebench_adapter import spec, parse_test_list
+from sandbox.swebench_adapter import parse_test_list, spec
 
 DATA = Path(__file__).parent / "data"
 T = "tests/sub/test_demo.py"

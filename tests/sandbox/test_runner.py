@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.grading import grade
 from sandbox.local import LocalSandbox
 from sandbox.runner import JUNIT_FILE, run_pytest

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
+from agent.settings import load_settings
 from sandbox.base import SandboxError
 from sandbox.recipes import EnvRecipe
 from sandbox.venvs import child_venv, ensure_venv, host_python

@@ -1,0 +1,125 @@
+"""`supercoder sandbox base | build | validate | prune`: the sandbox's images and containers, and
+the validation of SWE-bench instances in it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from agent.cli.common import BackendOpt, ConfigOpt, DatasetOpt, RepoCacheOpt, SetOpt, SplitOpt, group, notice, settings_of
+from configs.errors import UserError
+
+app = group("Sandbox images and containers.")
+InstanceOpt = Annotated[Optional[list[str]], typer.Option("--instance", help="Instance id (repeatable; default: all).")]
+
+
+def _rows(dataset: str, split: str, instances: list[str] | None) -> list[dict]:
+    """The dataset's instances (all, or those named), each with what validating it needs."""
+    from agent.batch import dataset as ds
+
+    return ds.select(ds.load(dataset, split, needs=ds.VALIDATION_FIELDS), instances, flag="--instance")
+
+
+@app.command("base")
+def sandbox_base(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build even when an image of this spec exists.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Build the base image (debootstrap + docker import) unless one of the same spec exists; print its tag."""
+    settings = settings_of(config, set_)
+    from sandbox.base import SandboxError
+    from sandbox.docker_backend import docker_client
+    from sandbox.images import ensure_base
+
+    try:
+        tag = ensure_base(docker_client(), settings.sandbox, rebuild=rebuild, progress=notice)
+    except SandboxError as exc:
+        raise UserError(str(exc)) from None
+    print(tag)
+
+
+@app.command("build")
+def sandbox_build(
+    dataset: DatasetOpt,
+    repo_cache: RepoCacheOpt,
+    instance: Annotated[list[str], typer.Option("--instance", help="Instance id (repeatable).")],
+    split: SplitOpt = "test",
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the environment and instance layers.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Build (or reuse) the layered images of instances; print their tags."""
+    settings = settings_of(config, set_)
+    rows = _rows(dataset, split, instance)
+    from sandbox.base import SandboxError
+    from sandbox.instances import ensure_instance
+
+    for row in rows:
+        try:
+            tag = ensure_instance(row, repo_cache, settings.sandbox, rebuild=rebuild, progress=notice)
+        except SandboxError as exc:
+            raise UserError(f"{row['instance_id']}: {exc}") from None
+        print(json.dumps({"instance_id": row["instance_id"], "image": tag}))
+
+
+@app.command("validate")
+def sandbox_validate(
+    dataset: DatasetOpt,
+    repo_cache: RepoCacheOpt,
+    instance: InstanceOpt = None,
+    split: SplitOpt = "test",
+    patch: Annotated[str, typer.Option("--patch", help="gold, none, or a diff file applied to every instance.")] = "gold",
+    backend: BackendOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array, an object per instance.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Apply a patch and the test patch, run FAIL_TO_PASS and PASS_TO_PASS, grade as SWE-bench does."""
+    settings = settings_of(config, set_, {"sandbox.backend": backend})
+    patch_text: str | None = None
+    if patch not in ("gold", "none"):
+        path = Path(patch)
+        if not path.is_file():
+            raise UserError(f"--patch: expected gold, none or a diff file; not found: {patch}")
+        patch_text = path.read_text(encoding="utf-8")
+    rows = _rows(dataset, split, instance)
+    if not repo_cache.is_dir():
+        raise UserError(f"repo cache not found: {repo_cache}")
+    from sandbox.instances import validate
+
+    results = []
+    for n, row in enumerate(rows, 1):
+        notice(f"[{n}/{len(rows)}] {row['instance_id']}")
+        chosen = row.get("patch") if patch == "gold" else patch_text
+        v = validate(row, repo_cache, settings.sandbox, chosen, progress=notice)
+        results.append(v)
+        if not as_json:
+            state = "error: " + v.error.splitlines()[0] if v.error else ("RESOLVED" if v.resolved else "not resolved")
+            print(f"{v.instance_id}  {state}  FAIL_TO_PASS {len(v.fail_to_pass.passed)}/{len(v.fail_to_pass.passed) + len(v.fail_to_pass.failed)}"
+                  f"  PASS_TO_PASS {len(v.pass_to_pass.passed)}/{len(v.pass_to_pass.passed) + len(v.pass_to_pass.failed)}  {v.duration_s:.0f} s")
+    if as_json:
+        print(json.dumps([v.model_dump() for v in results]))
+    if any(v.error for v in results):
+        raise typer.Exit(1)
+
+
+@app.command("prune")
+def sandbox_prune(
+    everything: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still going.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Remove sandbox containers whose run has ended (interrupted, killed); print how many."""
+    settings_of(config, set_)
+    from sandbox.base import SandboxError
+    from sandbox.docker_backend import prune
+
+    try:
+        removed = prune(everything=everything)
+    except SandboxError as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps({"removed": removed}))

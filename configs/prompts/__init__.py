@@ -1,1 +1,0 @@
-"""Packaged as agent.configs.prompts: Jinja prompt templates."""

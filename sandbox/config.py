@@ -1,0 +1,99 @@
+"""The config section the sandbox owns (its values are in configs/default.yaml)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from configs.defaults import Section
+
+
+class ServiceConfig(Section):
+    """A server the tests of a repository expect (httpbin for requests), run on loopback
+    beside them: the sandbox has no network. The defaults here are those of an entry."""
+
+    packages: list[str] = Field(min_length=1)  # installed into a venv of their own in the environment image
+    start: str  # run in the background before the tests, with the service's venv first on PATH
+    ready: str = "true"  # succeeds once the service answers
+    ready_timeout_s: float = Field(30, gt=0)
+    ready_interval_s: float = Field(0.2, gt=0)  # between two readiness probes
+    env: dict[str, str] = Field(default_factory=dict)  # exported to the tests
+
+
+class ProjectConfig(Section):
+    """The environment of a repository that is not a SWE-bench instance: derived from its
+    pyproject.toml, setup.cfg, setup.py and requirements files; each field overrides."""
+
+    defaults_at = "sandbox.project"
+
+    python: str | None
+    packages: list[str] | None
+    install: str | None
+    test_extras: list[str]
+    requirements: list[str]
+    always: list[str]
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # YAML and --set read 3.9 as a number, and 3.10 as 3.1: take the first, refuse the second.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if str(value) in ("3.1", "3.2") or not isinstance(value, float):
+                raise ValueError(f'write the version as text, e.g. "3.10" (the number {value} is ambiguous)')
+            return str(value)
+        return value
+
+
+class SandboxConfig(Section):
+    defaults_at = "sandbox"
+
+    backend: Literal["docker", "local"]
+    command_timeout_s: float = Field(gt=0)
+    kill_grace_s: float = Field(gt=0)
+    output_max_chars: int = Field(ge=1000)
+    workdir: str
+    pytest_command: str
+    ca_bundle: str | None
+    python_suites: dict[str, str]
+    python_substitutes: dict[str, str]  # a spec's Python that no suite (or, locally, no interpreter) has -> the one used
+    local_pythons: dict[str, str]
+    pip_spec: str
+    build_timeout_s: float = Field(gt=0)
+    local_venv_dir: Path | None
+    services: dict[str, dict[str, ServiceConfig]]
+    project: ProjectConfig
+    conda_pip_names: dict[str, str]
+    extra_pins: dict[str, list[str]]
+    clone_url: str
+    clone_timeout_s: float = Field(gt=0)
+    network_repos: list[str]
+    build_env: dict[str, str]
+    cpus: float = Field(gt=0)
+    memory_mb: int = Field(ge=64)
+    pids_limit: int = Field(ge=16)
+    tmpfs_mb: int = Field(ge=1)
+    file_size_mb: int = Field(ge=1)
+    base_suite: str
+    debian_mirror: str
+    base_packages: list[str]
+
+    @field_validator("clone_url")
+    @classmethod
+    def _one_placeholder(cls, value: str) -> str:
+        try:
+            value.format(repo="owner/name")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may hold one placeholder, {repo}, and no other braces") from None
+        return value
+
+    @field_validator("services")
+    @classmethod
+    def _plain_names(cls, value: dict[str, dict[str, ServiceConfig]]) -> dict[str, dict[str, ServiceConfig]]:
+        for services in value.values():
+            for name in services:
+                if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+                    raise ValueError(f"service name {name!r}: letters, digits and _ only (it names a folder and a variable)")
+        return value

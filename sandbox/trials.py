@@ -1,0 +1,68 @@
+"""Trials: a plan's tests run in a sandbox of an Environment, with or without a candidate's diff.
+Each backend says whether trials get a fresh sandbox (docker) or share one tree, reset between
+them (local, whose install is slow)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from sandbox.backends import Progress, backend_of
+from sandbox.base import Sandbox, SandboxError
+from sandbox.config import SandboxConfig
+from sandbox.models import TestPlan, TestRun, TestStatus
+from sandbox.recipes import Environment
+from sandbox.runner import run_pytest
+
+COMMAND_TEST = "test-cmd"  # the id a user's test command gets: its exit status is its result
+
+Trial = Callable[[str | None, TestPlan], TestRun]  # (diff or None, plan) -> what the tests did
+
+
+def tail(text: str, chars: int) -> str:
+    return text if len(text) <= chars else "[...]\n" + text[-chars:]
+
+
+def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int) -> TestRun:
+    for path, text in plan.extra_files.items():
+        sb.write_file(path, text)
+    if plan.command is not None:
+        result = sb.run(plan.command)
+        status: TestStatus = "passed" if result.exit_code == 0 and not result.timed_out else "failed"
+        problem = f"the test command timed out after {result.duration_s:.0f} s" if result.timed_out else None
+        return TestRun(statuses={COMMAND_TEST: status}, problem=problem, output=tail(result.output, output_chars),
+                       duration_s=result.duration_s)
+    if not plan.tests:
+        return TestRun(problem="no tests to run")
+    result, results = run_pytest(sb, plan.tests, cfg.pytest_command)
+    return TestRun(statuses=dict(results.statuses), problem=results.problem, output=tail(result.output, output_chars),
+                   duration_s=result.duration_s)
+
+
+@contextmanager
+def trials(env: Environment, cfg: SandboxConfig, output_chars: int, progress: Progress = lambda _: None) -> Iterator[Trial]:
+    """`trial(diff, plan)`: the plan's tests with `diff` applied (None: the original tree); the
+    end of the output kept is `output_chars` long."""
+    backend = backend_of(cfg)
+
+    def run(sb: Sandbox, diff: str | None, plan: TestPlan) -> TestRun:
+        try:
+            if diff:
+                sb.apply_diff(diff)
+        except SandboxError as exc:
+            return TestRun(problem=str(exc))
+        return run_plan(sb, plan, cfg, output_chars)
+
+    if backend.fresh_per_trial:
+        def fresh(diff: str | None, plan: TestPlan) -> TestRun:
+            with backend.open(env, cfg, progress) as (sb, _):
+                return run(sb, diff, plan)
+
+        yield fresh
+        return
+    with backend.open(env, cfg, progress) as (shared, _):
+        def reset(diff: str | None, plan: TestPlan) -> TestRun:
+            shared.reset()
+            return run(shared, diff, plan)
+
+        yield reset

@@ -1,0 +1,227 @@
+"""`supercoder repair` end to end on a small repository the test makes, with the fake model
+server playing every stage (as docs/prompts.md describes) and the local sandbox backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fakes.repos import git as _git
+
+from agent import cli
+
+GOOD = '<edit path="calc.py" unit="add">\ndef add(a, b):\n    return a + b\n</edit>'
+BAD = '<edit path="calc.py" unit="add">\ndef add(a, b):\n    return a * b\n</edit>'
+CHECK = "python -c 'import calc; assert calc.add(1, 2) == 3'"
+
+
+@pytest.fixture
+def repo(calc_repo) -> Path:
+    return calc_repo
+
+
+def responder(edits: list[str], seen: list[str]):
+    """Answers each stage's prompt in its documented format; edits are given in turn."""
+    def answer(body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        seen.append(prompt)
+        if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
+            return '```json\n{"files": ["calc.py"]}\n```'
+        if "Name the functions, methods or classes" in prompt:
+            return '```json\n{"units": ["calc.py::add"]}\n```'
+        if "You are fixing an issue" in prompt:
+            return edits.pop(0) if len(edits) > 1 else edits[0]
+        return "I cannot help with that."
+    return answer
+
+
+def _args(repo: Path, server, tmp_path: Path, *extra: str) -> list[str]:
+    return ["repair", "--repo", str(repo), "--issue", "add() subtracts: add(1, 2) gives -1 instead of 3",
+            "--model", "fake-model", "--base-url", server.base_url, "--backend", "local", "--json",
+            "--set", f"repair.runs_dir={tmp_path / 'runs'}", "--set", "embeddings.provider=none",
+            "--set", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", "--set", f'sandbox.local_pythons={{"3.11": "{sys.executable}"}}',
+            "--set", "sandbox.project.packages=[]", "--set", "sandbox.project.always=[]", "--set", "sandbox.project.python=3.11",
+            "--set", "editing.temperatures=[0.0, 0.8]", "--set", "editing.samples_per_temperature=1", *extra]
+
+
+def run(capsys, args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    out, err = capsys.readouterr()
+    return (0 if exc.value.code is None else exc.value.code), out, err
+
+
+def test_a_validated_patch_from_a_test_command(fake_openai, repo, tmp_path, capsys):
+    seen: list[str] = []
+    fake_openai.responder = responder([GOOD], seen)
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    assert "+    return a + b" in result["patch"] and result["tests"]["target"] == {"test-cmd": "passed"}
+    assert _git(repo, "status", "--porcelain") == "" and "a - b" in (repo / "calc.py").read_text()  # the user's tree untouched
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == tmp_path / "runs"
+    for name in ("config.json", "request.json", "localize.json", "baseline.json", "round-1.json", "summary.json", "patch.diff", "calls.jsonl"):
+        assert (run_dir / name).exists(), name
+    calls = [json.loads(line) for line in (run_dir / "calls.jsonl").read_text().splitlines()]
+    assert any("You are fixing an issue" in c["request"]["messages"][-1]["content"] for c in calls)
+    code, out, _ = run(capsys, ["show", "last", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0 and "validated" in out and "calc.py::add" in out and "round-1  candidate 1" in out
+
+
+def test_failures_are_fed_back_and_the_best_unvalidated_patch_is_kept(fake_openai, repo, tmp_path, capsys):
+    seen: list[str] = []
+    fake_openai.responder = responder([BAD], seen)
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "repair.rounds=2",
+                                       "--output", str(tmp_path / "best.diff")))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "unvalidated" and "no candidate makes the failing test" in result["reason"]
+    second_round = [p for p in seen if "You are fixing an issue" in p and "What happened with an earlier attempt" in p]
+    assert second_round and "Still failing: test-cmd" in second_round[0] and "return a * b" in second_round[0]
+    assert (tmp_path / "best.diff").read_text() == result["patch"]
+
+
+def test_apply_changes_the_tree_only_for_a_validated_patch_and_clean_files(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    (repo / "calc.py").write_text((repo / "calc.py").read_text() + "\n# my local note\n")  # uncommitted
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
+    assert code == 0 and "not applied: uncommitted changes in calc.py" in err
+    assert json.loads(out)["patch"]  # the workspace held the local change, and the patch was made over it
+    _git(repo, "checkout", "calc.py")
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
+    assert code == 0 and "applied to" in err and "return a + b" in (repo / "calc.py").read_text()
+
+
+def test_bad_input_and_a_refused_key_stop_before_any_work(fake_openai, repo, tmp_path, capsys):
+    code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--tests", "t.py"))
+    assert code == 2 and "not both" in err
+    fake_openai.fail_next(status=401, path="/models")
+    code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error: ") and "refused the key" in err
+    assert not fake_openai.chat_requests()
+    [summary] = (tmp_path / "runs").glob("*/summary.json")  # the refused run's record says why
+    assert "refused the key" in json.loads(summary.read_text())["reason"]
+    code, _, err = run(capsys, [a if a != str(repo) else str(tmp_path / "nope") for a in _args(repo, fake_openai, tmp_path)])
+    assert code == 2 and "repository not found" in err
+
+
+def test_a_model_that_answers_garbage_ends_failed_with_its_record(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder(["Sorry, I am not sure what you mean."], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "editing.max_retries=1",
+                                       "--set", "repair.rounds=1"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["patch"] == ""
+    assert "edit" in result["reason"].lower(), result["reason"]  # the reader's complaint about the answer
+    assert json.loads((Path(result["run_dir"]) / "summary.json").read_text())["status"] == "failed"
+
+
+def test_the_cost_limit_stops_the_run_with_a_reason(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([BAD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o",
+                                       "--max-cost", "0.0000001", "--set", "repair.rounds=3"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] in ("failed", "unvalidated")
+    calls = (Path(result["run_dir"]) / "calls.jsonl").read_text().splitlines()
+    assert len(calls) <= 2  # the first call crossed the limit; later ones were refused, not sent
+    assert result["cost_usd"] > 0
+
+
+def test_a_rerun_replays_from_the_cache_at_no_cost(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    code, out, _ = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o"))
+    first = json.loads(out)
+    asked = len(fake_openai.chat_requests())
+    code, out, _ = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o"))
+    again = json.loads(out)
+    assert code == 0 and again["patch"] == first["patch"] and again["cost_usd"] == 0 and first["cost_usd"] > 0
+    assert len(fake_openai.chat_requests()) == asked
+
+
+def test_rate_limits_with_retry_after_are_waited_out(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    fake_openai.fail_next(status=429, times=2, retry_after_ms=20, path="/chat/completions")
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    assert code == 0 and json.loads(out)["status"] == "validated", err
+    summary = json.loads((Path(json.loads(out)["run_dir"]) / "summary.json").read_text())
+    assert summary["usage"]["retries"] == 2
+
+
+def test_a_validated_patch_in_docker(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([BAD, GOOD], [])  # the first round's candidate is wrong; the feedback round fixes it
+    args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK,
+                                                             "--set", "editing.temperatures=[0.0]")]
+    code, out, err = run(capsys, args)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    rounds = sorted(p.name for p in Path(result["run_dir"]).glob("round-*.json"))
+    assert rounds == ["round-1.json", "round-2.json"]
+
+
+def test_a_sandbox_that_cannot_be_built_ends_failed_with_the_reason(fake_openai, repo, tmp_path, capsys):
+    fake_openai.responder = responder([GOOD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "sandbox.project.install=exit 3"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["reason"].startswith("sandbox: installing the repository failed")
+    assert "Traceback" not in err
+
+
+def test_nothing_located_ends_without_generating(fake_openai, repo, tmp_path, capsys, monkeypatch):
+    from agent import pipeline
+    from localization.models import Localization
+
+    monkeypatch.setattr(pipeline, "locate", lambda *a: Localization(files=[], units=[]))
+    fake_openai.responder = responder([GOOD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and result["reason"] == "localization found no unit to change"
+    assert not fake_openai.chat_requests()
+
+
+@pytest.mark.parametrize("answer, fragment", [
+    ('<edit path="calc.py" unit="Missing.method">\ndef method(self):\n    return 1\n</edit>', "Missing"),
+    ("x" * 2_000_000, "no <edit"),
+])
+def test_unusable_answers_end_failed_with_the_reason(fake_openai, repo, tmp_path, capsys, answer, fragment):
+    fake_openai.responder = responder([answer], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "editing.max_retries=0"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and fragment in result["reason"], result["reason"]
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_mid_run_saves_the_record_and_exits_130(fake_openai, repo, tmp_path):
+    import os
+    import signal
+    import threading
+
+    asked = threading.Event()
+    release = threading.Event()
+
+    def slow(body: dict) -> str:
+        if "You are fixing an issue" in body["messages"][-1]["content"]:
+            asked.set()
+            release.wait(30)
+        return responder([GOOD], [])(body)
+
+    fake_openai.responder = slow
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                             "from agent.cli import main; main(sys.argv[1:])", *_args(repo, fake_openai, tmp_path, "--test-cmd", CHECK)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert asked.wait(120), "generation never started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "error: interrupted"
+    [summary] = (tmp_path / "runs").glob("*/summary.json")
+    assert json.loads(summary.read_text())["reason"] == "interrupted"
+    assert _git(repo, "status", "--porcelain") == ""
+
+

@@ -1,0 +1,77 @@
+"""`supercoder sandbox ...`: input errors exit 2 with one line; a validation runs end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent import cli
+from sandbox import swebench_adapter as swe
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return (0 if exc.value.code is None else exc.value.code), out, err
+
+
+def one_error(code: int, err: str, fragment: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], (code, err)
+
+
+ROW = {"instance_id": "o__n-1", "repo": "o/n", "version": "1", "base_commit": "0" * 40, "patch": "", "test_patch": "",
+       "FAIL_TO_PASS": [], "PASS_TO_PASS": []}
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(ROW) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("{not json\n", "d.jsonl:1: not valid JSON"),
+        (json.dumps({"instance_id": "x"}) + "\n", "instance x lacks repo, version, base_commit, test_patch, FAIL_TO_PASS, PASS_TO_PASS"),
+    ],
+)
+def test_bad_dataset_lines(clean_env, tmp_path, capsys, text, fragment):
+    bad = tmp_path / "d.jsonl"
+    bad.write_text(text)
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", bad, "--repo-cache", tmp_path)[::2], fragment)
+
+
+def test_missing_dataset_unknown_instance_bad_patch_and_cache(clean_env, dataset, tmp_path, capsys):
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", tmp_path / "nope.jsonl", "--repo-cache", tmp_path)[::2], "no such file")
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--instance", "zzz")[::2], "not in")
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--patch", "nofile.diff")[::2],
+              "expected gold, none or a diff file")
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path / "none")[::2], "repo cache not found")
+    one_error(*run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--backend", "lxc")[::2],
+              "sandbox.backend: Input should be 'docker' or 'local'")
+
+
+def test_an_instance_that_cannot_run_exits_1_with_its_reason(clean_env, dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.11", "install": "true", "test_cmd": "true"})
+    code, out, err = run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--json",
+                         "--set", f"sandbox.clone_url={tmp_path}/nowhere/{{repo}}")
+    assert code == 1
+    [record] = json.loads(out)
+    assert record["instance_id"] == "o__n-1" and not record["resolved"]
+    assert "no clone of o/n" in record["error"]
+    assert set(record) == {"instance_id", "resolved", "fail_to_pass", "pass_to_pass", "duration_s", "error"}
+
+
+def test_validate_on_the_local_backend_says_which_python_it_lacks(clean_env, dataset, tmp_path, capsys, monkeypatch):
+    (tmp_path / "o__n").mkdir()
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "2.6", "install": "true", "test_cmd": "true"})
+    code, out, err = run(capsys, "sandbox", "validate", "--dataset", dataset, "--repo-cache", tmp_path, "--backend", "local", "--json")
+    assert code == 1
+    [record] = json.loads(out)
+    assert "the local backend needs Python 2.6" in record["error"]
