@@ -14,6 +14,7 @@ tokens, cost), timings per stage, stage outputs as JSON, and the chosen patch.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -55,7 +56,8 @@ class RunRecord:
         self.id = f"{stamp}-{uuid.uuid4().hex[:6]}"
         self.dir = root / self.id
         try:
-            self.dir.mkdir(parents=True)
+            root.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(mode=0o700)  # a record holds prompts, answers and code: its user's alone
         except OSError as exc:
             raise UserError(f"cannot create the run directory {self.dir}: {exc.strerror or exc}") from None
         self._lock = threading.Lock()
@@ -74,8 +76,10 @@ class RunRecord:
     def call(self, record: Any) -> None:
         """Append one model call (an `agent.llm.CallRecord`); safe from several threads."""
         line = json.dumps(_jsonable(record.__dict__ if hasattr(record, "__dict__") else record), ensure_ascii=False)
-        with self._lock, open(self.dir / "calls.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        with self._lock:
+            fd = os.open(self.dir / "calls.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -47,7 +47,7 @@ class LocalRepository:
         return make_workspace(self.repo, dest)
 
     def environment(self, ws: Workspace, cfg: SandboxConfig, progress: Progress) -> Environment:
-        return project_environment(ws.path, ws.commit, cfg)
+        return project_environment(ws.path, ws.commit, cfg, ephemeral=True)  # the copy's commit is this run's own
 
 
 def run(request: RepairRequest, source: Source, settings: Settings, *, progress: Progress = lambda _: None,
@@ -59,16 +59,16 @@ def run(request: RepairRequest, source: Source, settings: Settings, *, progress:
     `about` adds what the front-end knows to its request.json; `preflight` asks the endpoint for
     its models first, so a bad key or URL stops before any work (as a UserError)."""
     request = request.model_copy(update={"issue": clean_issue(request.issue, settings.localization.issue_max_chars)})
+    if preflight:  # before the record: a run refused before it starts leaves none
+        try:
+            OpenAIClient(settings.llm, warn=warn).preflight()
+        except LLMError as exc:
+            raise UserError(str(exc)) from None
     record = RunRecord(runs_dir or settings.repair.runs_dir or default_runs_dir(), repo=source.repo)
     llm = OpenAIClient(settings.llm, on_call=record.call, warn=warn)
     record.write("config", settings.public_dump())
     record.write("request", {**request.model_dump(), **(about or {})})
     try:
-        if preflight:
-            try:
-                llm.preflight()
-            except LLMError as exc:
-                raise UserError(str(exc)) from None
         with tempfile.TemporaryDirectory(prefix="supercoder-workspace-") as scratch:
             ws = source.workspace(Path(scratch) / "repo", progress)
             for line in ws.skipped:

@@ -8,6 +8,7 @@ is refused, and dumps show them masked.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,9 @@ from sandbox.config import SandboxConfig
 
 SECRET_FIELDS = {("llm", "api_key")}
 ENV_PREFIX = "SUPERCODER_"
+# A variable whose name says it holds a secret (sandbox.build_env may carry an index's token).
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class Price(Section):
@@ -113,6 +117,11 @@ class BotConfig(Section):
     max_attempts: int = Field(ge=1)
     job_timeout_s: float = Field(gt=0)
     max_payload_bytes: int = Field(gt=0)
+    request_timeout_s: float = Field(gt=0)
+    max_connections: int = Field(ge=1)
+    max_connections_per_client: int = Field(ge=1)
+    shutdown_timeout_s: float = Field(gt=0)
+    accept_error_interval_s: float = Field(ge=0)
     api_url: str
     api_timeout_s: float = Field(gt=0)
     clone_url: str | None
@@ -146,10 +155,20 @@ class Settings(BaseModel):
     bot: BotConfig = Field(default_factory=BotConfig)
 
     def public_dump(self) -> dict[str, Any]:
-        """The resolved configuration as JSON-safe data, secrets masked (a key, credentials in a URL)."""
-        data = self.model_dump(mode="json")
+        """The resolved configuration as JSON-safe data, secrets masked: a key, credentials in any
+        URL, the values of build variables whose names say they are secret."""
+        data = _masked(self.model_dump(mode="json"))
         data["llm"]["base_url"] = without_credentials(data["llm"]["base_url"])
+        data["sandbox"]["build_env"] = {k: "***" if _SECRET_NAME.search(k) else v for k, v in data["sandbox"]["build_env"].items()}
         return data
+
+
+def _masked(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _masked(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked(v) for v in data]
+    return _URL_CREDENTIALS.sub("***@", data) if isinstance(data, str) else data
 
 
 def without_credentials(url: str | None) -> str | None:
@@ -212,6 +231,10 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _from_environment() -> dict[str, Any]:
+    for name in os.environ:  # a misspelt section would be silently ignored; a field is refused by its section
+        section = name[len(ENV_PREFIX):].partition("__")[0].lower() if name.upper().startswith(ENV_PREFIX) and "__" in name else None
+        if section is not None and section not in Settings.model_fields:
+            raise ConfigError(f"{name}: no settings section {section!r} (sections: {', '.join(Settings.model_fields)})")
     try:
         return EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False)()
     except SettingsError as exc:  # a SUPERCODER_* variable that does not parse

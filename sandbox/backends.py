@@ -37,12 +37,18 @@ class Backend(Protocol):
              client=None) -> AbstractContextManager[Opened]:
         """A sandbox holding `env`'s tree, installed; closed when the context ends."""
 
+    def release(self) -> None:
+        """Drop what was made for environments of one run only (`Environment.ephemeral`)."""
+
     def prune(self) -> int:
         """Remove what runs that are gone left behind; how many things."""
 
 
 class DockerBackend:
     fresh_per_trial = True
+
+    def __init__(self) -> None:
+        self._made: dict[str, object] = {}  # one run's images -> the client that made them
 
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         return list(cfg.python_suites)
@@ -54,13 +60,23 @@ class DockerBackend:
 
         client = client or docker_client()
         image = ensure_image(client, env, cfg, progress=progress)
+        if env.ephemeral:
+            self._made[image] = client
         with DockerSandbox(image, cfg, client=client, network=env.network) as sb:
             yield sb, DOCKER_PATHS.services
 
-    def prune(self) -> int:
-        from sandbox.docker_backend import prune
+    def release(self) -> None:
+        for image, client in self._made.items():
+            try:
+                client.images.remove(image, force=True)
+            except Exception:  # gone already, or the engine is: `sandbox prune --images` finds it later
+                pass
+        self._made.clear()
 
-        return prune()
+    def prune(self) -> int:
+        from sandbox.docker_backend import prune, prune_images
+
+        return prune() + prune_images()
 
 
 class LocalBackend:
@@ -78,6 +94,9 @@ class LocalBackend:
             raise SandboxError(f"{env.name} needs the docker backend: its setup changes the system ({system[0][:80]})")
         with installed_sandbox(env.clone, env.commit, cfg, env.recipe, env.install, env.variables, progress) as (sb, paths):
             yield sb, paths.services
+
+    def release(self) -> None:
+        pass  # environments are kept for reuse; each sandbox's tree and child venv go with it
 
     def prune(self) -> int:
         return 0  # a local sandbox is a temporary folder, gone with its process

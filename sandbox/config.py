@@ -76,6 +76,13 @@ class SandboxConfig(Section):
     pids_limit: int = Field(ge=16)
     tmpfs_mb: int = Field(ge=1)
     file_size_mb: int = Field(ge=1)
+    disk_mb: int = Field(ge=1)
+    disk_check_s: float = Field(gt=0)
+    uid: int = Field(ge=1)  # never root
+    build_cpus: float = Field(gt=0)
+    build_memory_mb: int = Field(ge=64)
+    build_pids_limit: int = Field(ge=16)
+    local_env: list[str]  # names, or prefixes ending in *
     base_suite: str
     debian_mirror: str
     base_packages: list[str]

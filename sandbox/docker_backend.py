@@ -1,7 +1,8 @@
 """The `docker` backend: one container per candidate from an environment image, no network
-while tests run, CPU/memory/process/file-size limits, a size-capped /tmp, the whole process
-tree killed on timeout, and the container always removed (a label lets `sandbox prune` find
-any that a killed process left behind)."""
+while tests run, CPU/memory/process/file-size limits, a size-capped /tmp, a watchdog on the disk
+it writes, the whole process tree killed on timeout, run as an unprivileged user without any
+capability or a way to gain one, and the container always removed (a label lets `sandbox prune`
+find any that a killed process left behind)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,15 @@ from sandbox.output import Capped
 
 LABEL = "supercoder.sandbox"
 OWNER_LABEL = "supercoder.owner"  # "<host>:<pid>" of the process that made the container
+EPHEMERAL_LABEL = "supercoder.run"  # on an image made for one run: "<host>:<pid>" of that run
 # The tree as unpacked becomes a commit, so that `reset` and `apply_diff` have git to work with.
+# (An image build commits it as root in the tests' user's folder: git must not object to that.)
 BASELINE_SCRIPT = (
-    "git init -q && git add -A -f && "
-    "git -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify"
+    "git init -q && git -c safe.directory='*' add -A -f && "
+    "git -c safe.directory='*' -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify"
 )
 _POLL_S = 0.25  # how often the watchdog asks whether a command has ended
+_KEEP_WAIT_S = 10.0  # how long a new container may take to show its own `sleep`
 _OPEN: set = set()  # containers of this process, removed at exit if still there
 _OPEN_LOCK = threading.Lock()
 
@@ -60,13 +64,24 @@ def git_archive(clone: Path, commit: str) -> bytes:
     return done.stdout
 
 
-def single_file_tar(name: str, data: bytes) -> bytes:
+def single_file_tar(name: str, data: bytes, uid: int = 0) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(name)
-        info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+        info.size, info.mtime, info.mode, info.uid, info.gid = len(data), int(time.time()), 0o644, uid, uid
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def owned_tar(tar: bytes, uid: int) -> bytes:
+    """The same archive with every entry owned by `uid` (Docker unpacks it with its owners)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(tar)) as src, tarfile.open(fileobj=out, mode="w") as dst:
+        for member in src:
+            member.uid = member.gid = uid
+            member.uname = member.gname = ""
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    return out.getvalue()
 
 
 class DockerSandbox:
@@ -89,14 +104,16 @@ class DockerSandbox:
                 pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
                 ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],
                 labels={LABEL: "1", OWNER_LABEL: owner()}, init=True,
+                # The tests' user (made in the base image), who owns the tree and nothing else.
+                user=f"{cfg.uid}:{cfg.uid}", cap_drop=["ALL"], security_opt=["no-new-privileges"],
             )
         except docker.errors.APIError as exc:
             raise SandboxError(f"cannot start a container from {image}: {exc.explanation or exc}") from None
         with _OPEN_LOCK:
             _OPEN.add(self.container)
         try:
-            # The container's own `sleep` (the only child of its init now) must outlive every sweep.
-            self._keep = self._exec_checked("ps -o pid= --ppid 1", "/").split()[0]
+            # The container's own `sleep` (the only child of its init) must outlive every sweep.
+            self._keep = self._own_sleep()
             if clone is not None and commit is not None:
                 self._load_tree(git_archive(clone, commit))
             else:  # an instance image holds the tree and its baseline commit; an environment image neither
@@ -112,10 +129,22 @@ class DockerSandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _own_sleep(self) -> str:
+        """The pid of the container's `sleep`, which its init may not have started yet."""
+        deadline = time.monotonic() + _KEEP_WAIT_S
+        while True:
+            found = self._exec_checked("ps -o pid= --ppid 1", "/").split()
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise SandboxError("the container's init started no process")
+            time.sleep(_POLL_S)
+
     def _load_tree(self, tar: bytes) -> None:
-        """The tree at its commit, with a baseline commit for `reset` and `apply_diff`."""
+        """The tree at its commit, owned by the tests' user, with a baseline commit for `reset`
+        and `apply_diff`."""
         self._exec_checked(f"mkdir -p {shlex.quote(self.workdir)}", "/")
-        if not self.container.put_archive(self.workdir, tar):
+        if not self.container.put_archive(self.workdir, owned_tar(tar, self.cfg.uid)):
             raise SandboxError("cannot copy the repository into the container")
         self._exec_checked(BASELINE_SCRIPT, self.workdir)
         self._baseline = self._exec_checked("git rev-parse HEAD", self.workdir).strip()
@@ -136,6 +165,7 @@ class DockerSandbox:
         exec_id = api.exec_create(self.container.id, ["bash", "-c", wrapped], workdir=self.workdir)["Id"]
         start = time.monotonic()
         done = threading.Event()
+        self._stopped: str | None = None
         watchdog = threading.Thread(target=self._watch, args=(exec_id, done, limit + self.cfg.kill_grace_s), daemon=True)
         watchdog.start()
         capped = Capped(self.cfg.output_max_chars)
@@ -147,11 +177,17 @@ class DockerSandbox:
             done.set()
         duration = time.monotonic() - start
         self._sweep()  # what the command left running (a daemon, a setsid child) dies with it
+        watchdog.join()
         code = api.exec_inspect(exec_id).get("ExitCode")
-        timed_out = code == 137 and duration >= limit
+        timed_out = code == 137 and duration >= limit and not self._stopped
         output, truncated = capped.text()
-        return ExecResult(command=command, exit_code=None if timed_out else code, output=output,
-                          duration_s=round(duration, 3), timed_out=timed_out, truncated=truncated)
+        return ExecResult(command=command, exit_code=None if timed_out or self._stopped else code, output=output,
+                          duration_s=round(duration, 3), timed_out=timed_out, truncated=truncated, stopped=self._stopped)
+
+    def _written_mb(self) -> float:
+        """What the container has written outside its tmpfs (its writable layer), in MiB."""
+        [info] = self.client.api.containers(all=True, size=True, filters={"id": self.container.id})
+        return (info.get("SizeRw") or 0) / 2**20
 
     def _sweep(self) -> None:
         """Kill every process but the container's init and its sleep."""
@@ -163,17 +199,24 @@ class DockerSandbox:
 
     def _watch(self, exec_id: str, done: threading.Event, deadline_s: float) -> None:
         """Sweep when the output is still open `kill_grace_s` after the command ended (a process
-        that left its session holds it), or past the deadline whatever happens."""
+        that left its session holds it), past the deadline whatever happens, or once the
+        command has written more than `sandbox.disk_mb` (looked at every `disk_check_s`)."""
         deadline = time.monotonic() + deadline_s
-        ended_at = None
+        ended_at, next_disk_check = None, time.monotonic() + self.cfg.disk_check_s
         while not done.wait(_POLL_S):
             now = time.monotonic()
-            if ended_at is None:
-                try:
-                    if not self.client.api.exec_inspect(exec_id).get("Running", True):
-                        ended_at = now
-                except Exception:  # the container may be going away
-                    return
+            try:
+                if ended_at is None and not self.client.api.exec_inspect(exec_id).get("Running", True):
+                    ended_at = now
+                if now >= next_disk_check:
+                    next_disk_check = now + self.cfg.disk_check_s
+                    written = self._written_mb()
+                    if written > self.cfg.disk_mb:
+                        self._stopped = f"stopped: it wrote {written:.0f} MB, past sandbox.disk_mb={self.cfg.disk_mb}"
+                        self._sweep()
+                        return
+            except Exception:  # the container may be going away
+                return
             if now >= deadline or (ended_at is not None and now - ended_at >= self.cfg.kill_grace_s):
                 self._sweep()
                 return
@@ -198,7 +241,7 @@ class DockerSandbox:
     def write_file(self, path: str, text: str) -> None:
         target = PurePosixPath(self._path(path))
         self._exec_checked(f"mkdir -p {shlex.quote(str(target.parent))}", "/")
-        if not self.container.put_archive(str(target.parent), single_file_tar(target.name, text.encode("utf-8"))):
+        if not self.container.put_archive(str(target.parent), single_file_tar(target.name, text.encode("utf-8"), self.cfg.uid)):
             raise SandboxError(f"cannot write {path}")
 
     def apply_diff(self, diff: str) -> None:
@@ -252,11 +295,36 @@ def _alive(owner_label: str | None) -> bool:
 
 
 def prune(client=None, everything: bool = False) -> int:
-    """Remove sandbox containers whose process is gone (all of them with `everything`); how many."""
+    """Remove sandbox containers whose process is gone (all of them with `everything`); how many.
+    Read with the engine's plain listing: a container another process removes meanwhile is skipped."""
+    import docker
+
     client = client or docker_client()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if everything or not _alive(container.labels.get(OWNER_LABEL)):
-            container.remove(force=True)
-            removed += 1
+    for found in client.api.containers(all=True, filters={"label": LABEL}):
+        if everything or not _alive((found.get("Labels") or {}).get(OWNER_LABEL)):
+            try:
+                client.api.remove_container(found["Id"], force=True)
+                removed += 1
+            except docker.errors.NotFound:
+                pass
+    return removed
+
+
+def prune_images(client=None, everything: bool = False) -> int:
+    """Remove images made for one run (a workspace's tree) whose run is gone (all of them with
+    `everything`); how many."""
+    import docker
+
+    client = client or docker_client()
+    removed = 0
+    for found in client.api.images(filters={"label": EPHEMERAL_LABEL}):
+        if everything or not _alive((found.get("Labels") or {}).get(EPHEMERAL_LABEL)):
+            try:
+                client.api.remove_image(found["Id"], force=True)
+                removed += 1
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:  # a container of a live run still uses it
+                pass
     return removed

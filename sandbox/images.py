@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -16,12 +17,14 @@ from sandbox.base import SandboxError, build_lock
 from sandbox.config import SandboxConfig
 
 BASE_REPOSITORY = "supercoder-base"
-BASE_SCHEMA = 1  # bump when the build itself changes
+BASE_SCHEMA = 2  # bump when the build itself changes (2: the tests' user and the tree's folder)
+SANDBOX_USER = "sandbox"
 LAYER_LABEL = "supercoder.layer"
 
 
 def base_spec(cfg: SandboxConfig) -> dict:
-    return {"schema": BASE_SCHEMA, "suite": cfg.base_suite, "mirror": cfg.debian_mirror, "packages": sorted(cfg.base_packages)}
+    return {"schema": BASE_SCHEMA, "suite": cfg.base_suite, "mirror": cfg.debian_mirror, "packages": sorted(cfg.base_packages),
+            "uid": cfg.uid, "workdir": cfg.workdir}
 
 
 def base_tag(cfg: SandboxConfig) -> str:
@@ -68,6 +71,7 @@ def _build_base(client, cfg: SandboxConfig, tag: str, progress: Callable[[str], 
             tail = " ".join(done.stdout.strip().splitlines()[-2:] + done.stderr.strip().splitlines()[-2:])
             raise SandboxError(f"debootstrap failed: {tail}")
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
+        _add_user(root, cfg)
         tarball = Path(tmp) / "root.tar"
         subprocess.run(["tar", "-C", str(root), "-cf", str(tarball), "."], check=True)
         progress(f"docker import {tag}")
@@ -75,3 +79,15 @@ def _build_base(client, cfg: SandboxConfig, tag: str, progress: Callable[[str], 
         changes = [f"LABEL {LAYER_LABEL}=base", "ENV LANG=C.UTF-8", 'CMD ["bash"]']
         client.api.import_image(src=str(tarball), repository=repository, tag=version, changes=changes)
     return tag
+
+
+def _add_user(root: Path, cfg: SandboxConfig) -> None:
+    """The unprivileged user tests run as (sandbox.uid), with a home, owning the tree's folder."""
+    uid = cfg.uid
+    with open(root / "etc/passwd", "a", encoding="utf-8") as fh:
+        fh.write(f"{SANDBOX_USER}:x:{uid}:{uid}:SuperCoder sandbox:/home/{SANDBOX_USER}:/bin/bash\n")
+    with open(root / "etc/group", "a", encoding="utf-8") as fh:
+        fh.write(f"{SANDBOX_USER}:x:{uid}:\n")
+    for folder in (root / "home" / SANDBOX_USER, root / cfg.workdir.lstrip("/")):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, uid, uid)

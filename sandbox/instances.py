@@ -26,11 +26,12 @@ from sandbox.backends import Opened, open_sandbox
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.grading import grade
-from sandbox.models import Split
+from sandbox.guard import apply_guarded
+from sandbox.models import Split, TestResults
 from sandbox.project import project_environment
 from sandbox.recipes import Environment, EnvRecipe, service_prelude
 from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
-from sandbox.results import parse_log
+from sandbox.results import log_disagreement, parse_log
 from sandbox.runner import run_pytest
 
 # An editable install puts the tree itself on sys.path, as setuptools' legacy `develop` did in
@@ -46,7 +47,8 @@ class Validation(BaseModel):
     fail_to_pass: Split = Field(default_factory=Split)
     pass_to_pass: Split = Field(default_factory=Split)
     duration_s: float = 0.0
-    error: str | None = None
+    error: str | None = None  # why it could not be run (an infrastructure error)
+    refused: str | None = None  # why the patch was not tested: it changes what judges it (not resolved)
     output: str = Field("", exclude=True)  # the test run's log, for those who keep it
 
 
@@ -166,24 +168,32 @@ def _patched_tests(test_patch: str) -> list[str]:
 
 def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
              progress: Callable[[str], None] = lambda _: None, client=None) -> Validation:
-    """Apply `patch` (None: no patch) and the test patch, run the instance's tests, grade."""
+    """Apply `patch` (None: no patch) and the test patch, run the instance's tests, grade. A patch
+    that changes the tests or their configuration is refused, untested (sandbox.guard)."""
     out = Validation(instance_id=row["instance_id"])
     start = time.monotonic()
     try:
         fail_to_pass, pass_to_pass = swe.parse_test_list(row["FAIL_TO_PASS"]), swe.parse_test_list(row["PASS_TO_PASS"])
         with instance_sandbox(row, repo_cache, cfg, progress=progress, client=client) as (sb, services_dir):
-            if patch:
-                sb.apply_diff(patch)
+            out.refused = apply_guarded(sb, patch) if patch else None
+            if out.refused:
+                out.duration_s = round(time.monotonic() - start, 1)
+                return out
             sb.apply_diff(row["test_patch"])
             if swe.has_spec(row):
                 result = sb.run(eval_command(row, cfg, services_dir))
                 results = parse_log(row["repo"], result.output)
+                disagreement = log_disagreement(result.output)
+                if disagreement:
+                    results = TestResults(source="log", problem=f"results disagree: {disagreement}")
             else:
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
                 result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command)
         out.output = result.output
         if result.timed_out:
             raise SandboxError(f"the tests timed out after {result.duration_s:.0f} s")
+        if result.stopped:
+            raise SandboxError(f"the tests were {result.stopped}")
         verdict = grade(results, fail_to_pass, pass_to_pass)
         out.resolved, out.fail_to_pass, out.pass_to_pass = verdict.resolved, verdict.fail_to_pass, verdict.pass_to_pass
     except (SandboxError, ValueError) as exc:

@@ -5,7 +5,9 @@ reuses its image, a changed one builds anew. `ensure_image` makes the three of a
 
 A build may reach the package index: it runs with the network, the host's CA bundle mounted
 read-only and the pip and proxy settings passed in. None of that is baked into the layer: the
-mount is not part of a commit, and the variables are given to the build command only.
+mount is not part of a commit, and the variables are given to the build command only. It runs
+the repository's own install code, so its container has CPU, memory and process limits
+(`sandbox.build_*`) and is stopped after `sandbox.build_timeout_s`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import hashlib
 import json
 import os
 import re
+import shlex
+import time
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
@@ -21,15 +25,14 @@ from pydantic import BaseModel, Field
 
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
-from sandbox.docker_backend import BASELINE_SCRIPT, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
+from sandbox.docker_backend import BASELINE_SCRIPT, EPHEMERAL_LABEL, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
 from sandbox.images import LAYER_LABEL, build_once, ensure_base
-from sandbox.recipes import Environment, EnvPaths, EnvRecipe, env_script, install_script
+from sandbox.recipes import Environment, EnvPaths, EnvRecipe, env_script, index_env, install_script
 
-LAYER_SCHEMA = 1
+LAYER_SCHEMA = 2  # bump when the build itself changes (2: a tree is handed to the tests' user)
 VENV = "/opt/venv"
 DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services")
 CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
-_PASSED = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT|RETRIES)|(HTTPS?|NO)_PROXY|(https?|no)_proxy)$")
 
 
 class LayerSpec(BaseModel):
@@ -41,6 +44,7 @@ class LayerSpec(BaseModel):
     clone: str | None = None  # a clone whose commit is unpacked at sandbox.workdir first
     commit: str | None = None
     env: dict[str, str] = Field(default_factory=dict)  # baked into the image (PATH to a virtual environment)
+    labels: dict[str, str] = Field(default_factory=dict)  # put on the image; not part of its tag
 
 
 def host_ca_bundle(cfg: SandboxConfig) -> Path | None:
@@ -53,16 +57,13 @@ def host_ca_bundle(cfg: SandboxConfig) -> Path | None:
 
 def build_env(cfg: SandboxConfig) -> dict[str, str]:
     """What a build command sees: the host's pip and proxy settings, the CA bundle, config extras."""
-    env = {k: v for k, v in os.environ.items() if _PASSED.match(k) and "file:" not in v}
-    if host_ca_bundle(cfg) is not None:
-        env.update(PIP_CERT=CA_IN_CONTAINER, SSL_CERT_FILE=CA_IN_CONTAINER, REQUESTS_CA_BUNDLE=CA_IN_CONTAINER)
-    env.update(cfg.build_env)
-    return env
+    ca = {"PIP_CERT": CA_IN_CONTAINER, "SSL_CERT_FILE": CA_IN_CONTAINER, "REQUESTS_CA_BUNDLE": CA_IN_CONTAINER}
+    return {**(ca if host_ca_bundle(cfg) is not None else {}), **index_env(cfg)}
 
 
 def layer_tag(client, spec: LayerSpec) -> str:
     parent_id = client.images.get(spec.parent).id  # a rebuilt parent changes every layer above it
-    payload = {"schema": LAYER_SCHEMA, **spec.model_dump(exclude={"parent", "clone"}), "parent": parent_id}
+    payload = {"schema": LAYER_SCHEMA, **spec.model_dump(exclude={"parent", "clone", "labels"}), "parent": parent_id}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
     safe = re.sub(r"[^a-z0-9_.-]", "-", spec.name.lower())[:80]
     return f"supercoder-{spec.kind}:{safe}-{digest}"
@@ -85,7 +86,10 @@ def _build(client, cfg: SandboxConfig, spec: LayerSpec, tag: str, progress: Call
     progress(f"building {tag}")
     ca = host_ca_bundle(cfg)
     mounts = [docker.types.Mount(CA_IN_CONTAINER, str(ca), type="bind", read_only=True)] if ca else []
-    container = client.containers.run(spec.parent, ["sleep", "infinity"], detach=True, mounts=mounts, labels={LABEL: "build", OWNER_LABEL: owner()})
+    container = client.containers.run(spec.parent, ["sleep", "infinity"], detach=True, mounts=mounts,
+                                      labels={LABEL: "build", OWNER_LABEL: owner()}, nano_cpus=int(cfg.build_cpus * 1e9),
+                                      mem_limit=f"{cfg.build_memory_mb}m", memswap_limit=f"{cfg.build_memory_mb}m",
+                                      pids_limit=cfg.build_pids_limit)
     try:
         for path, text in spec.files.items():
             _put(container, path, text)
@@ -96,12 +100,21 @@ def _build(client, cfg: SandboxConfig, spec: LayerSpec, tag: str, progress: Call
             code, out = container.exec_run(["bash", "-c", BASELINE_SCRIPT], workdir=cfg.workdir)
             if code != 0:
                 raise SandboxError(f"cannot commit the baseline tree: {out.decode('utf-8', 'replace').strip()[-300:]}")
-        code, out = container.exec_run(["bash", "-c", spec.script], environment=build_env(cfg), workdir=cfg.workdir if spec.clone else "/")
+        limited = f"exec timeout -s KILL {cfg.build_timeout_s:.0f} bash -c {shlex.quote(spec.script)}"
+        start = time.monotonic()
+        code, out = container.exec_run(["bash", "-c", limited], environment=build_env(cfg), workdir=cfg.workdir if spec.clone else "/")
+        if code == 137 and time.monotonic() - start >= cfg.build_timeout_s:
+            raise SandboxError(f"building {tag} took longer than sandbox.build_timeout_s={cfg.build_timeout_s:.0f} s")
         if code != 0:
             tail = "\n".join(out.decode("utf-8", "replace").strip().splitlines()[-15:])
             raise SandboxError(f"building {tag} failed (exit {code}):\n{tail}")
+        if spec.clone is not None:  # the tree (and what its install wrote there) goes to the tests' user
+            code, out = container.exec_run(["chown", "-R", f"{cfg.uid}:{cfg.uid}", cfg.workdir])
+            if code != 0:
+                raise SandboxError(f"cannot hand the tree to the tests' user: {out.decode('utf-8', 'replace').strip()[-300:]}")
         repository, _, version = tag.partition(":")
-        changes = [f"LABEL {LAYER_LABEL}={spec.kind}", 'CMD ["bash"]', *(f"ENV {k}={v}" for k, v in spec.env.items())]
+        changes = [f"LABEL {LAYER_LABEL}={spec.kind}", 'CMD ["bash"]', *(f"ENV {k}={v}" for k, v in spec.env.items()),
+                   *(f"LABEL {k}={v}" for k, v in spec.labels.items())]
         container.commit(repository=repository, tag=version, changes=changes)
     finally:
         container.remove(force=True)
@@ -133,9 +146,12 @@ def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1") -> Layer
 
 
 def tree_layer(env: Environment, parent: str) -> LayerSpec:
-    """The tree at its commit, installed into the environment image `parent`."""
+    """The tree at its commit, installed into the environment image `parent` (then handed to the
+    tests' user, as every tree is). An image made for one run only carries its owner, so that
+    `sandbox prune --images` can tell when that run is gone."""
+    labels = {EPHEMERAL_LABEL: owner()} if env.ephemeral else {}
     return LayerSpec(kind="instance", name=env.name, parent=parent, script=install_script(VENV, env.install, env.variables),
-                     clone=str(env.clone), commit=env.commit)
+                     clone=str(env.clone), commit=env.commit, labels=labels)
 
 
 def ensure_image(client, env: Environment, cfg: SandboxConfig, rebuild: bool = False,

@@ -1,6 +1,8 @@
 """The `local` backend: a shared clone at the wanted commit and subprocesses in their own
 process group, for machines without Docker. It isolates the tree, not the machine: use Docker
-for code you do not trust.
+for code you do not trust. Tests see only the variables `sandbox.local_env` names (an
+allow-list: nothing the user's shell holds reaches them by accident); the repository's install
+also gets the pip and proxy settings it needs to reach the package index.
 
 The clone is made with `git clone --shared`, so the source clone (bare or not) is only read.
 """
@@ -8,8 +10,8 @@ The clone is made with `git clone --shared`, so the source clone (bare or not) i
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -22,17 +24,16 @@ from sandbox.base import SandboxError, relative_path
 from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult
 from sandbox.output import Capped
-
-# Variables that may hold credentials never reach code under test.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.I)
+from sandbox.recipes import index_env
 
 
 def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True)
 
 
-def test_env(venv: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
+def test_env(cfg: SandboxConfig, venv: Path | None = None) -> dict[str, str]:
+    """The host's variables that `sandbox.local_env` allows (a name, or a prefix ending in *)."""
+    env = {k: v for k, v in os.environ.items() if any(fnmatch.fnmatchcase(k, allowed) for allowed in cfg.local_env)}
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
@@ -66,11 +67,18 @@ class LocalSandbox:
         self.close()
 
     def run(self, command: str, timeout_s: float | None = None) -> ExecResult:
+        return self._run(command, timeout_s, test_env(self.cfg, self.venv))
+
+    def install(self, command: str) -> ExecResult:
+        """`run`, with what an install needs to reach the package index (pip and proxy settings)."""
+        return self._run(command, None, {**test_env(self.cfg, self.venv), **index_env(self.cfg)})
+
+    def _run(self, command: str, timeout_s: float | None, env: dict[str, str]) -> ExecResult:
         limit = timeout_s if timeout_s is not None else self.cfg.command_timeout_s
         start = time.monotonic()
         proc = subprocess.Popen(
             ["bash", "-c", command], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=test_env(self.venv),
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
         )
         capped = Capped(self.cfg.output_max_chars)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")

@@ -17,10 +17,11 @@ class ExecResult(BaseModel):
     duration_s: float
     timed_out: bool = False
     truncated: bool = False  # output beyond the configured cap was dropped from the middle
+    stopped: str | None = None  # why the sandbox stopped the command before it ended (its disk quota)
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.stopped
 
 
 class TestResults(BaseModel):

@@ -140,11 +140,12 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     return Project(recipe=recipe, install=install)
 
 
-def project_environment(clone: Path, commit: str, cfg: SandboxConfig) -> Environment:
-    """The repository at `commit`, installed in the environment derived from its files."""
+def project_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:
+    """The repository at `commit`, installed in the environment derived from its files
+    (`ephemeral`: a commit of one run, whose installed tree is not kept)."""
     project = derive(clone, commit, cfg)
     return Environment(clone=clone, commit=commit, recipe=project.recipe, install=project.install,
-                       name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}")
+                       name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", ephemeral=ephemeral)
 
 
 @contextmanager

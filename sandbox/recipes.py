@@ -5,12 +5,17 @@ given where things live."""
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from sandbox.config import ServiceConfig
+from sandbox.config import SandboxConfig, ServiceConfig
+
+# The host's settings an install needs to reach the package index.
+_INDEX_VARS = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT|RETRIES)|(HTTPS?|NO)_PROXY|(https?|no)_proxy)$")
 
 CONSTRAINTS = "supercoder-constraints.txt"
 
@@ -35,6 +40,7 @@ class Environment(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)  # ... and the variables they need
     name: str  # readable, e.g. an instance id (part of an image tag)
     network: bool = False  # its tests may reach the network
+    ephemeral: bool = False  # a tree of one run (a workspace's commit): nothing to reuse once the run ends
 
 
 class EnvPaths(BaseModel):
@@ -95,3 +101,11 @@ def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> st
     if logs:
         lines.append("trap 'rm -f " + " ".join(f'"${log}"' for log in logs) + "' EXIT")
     return "\n".join(lines)
+
+
+def index_env(cfg: SandboxConfig) -> dict[str, str]:
+    """What a build or an install sees of the host to reach the package index: its pip and proxy
+    settings (not those pointing at local files), then `sandbox.build_env`."""
+    env = {k: v for k, v in os.environ.items() if _INDEX_VARS.match(k) and "file:" not in v}
+    env.update(cfg.build_env)
+    return env

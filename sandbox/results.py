@@ -3,6 +3,7 @@ no structured output. Whatever cannot be read counts as failed (see TestResults.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Callable
 
@@ -66,3 +67,73 @@ def parse_log(repo: str, log: str) -> TestResults:
     except KeyError:
         return TestResults(source="log", problem=f"no log parser for {repo}")
     return TestResults(statuses=statuses, source="log")
+
+
+# Cross-checks. The code under test runs inside the test process and can rewrite what that
+# process leaves behind (the junit report, its exit status), but not what it already printed:
+# the runner's own summary is the last word, and the channels must agree with it.
+_FINAL = re.compile(r"^=*\s*((?:\d+ [a-z]+(?:, )?)+|no tests ran) in [\d.]+ ?s(?:econds)?(?: \([\d:]+\))?\s*=*$")
+_RESULT = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S.*?)(?: - .*)?$")
+_SHORT_SUMMARY = re.compile(r"^=+ short test summary info =+$")
+_STATUS = {"PASSED": "passed", "XFAIL": "passed", "XPASS": "passed", "FAILED": "failed", "ERROR": "error"}
+_SYMPY_FINAL = "tests finished:"
+
+
+def _finals(lines: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines) if _FINAL.match(line.strip())]
+
+
+def _failing(statuses: dict[str, TestStatus]) -> set[str]:
+    return {t for t, s in statuses.items() if s in ("failed", "error")}
+
+
+def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, TestStatus]) -> str | None:
+    """Why pytest's report (`statuses`), its exit status and its own printed summary do not tell
+    the same story, or None when they do."""
+    lines = output.splitlines()
+    finals = _finals(lines)
+    if len(finals) != 1:
+        return "pytest printed no final summary" if not finals else f"pytest's output holds {len(finals)} final summaries"
+    end = finals[0]
+    if any(_RESULT.match(line) for line in lines[end + 1:]):
+        return "test results were printed after pytest's final summary"
+    counts = {word.rstrip("s"): int(n) for n, word in re.findall(r"(\d+) ([a-z]+)", lines[end])}
+    failing, summary_failing = _failing(statuses), counts.get("failed", 0) + counts.get("error", 0)
+    if bool(failing) != bool(summary_failing):
+        return f"the report has {len(failing)} failing test(s), pytest's summary {summary_failing}"
+    printed: dict[str, TestStatus] = {}  # the short test summary (-rA): each test's worst outcome
+    starts = [i for i in range(end) if _SHORT_SUMMARY.match(lines[i])]
+    for line in lines[starts[-1] + 1:end] if starts else []:
+        found = _RESULT.match(line)
+        if found:
+            test, status = found.group(2), _STATUS[found.group(1)]
+            if test not in printed or _RANK[status] > _RANK[printed[test]]:
+                printed[test] = status
+    for test, status in printed.items():
+        reported = statuses.get(test)
+        if reported is not None and (reported == "passed") != (status == "passed"):
+            return f"{test}: the report says {reported}, pytest's summary {status}"
+    if exit_code == 0 and failing:
+        return f"pytest exited 0, but the report has {len(failing)} failing test(s)"
+    if exit_code == 1 and not failing:
+        return "pytest exited 1 (tests failed), but the report has no failing test"
+    if exit_code == 5 and statuses:
+        return "pytest exited 5 (no tests collected), but the report has results"
+    if exit_code not in (0, 1, 5) and not failing:  # 2 with collection errors has failing results
+        return f"pytest stopped with exit status {exit_code}"
+    return None
+
+
+def log_disagreement(log: str) -> str | None:
+    """For a runner read from its log: more than one final summary (pytest's, sympy's) means the
+    code under test printed one of its own, or results printed after the runner's summary."""
+    lines = log.splitlines()
+    finals = _finals(lines)
+    if len(finals) > 1:
+        return f"the log holds {len(finals)} pytest final summaries"
+    if finals and any(_RESULT.match(line) for line in lines[finals[0] + 1:]):
+        return "test results were printed after pytest's final summary"
+    sympy = sum(_SYMPY_FINAL in line for line in lines)
+    if sympy > 1:
+        return f"the log holds {sympy} sympy final summaries"
+    return None

@@ -1,5 +1,6 @@
 """Run named tests in a sandbox and read their results: pytest writes junit XML into the tree
-(so it works the same in a container and in a local clone); no report means every test failed."""
+(so it works the same in a container and in a local clone), checked against pytest's exit status
+and its printed summary; no report, or channels that disagree, mean every test failed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import shlex
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.results import parse_junit
+from sandbox.results import parse_junit, pytest_disagreement
 
 JUNIT_FILE = ".supercoder-junit.xml"  # untracked: `reset` removes it
 
@@ -22,9 +23,16 @@ def run_pytest(sandbox: Sandbox, tests: list[str], base: str, timeout_s: float |
     result = sandbox.run(pytest_command(base, tests), timeout_s)
     if result.timed_out:
         return result, TestResults(source="junit", problem=f"the tests timed out after {result.duration_s:.0f} s")
+    if result.stopped:
+        return result, TestResults(source="junit", problem=f"the tests were {result.stopped}")
     try:
         xml = sandbox.read_file(JUNIT_FILE)
     except SandboxError:
         tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
         return result, TestResults(source="junit", problem=f"pytest wrote no report (exit {result.exit_code}): {tail}")
-    return result, parse_junit(xml)
+    results = parse_junit(xml)
+    if results.problem is None:
+        disagreement = pytest_disagreement(result.output, result.exit_code, results.statuses)
+        if disagreement:
+            return result, TestResults(source="junit", problem=f"results disagree: {disagreement}")
+    return result, results

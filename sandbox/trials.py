@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 from sandbox.backends import Progress, backend_of
 from sandbox.base import Sandbox, SandboxError
 from sandbox.config import SandboxConfig
+from sandbox.guard import apply_guarded
 from sandbox.models import TestPlan, TestRun, TestStatus
 from sandbox.recipes import Environment
 from sandbox.runner import run_pytest
@@ -28,8 +29,9 @@ def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int)
         sb.write_file(path, text)
     if plan.command is not None:
         result = sb.run(plan.command)
-        status: TestStatus = "passed" if result.exit_code == 0 and not result.timed_out else "failed"
-        problem = f"the test command timed out after {result.duration_s:.0f} s" if result.timed_out else None
+        status: TestStatus = "passed" if result.ok else "failed"
+        problem = (f"the test command timed out after {result.duration_s:.0f} s" if result.timed_out
+                   else f"the test command was {result.stopped}" if result.stopped else None)
         return TestRun(statuses={COMMAND_TEST: status}, problem=problem, output=tail(result.output, output_chars),
                        duration_s=result.duration_s)
     if not plan.tests:
@@ -47,22 +49,26 @@ def trials(env: Environment, cfg: SandboxConfig, output_chars: int, progress: Pr
 
     def run(sb: Sandbox, diff: str | None, plan: TestPlan) -> TestRun:
         try:
-            if diff:
-                sb.apply_diff(diff)
+            refused = apply_guarded(sb, diff) if diff else None
         except SandboxError as exc:
             return TestRun(problem=str(exc))
+        if refused:  # never tested: it would judge itself
+            return TestRun(problem=f"refused: {refused}")
         return run_plan(sb, plan, cfg, output_chars)
 
-    if backend.fresh_per_trial:
-        def fresh(diff: str | None, plan: TestPlan) -> TestRun:
-            with backend.open(env, cfg, progress) as (sb, _):
-                return run(sb, diff, plan)
+    try:
+        if backend.fresh_per_trial:
+            def fresh(diff: str | None, plan: TestPlan) -> TestRun:
+                with backend.open(env, cfg, progress) as (sb, _):
+                    return run(sb, diff, plan)
 
-        yield fresh
-        return
-    with backend.open(env, cfg, progress) as (shared, _):
-        def reset(diff: str | None, plan: TestPlan) -> TestRun:
-            shared.reset()
-            return run(shared, diff, plan)
+            yield fresh
+            return
+        with backend.open(env, cfg, progress) as (shared, _):
+            def reset(diff: str | None, plan: TestPlan) -> TestRun:
+                shared.reset()
+                return run(shared, diff, plan)
 
-        yield reset
+            yield reset
+    finally:
+        backend.release()

@@ -127,7 +127,7 @@ def installed_sandbox(clone: Path, commit: str, cfg: SandboxConfig, recipe: EnvR
         venv = child_venv(env, Path(scratch) / "venv")
         with LocalSandbox(clone, commit, cfg, venv=venv) as sb:
             if install:
-                done = sb.run(install_script(str(venv), install, variables))
+                done = sb.install(install_script(str(venv), install, variables))
                 if done.exit_code != 0:
                     tail = "\n".join(done.output.strip().splitlines()[-15:])
                     raise SandboxError(f"installing the repository failed ({'timed out' if done.timed_out else f'exit {done.exit_code}'}):\n{tail}")

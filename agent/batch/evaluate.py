@@ -58,7 +58,7 @@ def evaluate(preds: list[dict], rows: dict[str, dict], repo_cache: Path, cfg: Sa
         result = validate(rows[iid], repo_cache, cfg, patch)
         write_atomic(folder / "test_output.txt", result.output)
         report = {iid: {"patch_is_None": False, "patch_exists": True, "patch_successfully_applied": result.error is None,
-                        "resolved": result.resolved, "error": result.error,
+                        "resolved": result.resolved, "error": result.error, "refused": result.refused,
                         "tests_status": {"FAIL_TO_PASS": {"success": result.fail_to_pass.passed, "failure": result.fail_to_pass.failed},
                                          "PASS_TO_PASS": {"success": result.pass_to_pass.passed, "failure": result.pass_to_pass.failed}}}}
         write_atomic(folder / "report.json", json.dumps(report, indent=2) + "\n")

@@ -49,14 +49,15 @@ class Output:
 
     def save(self, result: InstanceResult, model: str, gold_files: list[str]) -> None:
         folder = self.root / result.instance_id
+        folder.mkdir(mode=0o700, exist_ok=True)  # a result with an empty record still gets its folder
         run = folder / "run"
         if run.exists():
             shutil.rmtree(run)  # a rerun replaces the instance's record
         for name, text in result.record.items():
             path = (run / name).resolve()
             if run.resolve() in path.parents:  # names come from a worker: stay inside the folder
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                write_atomic(path, text)  # private, as the worker's record was
         write_atomic(folder / "patch.diff", result.patch)
         summary = {**result.model_dump(exclude={"record"}), "gold_files": gold_files}
         write_atomic(folder / "result.json", json.dumps(summary, indent=2) + "\n")

@@ -7,6 +7,7 @@ its answer in milliseconds: 401 for a bad signature, 200 for a ping, 202 for the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -26,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agent.bot.events import signature_ok, trigger_of
+from agent.bot.guard import AcceptErrors
 from agent.bot.queue import Job, JobQueue
 from agent.settings import Settings
 
@@ -175,7 +177,7 @@ def make_app(settings: Settings, queue: JobQueue, secret: str, pool: WorkerPool 
             if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 text = (parse_qs(body.decode()).get("payload") or [""])[0].encode()  # a webhook set to send a form
             payload = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return answer(400, status="refused", reason="the body is not JSON")
         if not isinstance(payload, dict):
             return answer(400, status="refused", reason="the body is not a JSON object")
@@ -198,13 +200,14 @@ def make_app(settings: Settings, queue: JobQueue, secret: str, pool: WorkerPool 
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        asyncio.get_running_loop().set_exception_handler(AcceptErrors(cfg.accept_error_interval_s))
         if pool is not None:
             pool.start()
         try:
             yield
         finally:
             if pool is not None:
-                await run_in_threadpool(pool.stop)
+                await run_in_threadpool(pool.stop, cfg.shutdown_timeout_s)
 
     return Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/healthz", health, methods=["GET"])],
                      lifespan=lifespan)

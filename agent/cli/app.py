@@ -6,6 +6,7 @@ status 2 and one line saying why."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from typing import Annotated
@@ -44,8 +45,14 @@ def _root(
     """SuperCoder: autonomous code repair. Localize the code an issue is about, edit it, test it."""
 
 
+def _one_line(message: str) -> str:
+    """The message on one line, whatever it quotes: control characters (a newline or a NUL in a
+    name the user gave) are shown escaped."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode(), message)
+
+
 def _fail(message: str, code: int) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {_one_line(message)}", file=sys.stderr)
     sys.exit(code)
 
 

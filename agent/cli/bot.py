@@ -96,7 +96,11 @@ def serve(
     where = sock.getsockname()
     notice(f"listening on http://{cfg.host}:{where[1]}/webhook ({cfg.workers} worker(s), queue {queue.path}"
            + (f", {len(resumed)} interrupted job(s) queued again" if resumed else "") + ")")
-    server = uvicorn.Server(uvicorn.Config(make_app(settings, queue, secret, pool), log_level="info", lifespan="on"))
+    from agent.bot.guard import connection_cap, guarded_protocol
+
+    http = guarded_protocol(cfg, connection_cap(cfg))
+    server = uvicorn.Server(uvicorn.Config(make_app(settings, queue, secret, pool), log_level="info", lifespan="on", http=http,
+                                           loop="asyncio", timeout_graceful_shutdown=cfg.shutdown_timeout_s))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shut down on SIGINT/SIGTERM, then raised the signal again

@@ -127,7 +127,8 @@ def repair_cmd(
         notice(f"{result.status}: {result.reason}  (run {result.run_dir}, cost "
                f"{'unknown' if result.cost_usd is None else f'${result.cost_usd:.4f}'})")
         sys.stdout.write(result.patch)
-    raise typer.Exit(0 if result.status == "validated" else 1)
+    # --apply that was refused did not do what was asked, even for a validated patch.
+    raise typer.Exit(0 if result.status == "validated" and not (applied or "").startswith("not applied") else 1)
 
 
 @app.command("show")

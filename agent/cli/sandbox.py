@@ -98,7 +98,8 @@ def sandbox_validate(
         v = validate(row, repo_cache, settings.sandbox, chosen, progress=notice)
         results.append(v)
         if not as_json:
-            state = "error: " + v.error.splitlines()[0] if v.error else ("RESOLVED" if v.resolved else "not resolved")
+            state = ("error: " + v.error.splitlines()[0] if v.error else f"not resolved (refused: {v.refused})" if v.refused
+                     else "RESOLVED" if v.resolved else "not resolved")
             print(f"{v.instance_id}  {state}  FAIL_TO_PASS {len(v.fail_to_pass.passed)}/{len(v.fail_to_pass.passed) + len(v.fail_to_pass.failed)}"
                   f"  PASS_TO_PASS {len(v.pass_to_pass.passed)}/{len(v.pass_to_pass.passed) + len(v.pass_to_pass.failed)}  {v.duration_s:.0f} s")
     if as_json:
@@ -109,17 +110,20 @@ def sandbox_validate(
 
 @app.command("prune")
 def sandbox_prune(
-    everything: Annotated[bool, typer.Option("--all", help="Also remove containers of runs still going.")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="Also remove those of runs still going.")] = False,
+    images: Annotated[bool, typer.Option("--images", help="Also remove the images made for one run (a repair's tree).")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Remove sandbox containers whose run has ended (interrupted, killed); print how many."""
+    """Remove sandbox containers (and with --images, per-run images) whose run has ended; print how many."""
     settings_of(config, set_)
     from sandbox.base import SandboxError
-    from sandbox.docker_backend import prune
+    from sandbox.docker_backend import prune, prune_images
 
     try:
-        removed = prune(everything=everything)
+        removed = {"removed": prune(everything=everything)}
+        if images:
+            removed["images_removed"] = prune_images(everything=everything)
     except SandboxError as exc:
         raise UserError(str(exc)) from None
-    print(json.dumps({"removed": removed}))
+    print(json.dumps(removed))

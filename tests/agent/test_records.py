@@ -51,3 +51,17 @@ def test_runs_are_found_by_path_id_prefix_or_last(tmp_path):
         find_run("nope", root)
     with pytest.raises(UserError, match="no finished run"):
         find_run("last", tmp_path / "empty")
+
+
+def test_every_file_of_a_record_is_private_to_its_user(tmp_path):
+    import stat
+
+    record = RunRecord(tmp_path / "runs")
+    record.write("config", {"a": 1})
+    record.write_text("patch.diff", "diff\n")
+    record.call({"prompt": "p", "answer": "a"})
+    with record.stage("localize"):
+        pass
+    assert stat.S_IMODE(record.dir.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in record.dir.iterdir()}
+    assert set(modes) == {"config.json", "patch.diff", "calls.jsonl", "timings.json"} and set(modes.values()) == {0o600}

@@ -268,3 +268,31 @@ def test_editing_defaults_are_the_packaged_ones():
 def test_sandbox_settings_that_would_break_a_command(override, fragment):
     with pytest.raises(ConfigError, match=fragment):
         load_settings(None, [override])
+
+
+# -- environment and dumps, as an attacker or a typo would try them ---------------------------
+
+
+def test_a_misspelt_section_in_the_environment_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("SUPERCODER_EDITNG__MAX_RETRIES", "5")
+    with pytest.raises(ConfigError, match="SUPERCODER_EDITNG__MAX_RETRIES: no settings section 'editng'"):
+        load_settings()
+    monkeypatch.delenv("SUPERCODER_EDITNG__MAX_RETRIES")
+    monkeypatch.setenv("SUPERCODER_EDITING__MAX_RETRIEZ", "5")
+    with pytest.raises(ConfigError, match=r"editing\.max_retriez: unknown setting"):
+        load_settings()
+    monkeypatch.delenv("SUPERCODER_EDITING__MAX_RETRIEZ")
+    monkeypatch.setenv("SUPERCODER_DEBUG", "1")  # not a setting: left alone
+    assert load_settings().editing.max_retries == 2
+
+
+def test_every_configured_secret_is_masked_in_dumps():
+    s = load_settings(overrides=['sandbox.build_env={PIP_INDEX_URL: "https://me:s3cr3t-pw@pypi.corp/simple", '
+                                 'NPM_TOKEN: tok-123456, PIP_RETRIES: "3"}',
+                                 "sandbox.clone_url=https://me:s3cr3t-pw@git.corp/{repo}.git"])
+    text = json.dumps(s.public_dump())
+    assert "s3cr3t-pw" not in text and "tok-123456" not in text
+    dump = s.public_dump()["sandbox"]
+    assert dump["build_env"] == {"PIP_INDEX_URL": "https://***@pypi.corp/simple", "NPM_TOKEN": "***", "PIP_RETRIES": "3"}
+    assert dump["clone_url"] == "https://***@git.corp/{repo}.git"
+    assert s.sandbox.build_env["NPM_TOKEN"] == "tok-123456"  # masked in the dump only

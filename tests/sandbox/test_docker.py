@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
 from agent.settings import load_settings
 from sandbox.base import SandboxError
-from sandbox.docker_backend import LABEL, OWNER_LABEL, DockerSandbox, docker_client, prune
+from sandbox.docker_backend import EPHEMERAL_LABEL, LABEL, OWNER_LABEL, DockerSandbox, docker_client, owner, prune, prune_images
 from sandbox.images import base_tag, ensure_base
 
 DIFF = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
@@ -61,8 +62,11 @@ def sandbox(image, cfg, repo, client):
         yield sb
 
 
-def _ours(client) -> list:
-    return client.containers.list(all=True, filters={"label": LABEL})
+def _ours(client, anyone: bool = False) -> set[str]:
+    """Ids of this process's sandbox containers (`anyone`: every process's), as the engine lists
+    them: no inspection of each, which another process may remove meanwhile."""
+    labels = [LABEL] if anyone else [LABEL, f"{OWNER_LABEL}={owner()}"]
+    return {c["Id"] for c in client.api.containers(all=True, filters={"label": labels})}
 
 
 def test_the_base_image_is_reused_and_named_by_its_spec(client, image):
@@ -123,6 +127,24 @@ def test_file_size_and_tmpfs_limits(sandbox):
     assert "full" in r.output or "No space" in r.output
 
 
+def test_tests_run_as_an_unprivileged_user_without_capabilities(sandbox, cfg):
+    r = sandbox.run("id -u; id -un; grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/self/status; echo $HOME; touch owned && stat -c %u owned")
+    lines = r.output.split()
+    assert lines[:2] == [str(cfg.uid), "sandbox"]
+    assert r.output.count("0000000000000000") == 3 and "NoNewPrivs:\t1" in r.output
+    assert lines[-2:] == ["/home/sandbox", str(cfg.uid)]  # a home, and the tree is its own to write
+    assert sandbox.run("touch /etc/x || echo denied").output.strip().endswith("denied")
+
+
+def test_a_command_that_writes_past_the_disk_quota_is_stopped(image, repo, client):
+    cfg = load_settings(overrides=["sandbox.disk_mb=40", "sandbox.disk_check_s=0.3", "sandbox.file_size_mb=64"]).sandbox
+    with DockerSandbox(image, cfg, *repo, client=client) as sb:
+        r = sb.run("for i in $(seq 20); do head -c 10000000 /dev/zero > f$i; sleep 0.2; done; echo finished", timeout_s=60)
+        assert r.stopped and "past sandbox.disk_mb=40" in r.stopped and "finished" not in r.output
+        assert not r.ok and r.exit_code is None and not r.timed_out
+        assert int(sb.run("ls f* | wc -l").output) < 20
+
+
 def test_process_limit(sandbox):
     r = sandbox.run("for i in $(seq 200); do sleep 5 & done; echo end", timeout_s=20)
     assert "Resource temporarily unavailable" in r.output
@@ -150,12 +172,12 @@ def test_diff_reset_and_files(sandbox):
 
 
 def test_container_removed_after_an_exception(image, cfg, repo, client):
-    before = {c.id for c in _ours(client)}
+    before = _ours(client)
     with pytest.raises(RuntimeError):
         with DockerSandbox(image, cfg, *repo, client=client) as sb:
             cid = sb.container.id
             raise RuntimeError("boom")
-    assert cid not in {c.id for c in _ours(client)} | before
+    assert cid not in _ours(client) | before
 
 
 _HOLDER = """
@@ -181,21 +203,21 @@ def test_container_removed_when_the_run_is_interrupted_or_terminated(image, clie
         time.sleep(1)  # the command is running
         proc.send_signal(sig)
         assert proc.wait(timeout=60) != 0
-        assert cid not in {c.id for c in client.containers.list(all=True)}
+        assert not client.api.containers(all=True, filters={"id": cid})
     finally:
         if proc.poll() is None:  # the test failed: leave no process or container behind
             proc.kill()
-            for c in client.containers.list(all=True, filters={"id": cid}) if cid else []:
-                c.remove(force=True)
+            for c in client.api.containers(all=True, filters={"id": cid}) if cid else []:
+                client.api.remove_container(c["Id"], force=True)
 
 
 def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg, repo, client):
-    before = {c.id for c in _ours(client)}
+    before = _ours(client)
     with pytest.raises(SandboxError, match="not found"):
         DockerSandbox(image, cfg, repo[0], "0" * 40, client=client)
     with pytest.raises(SandboxError, match="not found"):
         DockerSandbox("supercoder-no-such-image:x", cfg, client=client)
-    assert {c.id for c in _ours(client)} == before
+    assert _ours(client) == before
 
 
 def test_prune_removes_leftovers_of_ended_runs_only(image, cfg, repo, client):
@@ -205,21 +227,48 @@ def test_prune_removes_leftovers_of_ended_runs_only(image, cfg, repo, client):
                                      labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{ended.pid}"})
     with DockerSandbox(image, cfg, *repo, client=client) as live:  # this process's: still running
         assert prune(client) >= 1
-        ids = {c.id for c in _ours(client)}
+        ids = _ours(client, anyone=True)
         assert leftover.id not in ids and live.container.id in ids
+
+
+def test_prune_images_removes_per_run_images_of_ended_runs_only(image, client):
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    made = []
+    for run_owner in (f"{socket.gethostname()}:{ended.pid}", owner()):
+        container = client.containers.run(image, ["true"], detach=True)
+        container.wait()
+        made.append(client.api.commit(container.id, repository="supercoder-test-run", tag=f"t{len(made)}-{time.time_ns()}",
+                                      changes=[f"LABEL {EPHEMERAL_LABEL}={run_owner}"])["Id"])
+        container.remove()
+    try:
+        assert prune_images(client) >= 1
+        left = {i["Id"] for i in client.api.images(filters={"label": EPHEMERAL_LABEL})}
+        assert made[0] not in left and made[1] in left  # the ended run's image went; this live run's stays
+    finally:
+        for image_id in made:
+            try:
+                client.api.remove_image(image_id, force=True)
+            except docker.errors.NotFound:
+                pass
 
 
 def test_prune_all_removes_live_ones_too():
     # A stand-in engine: the real `--all` would remove other runs' containers on this machine.
-    class Container:
-        def __init__(self, owner):
-            self.labels, self.removed = {OWNER_LABEL: owner}, False
+    class Engine:
+        def __init__(self, *owners):
+            self.found = [{"Id": f"c{n}", "Labels": {OWNER_LABEL: o}} for n, o in enumerate(owners)]
+            self.removed: list[str] = []
 
-        def remove(self, force):
-            self.removed = force
+        def containers(self, **kw):
+            return self.found
 
-    live = Container(f"{socket.gethostname()}:{os.getpid()}")
-    foreign = Container("another-host:1")
-    client = type("Client", (), {"containers": type("C", (), {"list": staticmethod(lambda **kw: [live, foreign])})})()
-    assert prune(client) == 0 and not live.removed and not foreign.removed  # alive here; unknown elsewhere
-    assert prune(client, everything=True) == 2 and live.removed and foreign.removed
+        def remove_container(self, cid, force):
+            if cid == "c2":  # another process removed it meanwhile
+                raise docker.errors.NotFound("gone")
+            self.removed.append(cid)
+
+    engine = Engine(f"{socket.gethostname()}:{os.getpid()}", "another-host:1", "another-host:2")
+    client = type("Client", (), {"api": engine})()
+    assert prune(client) == 0 and engine.removed == []  # alive here; unknown elsewhere
+    assert prune(client, everything=True) == 2 and engine.removed == ["c0", "c1"]

@@ -4,13 +4,15 @@ mounted and the pip settings passed during the build only, failures reported and
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 
+import docker
 import pytest
 
 from agent.settings import load_settings
 from sandbox.base import SandboxError
-from sandbox.docker_backend import LABEL, DockerSandbox, docker_client
+from sandbox.docker_backend import LABEL, OWNER_LABEL, DockerSandbox, docker_client, owner
 from sandbox.images import ensure_base
 from sandbox.layers import CA_IN_CONTAINER, LayerSpec, build_env, ensure_layer, host_ca_bundle
 
@@ -66,16 +68,20 @@ def test_layer_is_built_once_and_bakes_nothing_of_the_build(client, cfg, base):
                 sb.reset()
         assert ensure_layer(client, cfg, _spec(base, SCRIPT + " && true")) != tag  # another script, another image
     finally:
-        for image in client.images.list(name="supercoder-env"):
-            if any(t.startswith("supercoder-env:test-layer-") for t in image.tags):
-                client.images.remove(image.id, force=True)
+        for image in client.api.images(name="supercoder-env"):  # the engine's list: no inspection of each
+            if any(t.startswith("supercoder-env:test-layer-") for t in image.get("RepoTags") or []):
+                try:
+                    client.api.remove_image(image["Id"], force=True)
+                except docker.errors.NotFound:  # another process removed it meanwhile
+                    pass
 
 
 def test_a_failing_build_says_why_and_leaves_no_container(client, cfg, base):
-    before = {c.id for c in client.containers.list(all=True, filters={"label": LABEL})}
+    ours = {"label": [LABEL, f"{OWNER_LABEL}={owner()}"]}
+    before = {c["Id"] for c in client.api.containers(all=True, filters=ours)}
     with pytest.raises(SandboxError, match=r"failed \(exit 3\):\ncannot find it"):
         ensure_layer(client, cfg, _spec(base, "echo cannot find it; exit 3", name="test-layer-fail"))
-    assert {c.id for c in client.containers.list(all=True, filters={"label": LABEL})} == before
+    assert {c["Id"] for c in client.api.containers(all=True, filters=ours)} == before
 
 
 def test_an_instance_layer_holds_the_repository_at_its_commit(client, cfg, base, tmp_path):
@@ -95,6 +101,26 @@ def test_an_instance_layer_holds_the_repository_at_its_commit(client, cfg, base,
             assert sb.run("cat m.py; ls -a").output.startswith("x = 1\n")
     finally:
         client.images.remove(tag, force=True)
+
+
+def test_a_build_runs_with_limits_and_a_deadline(client, cfg, base):
+    cfg = cfg.model_copy(update={"build_cpus": 1.5, "build_memory_mb": 700, "build_pids_limit": 300, "build_timeout_s": 2})
+    seen: list[dict] = []
+
+    def watch():  # the build container, as the engine describes it while it runs
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            for found in client.api.containers(filters={"label": [f"{LABEL}=build", f"{OWNER_LABEL}={owner()}"]}):
+                seen.append(client.api.inspect_container(found["Id"])["HostConfig"])
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    with pytest.raises(SandboxError, match="took longer than sandbox.build_timeout_s=2 s"):
+        ensure_layer(client, cfg, _spec(base, "sleep 30", name=f"test-layer-slow-{time.time_ns()}"))
+    watcher.join()
+    assert seen and seen[0]["NanoCpus"] == 1_500_000_000 and seen[0]["Memory"] == 700 * 2**20
+    assert seen[0]["PidsLimit"] == 300 and seen[0]["MemorySwap"] == 700 * 2**20
 
 
 def test_missing_parent_is_a_clear_error(client, cfg):

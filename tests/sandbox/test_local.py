@@ -355,19 +355,31 @@ def test_multibyte_output_is_decoded_whole(repo, private_tmp):
 # --- secrets -----------------------------------------------------------------------------------
 
 
-def test_secret_variables_do_not_reach_the_command(sb, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-sandbox-leak-1")
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp-sandbox-leak-2")
-    monkeypatch.setenv("MY_DB_PASSWORD", "pw-sandbox-leak-3")
-    monkeypatch.setenv("aws_secret_access_key", "aws-sandbox-leak-4")
-    monkeypatch.setenv("SC_SANDBOX_ORDINARY", "visible-value")
+LEAKS = {"OPENAI_API_KEY": "sk-sandbox-leak-1", "GITHUB_TOKEN": "ghp-sandbox-leak-2", "MY_DB_PASSWORD": "pw-sandbox-leak-3",
+         "aws_secret_access_key": "aws-sandbox-leak-4", "GH_PAT": "ghp-sandbox-leak-5",
+         "DATABASE_URL": "postgres://app:pw-sandbox-leak-6@db/app", "ANTHROPIC_AUTH": "sandbox-leak-7",
+         "PIP_INDEX_URL": "https://user:pw-sandbox-leak-8@pypi.example/simple", "SSH_AUTH_SOCK": "/tmp/ssh-sandbox-leak-9/agent"}
+
+
+def test_only_allowed_variables_reach_the_tests(sb, monkeypatch):
+    for name, value in LEAKS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LC_TIME", "C.UTF-8")
     result = sb.run("env")
     assert result.ok
-    for leaked in ("sk-sandbox-leak-1", "ghp-sandbox-leak-2", "pw-sandbox-leak-3", "aws-sandbox-leak-4"):
-        assert leaked not in result.output
-    assert "OPENAI_API_KEY" not in result.output and "GITHUB_TOKEN" not in result.output
-    assert "SC_SANDBOX_ORDINARY=visible-value" in result.output
-    assert sb.run("echo ${OPENAI_API_KEY-unset} ${SC_SANDBOX_ORDINARY}").output == "unset visible-value\n"
+    assert not [name for name, value in LEAKS.items() if name in result.output or value in result.output]
+    assert "LC_TIME=C.UTF-8" in result.output and f"PATH={os.environ['PATH']}" in result.output  # the allow-list, with a pattern
+    assert sb.run("echo ${GH_PAT-unset} ${HOME}").output == f"unset {os.environ['HOME']}\n"
+
+
+def test_an_install_also_gets_what_reaches_the_package_index(repo, private_tmp, monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", LEAKS["PIP_INDEX_URL"])
+    monkeypatch.setenv("GH_PAT", LEAKS["GH_PAT"])
+    src, _, commit = repo
+    with LocalSandbox(src, commit, _cfg(local_env=["PATH", "HOME", "SC_MINE"])) as box:
+        monkeypatch.setenv("SC_MINE", "mine")
+        assert box.install("echo ${PIP_INDEX_URL-unset} ${GH_PAT-unset}").output == f"{LEAKS['PIP_INDEX_URL']} unset\n"
+        assert box.run("echo ${PIP_INDEX_URL-unset} ${SC_MINE}").output == "unset mine\n"
 
 
 # --- apply_diff --------------------------------------------------------------------------------

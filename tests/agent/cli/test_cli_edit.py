@@ -252,9 +252,11 @@ def test_script_edit_from_stdin_with_apply(env, repo):
          ["edit 2 (pkg/util.py helper)", "empty"]),
         ({"path": "pkg/mod.py", "unit": "Klass", "code": "class Klass:\n    pass\n"},
          ["edit 2 (pkg/mod.py Klass)", "overlaps", "edit 1 (pkg/mod.py Klass.method)"]),
+        ({"path": "pkg/evil\nline2\u0000.py", "unit": "f\rx", "code": "def f():\n    pass\n"},
+         ["edit 2 (pkg/evil\\nline2\\x00.py f\\rx)"]),  # one line, whatever the names hold
     ],
     ids=["missing-file", "dotdot", "absolute", "not-python", "unplaceable", "syntax", "imports-non-import",
-         "wrong-name", "empty-code", "overlap"],
+         "wrong-name", "empty-code", "overlap", "control-characters"],
 )
 def test_bad_edit_exits_2_and_changes_nothing(env, repo, tmp_path, capsys, bad, fragments):
     bad = {k: v.replace("{abs}", str(repo / "pkg/util.py")) for k, v in bad.items()}

@@ -88,8 +88,9 @@ def test_apply_changes_the_tree_only_for_a_validated_patch_and_clean_files(fake_
     fake_openai.responder = responder([GOOD], [])
     (repo / "calc.py").write_text((repo / "calc.py").read_text() + "\n# my local note\n")  # uncommitted
     code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
-    assert code == 0 and "not applied: uncommitted changes in calc.py" in err
-    assert json.loads(out)["patch"]  # the workspace held the local change, and the patch was made over it
+    assert code == 1 and "not applied: uncommitted changes in calc.py" in err  # --apply did not do what was asked
+    result = json.loads(out)
+    assert result["status"] == "validated" and result["patch"]  # the workspace held the local change, the patch was made over it
     _git(repo, "checkout", "calc.py")
     code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--apply"))
     assert code == 0 and "applied to" in err and "return a + b" in (repo / "calc.py").read_text()
@@ -102,8 +103,9 @@ def test_bad_input_and_a_refused_key_stop_before_any_work(fake_openai, repo, tmp
     code, _, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK))
     assert code == 2 and err.strip().splitlines()[-1].startswith("error: ") and "refused the key" in err
     assert not fake_openai.chat_requests()
-    [summary] = (tmp_path / "runs").glob("*/summary.json")  # the refused run's record says why
-    assert "refused the key" in json.loads(summary.read_text())["reason"]
+    assert not list((tmp_path / "runs").glob("*"))  # refused before it started: no record for `show last` to show
+    code, _, err = run(capsys, ["show", "last", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 2 and "no finished run" in err
     code, _, err = run(capsys, [a if a != str(repo) else str(tmp_path / "nope") for a in _args(repo, fake_openai, tmp_path)])
     assert code == 2 and "repository not found" in err
 
@@ -158,6 +160,11 @@ def test_a_validated_patch_in_docker(fake_openai, repo, tmp_path, capsys):
     assert code == 0 and result["status"] == "validated", err
     rounds = sorted(p.name for p in Path(result["run_dir"]).glob("round-*.json"))
     assert rounds == ["round-1.json", "round-2.json"]
+    # The image of this run's tree (its workspace's own commit) was built, and removed when the run ended.
+    assert "building supercoder-instance:repo-" in err
+    from sandbox.docker_backend import EPHEMERAL_LABEL, docker_client, owner
+
+    assert docker_client().api.images(filters={"label": f"{EPHEMERAL_LABEL}={owner()}"}) == []
 
 
 def test_a_sandbox_that_cannot_be_built_ends_failed_with_the_reason(fake_openai, repo, tmp_path, capsys):

@@ -65,7 +65,7 @@ def test_an_instance_that_cannot_run_exits_1_with_its_reason(clean_env, dataset,
     [record] = json.loads(out)
     assert record["instance_id"] == "o__n-1" and not record["resolved"]
     assert "no clone of o/n" in record["error"]
-    assert set(record) == {"instance_id", "resolved", "fail_to_pass", "pass_to_pass", "duration_s", "error"}
+    assert set(record) == {"instance_id", "resolved", "fail_to_pass", "pass_to_pass", "duration_s", "error", "refused"}
 
 
 def test_validate_on_the_local_backend_says_which_python_it_lacks(clean_env, dataset, tmp_path, capsys, monkeypatch):
