@@ -31,6 +31,7 @@ from pathlib import Path
 # This script's folder is not a package: keep it off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake OpenAI server
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the source tree first: tests/ has folders named like its packages
 
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from unidiff import PatchSet  # noqa: E402
