@@ -26,10 +26,9 @@ LABEL = "supercoder.sandbox"
 OWNER_LABEL = "supercoder.owner"  # "<host>:<pid>" of the process that made the container
 EPHEMERAL_LABEL = "supercoder.run"  # on an image made for one run: "<host>:<pid>" of that run
 # The tree as unpacked becomes a commit, so that `reset` and `apply_diff` have git to work with.
-# (An image build commits it as root in the tests' user's folder: git must not object to that.)
 BASELINE_SCRIPT = (
-    "git init -q && git -c safe.directory='*' add -A -f && "
-    "git -c safe.directory='*' -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify"
+    "git init -q && git add -A -f && "
+    "git -c user.email=sandbox@supercoder -c user.name=sandbox commit -qm baseline --no-verify"
 )
 _POLL_S = 0.25  # how often the watchdog asks whether a command has ended
 _KEEP_WAIT_S = 10.0  # how long a new container may take to show its own `sleep`
@@ -294,37 +293,34 @@ def _alive(owner_label: str | None) -> bool:
     return True
 
 
+def _remove_of_ended_runs(found: list[dict], label: str, remove, everything: bool) -> int:
+    """Remove each listed thing whose `label` names a process that has ended (each, with
+    `everything`); how many. One that another process removes meanwhile, or that a live run
+    still uses, is left."""
+    import docker
+
+    removed = 0
+    for item in found:
+        if everything or not _alive((item.get("Labels") or {}).get(label)):
+            try:
+                remove(item["Id"], force=True)
+                removed += 1
+            except docker.errors.APIError:
+                pass
+    return removed
+
+
 def prune(client=None, everything: bool = False) -> int:
     """Remove sandbox containers whose process is gone (all of them with `everything`); how many.
     Read with the engine's plain listing: a container another process removes meanwhile is skipped."""
-    import docker
-
     client = client or docker_client()
-    removed = 0
-    for found in client.api.containers(all=True, filters={"label": LABEL}):
-        if everything or not _alive((found.get("Labels") or {}).get(OWNER_LABEL)):
-            try:
-                client.api.remove_container(found["Id"], force=True)
-                removed += 1
-            except docker.errors.NotFound:
-                pass
-    return removed
+    return _remove_of_ended_runs(client.api.containers(all=True, filters={"label": LABEL}), OWNER_LABEL,
+                                 client.api.remove_container, everything)
 
 
 def prune_images(client=None, everything: bool = False) -> int:
     """Remove images made for one run (a workspace's tree) whose run is gone (all of them with
     `everything`); how many."""
-    import docker
-
     client = client or docker_client()
-    removed = 0
-    for found in client.api.images(filters={"label": EPHEMERAL_LABEL}):
-        if everything or not _alive((found.get("Labels") or {}).get(EPHEMERAL_LABEL)):
-            try:
-                client.api.remove_image(found["Id"], force=True)
-                removed += 1
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError:  # a container of a live run still uses it
-                pass
-    return removed
+    return _remove_of_ended_runs(client.api.images(filters={"label": EPHEMERAL_LABEL}), EPHEMERAL_LABEL,
+                                 client.api.remove_image, everything)

@@ -94,7 +94,8 @@ def _build(client, cfg: SandboxConfig, spec: LayerSpec, tag: str, progress: Call
         for path, text in spec.files.items():
             _put(container, path, text)
         if spec.clone is not None and spec.commit is not None:
-            container.exec_run(["mkdir", "-p", cfg.workdir])
+            # root's while it builds (git refuses a repository another user owns), the tests' user's after
+            container.exec_run(["bash", "-c", f"mkdir -p {shlex.quote(cfg.workdir)} && chown 0:0 {shlex.quote(cfg.workdir)}"])
             if not container.put_archive(cfg.workdir, git_archive(Path(spec.clone), spec.commit)):
                 raise SandboxError("cannot copy the repository into the build container")
             code, out = container.exec_run(["bash", "-c", BASELINE_SCRIPT], workdir=cfg.workdir)
