@@ -24,7 +24,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from agent.settings import load_settings  # noqa: E402
 from sandbox.base import SandboxError, terminate_as_interrupt  # noqa: E402
-from sandbox.docker_backend import DockerSandbox, docker_client  # noqa: E402
+from sandbox.docker_backend import DockerSandbox  # noqa: E402
+from sandbox.docker_engine import docker_client  # noqa: E402
 from sandbox.instances import ensure_instance, validate  # noqa: E402
 
 

@@ -55,7 +55,8 @@ class DockerBackend:
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:
-        from sandbox.docker_backend import DockerSandbox, docker_client
+        from sandbox.docker_backend import DockerSandbox
+        from sandbox.docker_engine import docker_client
         from sandbox.layers import DOCKER_PATHS, ensure_image
 
         client = client or docker_client()
@@ -74,7 +75,7 @@ class DockerBackend:
         self._made.clear()
 
     def prune(self) -> int:
-        from sandbox.docker_backend import prune, prune_images
+        from sandbox.docker_engine import prune, prune_images
 
         return prune() + prune_images()
 

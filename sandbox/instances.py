@@ -147,7 +147,7 @@ def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
 def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bool = False,
                     progress: Callable[[str], None] = lambda _: None, client=None) -> str:
     """The instance's Docker image, built (layer by layer) where missing."""
-    from sandbox.docker_backend import docker_client
+    from sandbox.docker_engine import docker_client
     from sandbox.layers import ensure_image
 
     return ensure_image(client or docker_client(), instance_environment(row, repo_cache, cfg, progress), cfg, rebuild, progress)

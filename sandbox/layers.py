@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field
 
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
-from sandbox.docker_backend import BASELINE_SCRIPT, EPHEMERAL_LABEL, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
+from sandbox.docker_backend import BASELINE_SCRIPT
+from sandbox.docker_engine import EPHEMERAL_LABEL, LABEL, OWNER_LABEL, git_archive, owner, single_file_tar
 from sandbox.images import LAYER_LABEL, build_once, ensure_base
 from sandbox.recipes import Environment, EnvPaths, EnvRecipe, env_script, index_env, install_script
 

@@ -32,7 +32,7 @@ def sandbox_base(
     """Build the base image (debootstrap + docker import) unless one of the same spec exists; print its tag."""
     settings = settings_of(config, set_)
     from sandbox.base import SandboxError
-    from sandbox.docker_backend import docker_client
+    from sandbox.docker_engine import docker_client
     from sandbox.images import ensure_base
 
     try:
@@ -118,7 +118,7 @@ def sandbox_prune(
     """Remove sandbox containers (and with --images, per-run images) whose run has ended; print how many."""
     settings_of(config, set_)
     from sandbox.base import SandboxError
-    from sandbox.docker_backend import prune, prune_images
+    from sandbox.docker_engine import prune, prune_images
 
     try:
         removed = {"removed": prune(everything=everything)}

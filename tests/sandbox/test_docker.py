@@ -16,7 +16,8 @@ import pytest
 
 from agent.settings import load_settings
 from sandbox.base import SandboxError
-from sandbox.docker_backend import EPHEMERAL_LABEL, LABEL, OWNER_LABEL, DockerSandbox, docker_client, owner, prune, prune_images
+from sandbox.docker_backend import DockerSandbox
+from sandbox.docker_engine import EPHEMERAL_LABEL, LABEL, OWNER_LABEL, docker_client, owner, prune, prune_images
 from sandbox.images import base_tag, ensure_base
 
 DIFF = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"

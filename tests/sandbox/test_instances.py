@@ -13,7 +13,7 @@ from agent.settings import load_settings
 from sandbox import instances
 from sandbox import swebench_adapter as swe
 from sandbox.base import SandboxError
-from sandbox.docker_backend import docker_client
+from sandbox.docker_engine import docker_client
 from sandbox.instances import eval_command, instance_environment, swebench_recipe, validate
 from sandbox.layers import env_layer, suite_for, tree_layer
 

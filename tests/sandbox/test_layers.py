@@ -12,7 +12,8 @@ import pytest
 
 from agent.settings import load_settings
 from sandbox.base import SandboxError
-from sandbox.docker_backend import LABEL, OWNER_LABEL, DockerSandbox, docker_client, owner
+from sandbox.docker_backend import DockerSandbox
+from sandbox.docker_engine import LABEL, OWNER_LABEL, docker_client, owner
 from sandbox.images import ensure_base
 from sandbox.layers import CA_IN_CONTAINER, LayerSpec, build_env, ensure_layer, host_ca_bundle
 

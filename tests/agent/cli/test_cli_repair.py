@@ -162,7 +162,7 @@ def test_a_validated_patch_in_docker(fake_openai, repo, tmp_path, capsys):
     assert rounds == ["round-1.json", "round-2.json"]
     # The image of this run's tree (its workspace's own commit) was built, and removed when the run ended.
     assert "building supercoder-instance:repo-" in err
-    from sandbox.docker_backend import EPHEMERAL_LABEL, docker_client, owner
+    from sandbox.docker_engine import EPHEMERAL_LABEL, docker_client, owner
 
     assert docker_client().api.images(filters={"label": f"{EPHEMERAL_LABEL}={owner()}"}) == []
 
