@@ -17,7 +17,7 @@ from unidiff.errors import UnidiffParseError
 from sandbox.base import Sandbox, SandboxError
 from sandbox.runner import JUNIT_FILE
 
-TEST_DIRS = {"test", "tests"}  # a file below a folder of this name belongs to the test suite
+TEST_DIRS = {"test", "tests"}  # whatever lies below a folder of this name belongs to the test suite
 # Files that may hold pytest's configuration, and where in them it is.
 PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pytest", "pyproject.toml": "tool.pytest.ini_options"}
 
@@ -42,8 +42,8 @@ def protected(path: str) -> str | None:
     pure = PurePosixPath(path)
     if pure.name == "conftest.py":
         return "conftest.py"
-    if pure.suffix == ".py" and (pure.name.startswith("test_") or pure.name.endswith("_test.py") or TEST_DIRS & set(pure.parts[:-1])):
-        return "a test file"
+    if TEST_DIRS & set(pure.parts[:-1]) or (pure.suffix == ".py" and (pure.name.startswith("test_") or pure.name.endswith("_test.py"))):
+        return "a test file"  # below tests/: its data and fixtures too
     if pure.name == JUNIT_FILE:
         return "the test report"
     if pure.name == "pytest.ini":

@@ -1,0 +1,74 @@
+"""What a patch under test may not change, decided from its paths and, for configuration files
+that hold more than pytest's settings, from what applying it changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.guard import apply_guarded, changed_paths, protected, pytest_section
+
+
+@pytest.mark.parametrize("path, why", [
+    ("tests/test_calc.py", "a test file"), ("pkg/tests/helpers.py", "a test file"), ("test/data/expected.json", "a test file"),
+    ("test_x.py", "a test file"), ("pkg/calc_test.py", "a test file"), ("conftest.py", "conftest.py"),
+    ("pkg/conftest.py", "conftest.py"), ("pytest.ini", "pytest's configuration"), ("sub/pytest.ini", "pytest's configuration"),
+    (".supercoder-junit.xml", "the test report"),
+    ("pkg/calc.py", None), ("numpy/testing/utils.py", None), ("docs/test_guide.rst", None), ("setup.cfg", None),
+    ("pkg/testing.py", None), ("contest.py", None),
+])
+def test_what_judges_a_patch_is_protected(path, why):
+    assert protected(path) == why
+
+
+def test_changed_paths_name_both_sides_of_a_rename():
+    diff = ("diff --git a/old.py b/tests/new.py\nsimilarity index 100%\nrename from old.py\nrename to tests/new.py\n"
+            "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n")
+    assert changed_paths(diff) == ["old.py", "tests/new.py", "m.py"]  # a move into tests/ is caught too
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("setup.cfg", "[metadata]\nname = x\n[tool:pytest]\naddopts = -q\n", {"addopts": "-q"}),
+    ("tox.ini", "[tox]\nenvlist = py\n", None),
+    ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = '-q'\n[project]\nname = 'x'\n", {"addopts": "-q"}),
+    ("pyproject.toml", "not [ toml", None),
+])
+def test_the_pytest_section_of_a_configuration_file(name, text, expected):
+    assert pytest_section(name, text) == expected
+
+
+class _Tree:
+    """A sandbox of files in memory; `apply_diff` writes `after` (what the patch would make)."""
+
+    def __init__(self, before: dict[str, str], after: dict[str, str]):
+        self.files, self.after, self.applied = dict(before), after, False
+
+    def read_file(self, path):
+        from sandbox.base import SandboxError
+
+        if path not in self.files:
+            raise SandboxError("no such file")
+        return self.files[path]
+
+    def apply_diff(self, diff):
+        self.files.update(self.after)
+        self.applied = True
+
+
+def _diff(path: str) -> str:
+    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-a\n+b\n"
+
+
+def test_a_configuration_file_may_change_but_not_its_pytest_section():
+    before = {"setup.cfg": "[metadata]\nname = x\n[tool:pytest]\naddopts = -q\n"}
+    ok = _Tree(before, {"setup.cfg": "[metadata]\nname = y\n[tool:pytest]\naddopts = -q\n"})
+    assert apply_guarded(ok, _diff("setup.cfg")) is None and ok.applied
+    bad = _Tree(before, {"setup.cfg": "[metadata]\nname = x\n[tool:pytest]\naddopts = -q -k 'not slow'\n"})
+    assert apply_guarded(bad, _diff("setup.cfg")) == "the patch changes pytest's configuration in setup.cfg"
+    added = _Tree({}, {"pkg/tox.ini": "[pytest]\naddopts = -x\n"})  # a new one, nearer the tests
+    assert apply_guarded(added, _diff("pkg/tox.ini")) == "the patch changes pytest's configuration in pkg/tox.ini"
+
+
+def test_a_protected_path_is_refused_before_anything_is_applied():
+    tree = _Tree({}, {})
+    assert apply_guarded(tree, _diff("tests/test_calc.py") + _diff("calc.py")) == "the patch changes tests/test_calc.py (a test file)"
+    assert not tree.applied
