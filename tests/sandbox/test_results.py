@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.grading import grade
 from sandbox.models import TestResults
-from sandbox.results import parse_junit, parse_log
+from sandbox.results import log_disagreement, parse_junit, parse_log, pytest_disagreement
 from sandbox.swebench_adapter import parse_test_list, spec
 
 DATA = Path(__file__).parent / "data"
@@ -92,3 +92,51 @@ def test_test_lists_as_lists_or_json_strings():
 def test_swebench_specs_are_available_through_the_adapter():
     s = spec("sympy/sympy", "1.12")
     assert s["python"] and "bin/test" in s["test_cmd"]
+
+
+# -- cross-checks: the report, the exit status and what pytest printed -----------------------------
+
+INNER = ("==================================== PASSES ====================================\n"
+         "____________________________ test_runs_pytest_inside ____________________________\n"
+         "----------------------------- Captured stdout call -----------------------------\n"
+         "============================= test session starts ==============================\n"
+         "inner.py .F\n"
+         "=========================== short test summary info ============================\n"
+         "PASSED inner.py::test_a\nFAILED inner.py::test_b - assert 0\n"
+         "========================= 1 failed, 1 passed in 0.01s ==========================\n")
+OUTER = ("=========================== short test summary info ============================\n"
+         "PASSED tests/test_x.py::test_runs_pytest_inside\nFAILED tests/test_x.py::test_fails - assert 0\n"
+         "========================= 1 failed, 1 passed in 0.20s ==========================\n")
+STATUSES = {"tests/test_x.py::test_runs_pytest_inside": "passed", "tests/test_x.py::test_fails": "failed"}
+
+
+def test_channels_that_agree_pass_the_check_with_real_output():
+    log = (DATA / "pytest_rA.log").read_text()
+    statuses = parse_junit((DATA / "pytest_xunit1.xml").read_text(), _exists).statuses
+    assert pytest_disagreement(log, 1, statuses) is None and log_disagreement(log) is None
+    assert log_disagreement((DATA / "sympy_bin_test.log").read_text()) is None
+
+
+def test_summaries_of_sessions_the_tests_run_are_not_pytests_own():
+    assert pytest_disagreement(INNER + OUTER, 1, STATUSES) is None
+    assert log_disagreement(INNER + OUTER) is None
+
+
+@pytest.mark.parametrize("output, code, statuses, why", [
+    (OUTER, 0, STATUSES, "pytest exited 0"),  # an exit status changed from inside
+    (OUTER, 1, {**STATUSES, "tests/test_x.py::test_fails": "passed"}, "the report has 0 failing"),  # a report rewritten
+    (OUTER + "PASSED tests/test_x.py::test_fails\n", 1, STATUSES, "printed after pytest's final summary"),
+    (OUTER + "===== 2 passed in 0.01s =====\n", 0, {k: "passed" for k in STATUSES}, "the report says passed, pytest's summary failed"),
+    ("no summary at all\n", 0, STATUSES, "no final summary"),
+    (OUTER, 1, {}, "the report has 0 failing"),
+    (OUTER, 3, STATUSES, None),
+])
+def test_channels_that_disagree_fail_the_trial(output, code, statuses, why):
+    found = pytest_disagreement(output, code, statuses)
+    assert (found is None) if why is None else (why in (found or "")), found
+
+
+def test_a_log_with_results_after_the_runners_summary_disagrees():
+    assert "printed after" in log_disagreement(OUTER + "PASSED tests/test_x.py::test_fails\n")
+    sympy = (DATA / "sympy_bin_test.log").read_text()
+    assert "2 sympy final summaries" in log_disagreement(sympy + "\ntests finished: 5 passed, in 0.01 seconds\n")
