@@ -8,19 +8,34 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import queue
+import signal
 from pathlib import Path
 from typing import Any, Protocol
 
 from agent.batch.solve import InstanceResult
 from agent.settings import Settings
 from configs.errors import RunError, UserError
-from sandbox.base import terminate_as_interrupt
+from sandbox.base import Terminated
 
 Event = tuple[str, str, str]  # worker, instance id, stage
+_busy = False  # whether this worker process is solving an instance now
+
+
+def worker_started() -> None:
+    """A worker's SIGTERM: while it solves an instance it unwinds like Ctrl-C (the instance's
+    sandbox is removed, its record says why); while it waits for one, it just exits."""
+    def on_term(signum, frame):
+        if _busy:
+            Terminated.received = True
+            raise Terminated()
+        os._exit(128 + signum)  # nothing to clean up, and no traceback on the batch's stderr
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def run_job(task: dict, settings: Settings, repo_cache: str, events: Any) -> InstanceResult:
     """What a worker runs: one instance, telling `events` its stages."""
+    global _busy
     from agent.batch.solve import solve
 
     worker = f"{os.uname().nodename}:{os.getpid()}"
@@ -32,9 +47,11 @@ def run_job(task: dict, settings: Settings, repo_cache: str, events: Any) -> Ins
             pass
 
     progress("starting")
+    _busy = True
     try:
         return solve(task, settings, Path(repo_cache), progress).model_copy(update={"worker": worker})
     finally:
+        _busy = False
         progress("idle")
 
 
@@ -81,8 +98,7 @@ class LocalExecutor:
         return self
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        # In a worker SIGTERM unwinds like Ctrl-C, so the instance's sandbox is removed.
-        return cf.ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=terminate_as_interrupt)
+        return cf.ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=worker_started)
 
     def __exit__(self, exc_type, *exc) -> None:
         if self._pool is not None:

@@ -18,6 +18,7 @@ from agent.batch.progress import BatchDisplay
 from agent.batch.solve import RETRYABLE, InstanceResult
 from agent.batch.store import Output
 from agent.settings import Settings
+from configs.errors import RunError
 from configs.files import write_atomic
 
 
@@ -70,7 +71,7 @@ def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Exec
             if stopped and not executor.in_flight:
                 break
             for result in executor.finished(cfg.poll_interval_s):
-                record(out, result, model, by_id, counts)
+                result = record(out, result, model, by_id, counts)
                 ran += 1
                 spent = None if spent is None or result.cost_usd is None else spent + result.cost_usd
                 display.finished(result, counts, spent)
@@ -88,10 +89,23 @@ def _displayed(display: BatchDisplay) -> Iterator[None]:
         display.stop()  # also when interrupted: the terminal gets its cursor back
 
 
-def record(out: Output, result: InstanceResult, model: str, by_id: dict[str, dict], counts: dict[str, int]) -> None:
-    """`counts` holds only instances not (re)run now, so a rerun instance counts once."""
-    out.save(result, model, gold_files(by_id[result.instance_id]))
+def record(out: Output, result: InstanceResult, model: str, by_id: dict[str, dict], counts: dict[str, int]) -> InstanceResult:
+    """Write one instance's result down; the result as recorded. Whatever its result holds, the
+    batch goes on: a result that cannot be written becomes an infrastructure error that says why
+    (and is run again by --retry-errors). `counts` holds only instances not (re)run now, so a
+    rerun instance counts once."""
+    try:
+        result = out.save(result, model, gold_files(by_id.get(result.instance_id, {})))
+    except Exception as exc:  # the accounting files themselves: try once more with nothing to write but the why
+        result = InstanceResult(instance_id=result.instance_id, status="infra_error", cost_usd=result.cost_usd,
+                                duration_s=result.duration_s, worker=result.worker,
+                                reason=f"its result could not be recorded: {type(exc).__name__}: {exc}"[:500])
+        try:
+            result = out.save(result, model, [])
+        except Exception as again:
+            raise RunError(f"cannot write the batch's output in {out.root}: {type(again).__name__}: {again}") from None
     counts[result.status] = counts.get(result.status, 0) + 1
+    return result
 
 
 def exit_code(summary: BatchSummary) -> int:

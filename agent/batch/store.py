@@ -13,7 +13,9 @@ neither holds a partial line, and an instance counts as done only when both name
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from configs.files import read_json, write_atomic
 
 PREDS = "preds.jsonl"
 STATUSES = "exit_statuses.json"
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]{1,200}")  # an instance id that can name its folder as it is
 
 
 class Output:
@@ -47,20 +50,43 @@ class Output:
         done = {} if redo else self.done()
         return [i for i in ids if i not in done or (retry_errors and done[i] in RETRYABLE)]
 
-    def save(self, result: InstanceResult, model: str, gold_files: list[str]) -> None:
-        folder = self.root / result.instance_id
+    def folder(self, instance_id: str) -> Path:
+        """The instance's folder: its id, when that is a plain name; else a plain name made from it."""
+        if _PLAIN.fullmatch(instance_id) and instance_id not in (".", ".."):
+            return self.root / instance_id
+        digest = hashlib.sha256(instance_id.encode("utf-8", "replace")).hexdigest()[:12]
+        return self.root / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', instance_id)[:80].lstrip('.')}-{digest}"
+
+    def save(self, result: InstanceResult, model: str, gold_files: list[str]) -> InstanceResult:
+        """The instance's folder (run record, patch, result) as far as it can be written, then its
+        lines in preds.jsonl and exit_statuses.json, written whatever happened to the folder; the
+        result as recorded (a folder that could not be written is said in its reason)."""
+        try:
+            self._write_folder(result, gold_files)
+        except (OSError, ValueError) as exc:  # ValueError: a name holding a NUL
+            note = f"its folder could not be written: {type(exc).__name__}: {exc}"
+            result = result.model_copy(update={"reason": f"{result.reason}; {note}" if result.reason else note})
+        self._account(result, model)
+        return result
+
+    def _write_folder(self, result: InstanceResult, gold_files: list[str]) -> None:
+        folder = self.folder(result.instance_id)
         folder.mkdir(mode=0o700, exist_ok=True)  # a result with an empty record still gets its folder
         run = folder / "run"
         if run.exists():
             shutil.rmtree(run)  # a rerun replaces the instance's record
         for name, text in result.record.items():
+            if "\0" in name:
+                continue  # names come from a worker: one that cannot be a path is left out
             path = (run / name).resolve()
-            if run.resolve() in path.parents:  # names come from a worker: stay inside the folder
+            if run.resolve() in path.parents:  # ... and one that leaves the folder too
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 write_atomic(path, text)  # private, as the worker's record was
         write_atomic(folder / "patch.diff", result.patch)
         summary = {**result.model_dump(exclude={"record"}), "gold_files": gold_files}
         write_atomic(folder / "result.json", json.dumps(summary, indent=2) + "\n")
+
+    def _account(self, result: InstanceResult, model: str) -> None:
         self.preds[result.instance_id] = {"instance_id": result.instance_id, "model_name_or_path": model,
                                           "model_patch": result.patch}
         write_atomic(self.root / PREDS, "".join(json.dumps(p) + "\n" for p in self.preds.values()))
@@ -76,7 +102,7 @@ class Output:
         """Every instance's result.json that can be read."""
         out = []
         for iid in self.instances:
-            data = _json(self.root / iid / "result.json")
+            data = _json(self.folder(iid) / "result.json")
             if data:
                 out.append(data)
         return out

@@ -49,6 +49,15 @@ message=None, path=None)` queues `times` failures answered before any normal han
 (optionally only for request paths ending with `path`, e.g. "/embeddings"). A 429 with
 `retry_after_ms=10` makes the SDK retry after 10 ms, which keeps retry tests fast.
 
+Misbehaving
+-----------
+`server.chaos`, if set, is called as `chaos(path, body)` for every request and may return a
+`Misbehaviour` instead of None (normal handling): `drop` closes the connection without an
+answer; `truncate` sends the normal answer's headers and half its body, then closes; `raw`
+answers `status`, `headers` and `body` bytes as given (an HTML error page, say); `slow` waits
+`seconds`, then answers normally. `server.outage(seconds)` stops listening for that long (the
+port refuses connections), then listens on the same port again.
+
 Recording
 ---------
 `server.requests` holds one `RecordedRequest(path, json, headers)` per request received
@@ -63,12 +72,14 @@ import base64
 import hashlib
 import json
 import re
+import socket
 import struct
+import sys
 import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable, NamedTuple, Union
 
@@ -174,6 +185,17 @@ class HashEmbedder:
             raise EmbeddingError("embedding vectors of differing dimensions") from None
 
 
+@dataclass
+class Misbehaviour:
+    """How `server.chaos` makes one answer go wrong (see the module's docstring)."""
+
+    kind: str  # drop | truncate | raw | slow
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
 class FakeOpenAIServer:
     def __init__(
         self,
@@ -193,6 +215,8 @@ class FakeOpenAIServer:
         self.raw_answers: list[Any] = []  # JSON bodies returned as-is with 200, before anything else
         self.exhausted = 0
         self.chat_answered = 0
+        self.chaos: Callable[[str, Any], Misbehaviour | None] | None = None
+        self._port = 0  # kept across an outage
         self._script: deque[ChatAnswer] = deque(chat or [])
         self._failures: deque[_Failure] = deque()
         self._lock = threading.RLock()
@@ -204,7 +228,8 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        httpd = _QuietServer(("127.0.0.1", self._port), _make_handler(self))
+        self._port = httpd.server_address[1]
         httpd.daemon_threads = True
         # Keep-alive connections of the SDK's pool would otherwise make server_close() wait.
         httpd.block_on_close = False
@@ -222,6 +247,12 @@ class FakeOpenAIServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def outage(self, seconds: float) -> None:
+        """Refuse connections for `seconds`, then listen on the same port again."""
+        self.stop()
+        time.sleep(seconds)
+        self.start()
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
@@ -411,6 +442,13 @@ class FakeOpenAIServer:
         }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that gave up (a timeout it set) is no error of the server's
+        super().handle_error(request, client_address)
+
+
 def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": kind}}
 
@@ -431,17 +469,32 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = raw.decode("utf-8", "replace")
             headers = CaseInsensitiveDict(self.headers.items())
-            try:
-                status, extra, payload = server._handle(method, self.path, body, headers)
-            except Exception as exc:  # never leave the client waiting
-                status, extra, payload = 500, {"x-should-retry": "false"}, _error(f"fake OpenAI server crashed: {exc!r}", "fake_server_error")
-            out = json.dumps(payload).encode("utf-8")
+            act = server.chaos(self.path, body) if server.chaos is not None else None
+            if act is not None and act.kind == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if act is not None and act.kind == "slow":
+                time.sleep(act.seconds)
+            if act is not None and act.kind == "raw":
+                status, extra, out = act.status, {"Content-Type": "text/html", **act.headers}, act.body
+            else:
+                try:
+                    status, extra, payload = server._handle(method, self.path, body, headers)
+                except Exception as exc:  # never leave the client waiting
+                    status, extra, payload = 500, {"x-should-retry": "false"}, _error(f"fake OpenAI server crashed: {exc!r}", "fake_server_error")
+                out, extra = json.dumps(payload).encode("utf-8"), {"Content-Type": "application/json", **extra}
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
             for key, value in extra.items():
                 self.send_header(key, value)
             self.end_headers()
+            if act is not None and act.kind == "truncate":
+                self.wfile.write(out[: len(out) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(out)
 
         def do_POST(self) -> None:
@@ -451,3 +504,47 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._serve("GET")
 
     return Handler
+
+
+class Hostile:
+    """An endpoint on a bad day, for `server.chaos` and `server.responder` together: chat requests
+    are answered in rotation by `kinds`, "ok" ones by `answer(body)`. The kinds: garbage (an HTML
+    page with 200), prose (no edit in it), rate_limit (429, Retry-After: 1), server_error (500),
+    truncate (half a JSON body), huge (3 MB of text), bad_code (the right edit, made not to parse),
+    drop (the connection closed unanswered), slow (an answer after `slow_s`)."""
+
+    KINDS = ("garbage", "prose", "rate_limit", "server_error", "truncate", "huge", "bad_code", "drop", "slow")
+
+    def __init__(self, answer: Callable[[dict], str] = lambda body: "No idea.", kinds: Iterable[str] = KINDS,
+                 slow_s: float = 3.0):
+        self.answer, self.kinds, self.slow_s = answer, list(kinds), slow_s
+        self.counts: dict[str, int] = {}
+        self._next, self._lock, self._current = 0, threading.Lock(), threading.local()
+
+    def install(self, server: "FakeOpenAIServer") -> "Hostile":
+        server.chaos, server.responder = self.chaos, self.respond
+        return self
+
+    def chaos(self, path: str, body: Any) -> Misbehaviour | None:
+        if not path.endswith("/chat/completions") or not self.kinds:
+            return None
+        with self._lock:
+            kind = self.kinds[self._next % len(self.kinds)]
+            self._next += 1
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+        self._current.kind = kind
+        error = lambda status, text: Misbehaviour("raw", status, json.dumps(_error(text, "hostile")).encode(),  # noqa: E731
+                                                  {"Content-Type": "application/json", **({"Retry-After": "1"} if status == 429 else {})})
+        return {"garbage": Misbehaviour("raw", 200, b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+                "rate_limit": error(429, "Rate limit reached; try again in 1s"), "server_error": error(500, "The server had an error"),
+                "truncate": Misbehaviour("truncate"), "drop": Misbehaviour("drop"),
+                "slow": Misbehaviour("slow", seconds=self.slow_s)}.get(kind)
+
+    def respond(self, body: dict) -> str:
+        kind = getattr(self._current, "kind", "ok")
+        if kind == "prose":
+            return "Looking at the issue, I believe the bug is in the arithmetic. You should check the function and fix it."
+        if kind == "huge":
+            return "x" * 3_000_000
+        answer = self.answer(body)
+        return answer.replace("def ", "def (", 1) if kind == "bad_code" else answer

@@ -133,6 +133,27 @@ def test_a_rate_limit_storm_counts_as_errors_and_retry_errors_reruns_them(fake_o
     assert len(preds_of(out)) == 2 and all(p["model_patch"] for p in preds_of(out))
 
 
+def test_a_hostile_endpoint_leaves_every_instance_accounted_for_and_no_traceback(fake_openai, venvs, tmp_path, capsys):
+    from fakes.openai_server import Hostile
+
+    dataset, cache, _ = make_dataset(tmp_path, copies=2)
+    hostile = Hostile(answer, kinds=["ok", *Hostile.KINDS], slow_s=3).install(fake_openai)
+    out = tmp_path / "out"
+    base = ["swebench", "run", "--dataset", str(dataset), "--repo-cache", str(cache), "--output", str(out),
+            *settings_args(venvs, fake_openai), "--set", "llm.max_retries=1", "--set", "llm.timeout_s=2",
+            "--set", "editing.max_retries=1"]
+    code, stdout, err = run(capsys, base)
+    assert "Traceback" not in err and code in (0, 1), err
+    statuses = json.loads((out / "exit_statuses.json").read_text())["instances"]
+    ids = ["acme__calc-1", "acme__calc-2", "acme__words-1", "acme__words-2"]
+    assert sorted(p["instance_id"] for p in preds_of(out)) == ids and sorted(statuses) == ids
+    assert all(s["status"] and (s["reason"] or s["status"] == "resolved_by_own_tests") for s in statuses.values()), statuses
+    assert len(hostile.counts) >= 5  # it went through most of the rotation
+    hostile.kinds = ["ok"]  # the endpoint behaves again: what failed for want of it is finished
+    code, stdout, err = run(capsys, [*base, "--retry-errors"])
+    assert code == 0 and not set(statuses_of(out).values()) & {"rate_limited", "infra_error"}, err
+
+
 def test_no_instance_starts_past_the_total_cost_limit(fake_openai, venvs, tmp_path, capsys):
     dataset, cache, _ = make_dataset(tmp_path)
     fake_openai.responder = answer

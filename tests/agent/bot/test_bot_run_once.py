@@ -47,6 +47,23 @@ def test_a_failed_repair_leaves_a_comment_and_no_pull_request(fake_openai, tmp_p
     assert TOKEN not in out + err and TOKEN not in json.dumps(gh.comments)
 
 
+def test_a_hostile_endpoint_ends_in_a_comment_saying_why_and_no_pull_request(fake_openai, tmp_path, venvs, capsys, monkeypatch):
+    from fakes.openai_server import Hostile
+
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "issues")
+    Hostile(answer, slow_s=3).install(fake_openai)
+    remote = make_remote(tmp_path)
+    with FakeGitHub(token=TOKEN, permissions={"alice": "maintain"}) as gh:
+        code, out, err = run(capsys, _args(tmp_path, issue_event(remote), gh, fake_openai, venvs, "--set", "llm.max_retries=1",
+                                           "--set", "llm.timeout_s=2", "--set", "editing.max_retries=1"))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "failed" and "Traceback" not in err, err
+    assert gh.pulls == [] and git(remote, "branch", "--list") == "* main\n"
+    ack, failure = gh.comments
+    assert "could not fix this issue" in failure["body"] and result["reason"] in failure["body"]
+
+
 def test_run_once_fixes_an_issue_from_a_comment(fake_openai, tmp_path, venvs, capsys, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)

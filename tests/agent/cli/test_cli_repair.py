@@ -232,3 +232,18 @@ def test_ctrl_c_mid_run_saves_the_record_and_exits_130(fake_openai, repo, tmp_pa
     assert _git(repo, "status", "--porcelain") == ""
 
 
+
+
+def test_a_hostile_endpoint_ends_the_run_with_one_line_and_the_tree_untouched(fake_openai, repo, tmp_path, capsys):
+    from fakes.openai_server import Hostile
+
+    hostile = Hostile(responder([GOOD], []), slow_s=3).install(fake_openai)
+    args = [a for a in _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--set", "llm.timeout_s=2", "--set", "llm.max_retries=1",
+                             "--set", "llm.backoff_initial_s=0.05", "--set", "editing.max_retries=2") if a != "--json"]
+    before = (repo / "calc.py").read_text()
+    code, out, err = run(capsys, args)
+    assert code == 1 and "Traceback" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(("failed: ", "unvalidated: ")) and out == "", err
+    assert _git(repo, "status", "--porcelain") == "" and (repo / "calc.py").read_text() == before
+    assert sum(hostile.counts.values()) >= 3  # it went through the rotation
