@@ -128,6 +128,21 @@ def _endpoint(base_url: str | None) -> str:
     return without_credentials(base_url) or "openai"
 
 
+class _Malformed(Exception):
+    pass
+
+
+def _read(resp: Any) -> tuple[list[str], int, int]:
+    """The texts and token counts of a chat completion; _Malformed if it is not one."""
+    try:
+        texts = [c.message.content or "" for c in resp.choices]
+        prompt = (resp.usage.prompt_tokens or 0) if resp.usage is not None else 0
+        completion = (resp.usage.completion_tokens or 0) if resp.usage is not None else 0
+    except (AttributeError, TypeError):
+        raise _Malformed from None
+    return texts, prompt, completion
+
+
 def print_warning(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
@@ -157,17 +172,21 @@ class OpenAIClient:
         """Ask the endpoint for its models: a bad key or an unreachable URL shows here, before any
         work (an endpoint without that route passes)."""
         endpoint = _endpoint(self.cfg.resolved_base_url())
-        try:
-            listed = [m.id for m in self._client.models.list()]
-            if listed and self.cfg.model not in listed:  # proxies and deployments may alias names: a warning, not a stop
-                self._warn(f"{endpoint} does not list model {self.cfg.model!r} (it lists {', '.join(listed[:5])}"
-                           f"{', ...' if len(listed) > 5 else ''})")
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise LLMRefused(_redact(f"{endpoint} refused the key: HTTP {exc.status_code}", self.cfg)) from None
-        except (openai.APITimeoutError, openai.APIConnectionError):
-            raise LLMUnavailable(f"cannot reach the model endpoint {endpoint}") from None
-        except openai.APIError:
-            pass  # no /models route, or a passing failure: the calls themselves will tell
+        for attempt in range(self.cfg.max_retries + 1):  # an endpoint that is away for a moment is waited for, as calls do
+            try:
+                listed = [m.id for m in self._client.models.list()]
+                break
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise LLMRefused(_redact(f"{endpoint} refused the key: HTTP {exc.status_code}", self.cfg)) from None
+            except (openai.APITimeoutError, openai.APIConnectionError):
+                if attempt == self.cfg.max_retries:
+                    raise LLMUnavailable(f"cannot reach the model endpoint {endpoint} ({attempt + 1} attempt(s))") from None
+                self._sleep(self._backoff(attempt))
+            except openai.APIError:
+                return  # no /models route, or a passing failure: the calls themselves will tell
+        if listed and self.cfg.model not in listed:  # proxies and deployments may alias names: a warning, not a stop
+            self._warn(f"{endpoint} does not list model {self.cfg.model!r} (it lists {', '.join(listed[:5])}"
+                       f"{', ...' if len(listed) > 5 else ''})")
 
     def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]:
         request = {"model": self.cfg.model, "messages": messages, "n": n, "max_tokens": self.cfg.max_tokens,
@@ -188,16 +207,10 @@ class OpenAIClient:
                 return list(entry["texts"])
         self._reserve()
         try:
-            resp, attempts = self._create(request)
+            (texts, prompt, completion), attempts = self._create(request)
         finally:
             with self._lock:
                 self._in_flight -= 1
-        try:
-            texts = [c.message.content or "" for c in resp.choices]
-            prompt = (resp.usage.prompt_tokens or 0) if resp.usage is not None else 0
-            completion = (resp.usage.completion_tokens or 0) if resp.usage is not None else 0
-        except (AttributeError, TypeError):  # an endpoint that answered 200 with something else
-            raise LLMError("malformed response from the model endpoint") from None
         cost = self._cost(prompt, completion)
         with self._lock:  # generation calls from several threads
             self.usage.calls += 1
@@ -242,7 +255,9 @@ class OpenAIClient:
         cfg = self.cfg
         for attempt in range(cfg.max_retries + 1):
             try:
-                return self._client.chat.completions.create(**request), attempt + 1
+                return _read(self._client.chat.completions.create(**request)), attempt + 1
+            except _Malformed:  # a 200 with something else (a proxy's page, a cut body): passing, like a 502
+                failure, wait = "malformed response from the model endpoint", None
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 failure, wait = f"{type(exc).__name__}", None
             except openai.APIStatusError as exc:
@@ -258,13 +273,15 @@ class OpenAIClient:
                 raise LLMError(_redact(f"model call failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}", cfg)) from None
             if attempt == cfg.max_retries:
                 raise LLMUnavailable(f"model call failed after {attempt + 1} attempt(s): {failure}")
-            if wait is None:
-                wait = min(cfg.backoff_max_s, cfg.backoff_initial_s * cfg.backoff_multiplier ** attempt)
-                wait *= 1 - cfg.backoff_jitter * self._rng()
             with self._lock:
                 self.usage.retries += 1
-            self._sleep(wait)
+            self._sleep(self._backoff(attempt) if wait is None else wait)
         raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        cfg = self.cfg
+        wait = min(cfg.backoff_max_s, cfg.backoff_initial_s * cfg.backoff_multiplier ** attempt)
+        return wait * (1 - cfg.backoff_jitter * self._rng())
 
 
 class OpenAIEmbedder:

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the oracle
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the fake OpenAI server
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the source tree first: tests/ has folders named like its packages
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from oracle_pipeline import Oracle, gold_edits  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fakes.openai_server import FakeOpenAIServer, count_tokens
 
-from agent.llm import LLMError, OpenAIClient, make_llm
+from agent.llm import LLMError, LLMUnavailable, OpenAIClient, make_llm
 from agent.settings import LLMConfig, load_settings
 from configs.errors import ConfigError
 
@@ -234,8 +234,14 @@ def test_responder_answers_from_the_prompt(fake_openai):
 
 
 @pytest.mark.parametrize("payload", [{}, {"choices": None}, "<html>hello</html>"])
-def test_malformed_200_response_is_an_llm_error(fake_openai, payload):
+def test_a_malformed_200_response_is_retried_and_once_retries_run_out_the_endpoint_is_unavailable(fake_openai, payload):
+    """A proxy's page or a cut body is the endpoint's passing failure, not the model's answer."""
     fake_openai.raw_answers.append(payload)
-    client = OpenAIClient(LLMConfig(model="m", base_url=fake_openai.base_url, max_retries=0))
-    with pytest.raises(LLMError, match="malformed response"):
+    fake_openai.script_chat(["fine"])
+    sleeps: list[float] = []
+    client = OpenAIClient(llm_cfg(fake_openai, max_retries=1, cache=False), sleep=sleeps.append)
+    assert client.complete(MESSAGES) == ["fine"] and len(sleeps) == 1 and client.usage.retries == 1
+    fake_openai.raw_answers.extend([payload, payload])
+    with pytest.raises(LLMUnavailable, match=r"after 2 attempt\(s\): malformed response") as exc:
         client.complete([{"role": "user", "content": "hi"}])
+    assert exc.value.stop == "unavailable"

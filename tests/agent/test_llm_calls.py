@@ -74,6 +74,19 @@ def test_an_unreachable_endpoint_is_retried_then_reported(clean_env, tmp_path):
     assert sleeps == [1.0]
 
 
+def test_preflight_waits_for_an_endpoint_away_for_a_moment_then_says_it_cannot_reach_it(fake_openai, tmp_path):
+    client, sleeps = make(fake_openai, tmp_path, model=fake_openai.model, max_retries=3)
+    client._sleep = lambda s: (sleeps.append(s), fake_openai.start() if len(sleeps) == 2 else None)
+    fake_openai.stop()  # away for the first two attempts, back for the third
+    client.preflight()
+    assert sleeps == [0.75, 1.5]  # the calls' backoff: 1 s, then 2 s, each cut by jitter 0.5 at rng 0.5
+    gone, gone_sleeps = make(fake_openai, tmp_path, max_retries=1)
+    fake_openai.stop()
+    with pytest.raises(LLMUnavailable, match=r"cannot reach the model endpoint .* \(2 attempt\(s\)\)"):
+        gone.preflight()
+    assert gone_sleeps == [0.75]
+
+
 def test_costs_from_the_price_table_and_a_model_without_price(fake_openai, tmp_path):
     fake_openai.script_chat(["one answer", "two answers", "x", "y"])
     client, _ = make(fake_openai, tmp_path, model="gpt-4o-2024-08-06")  # priced as gpt-4o
