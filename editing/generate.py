@@ -6,7 +6,7 @@ single requests where it returns fewer). Every sample is parsed and applied in m
 edits cannot be read, placed or parsed, or that adds a blocking lint finding, goes back to the
 model with the error, up to `editing.max_retries` times. Samples that normalise to the same
 code (comments and layout aside) merge into one candidate with a count. The model is anything
-with `complete` (ChatModel); the agent's client is one.
+with `complete` (localization's ChatModel); the agent's client is one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from configs.errors import LLMError
 from configs.rendering import render
@@ -31,12 +30,7 @@ from editing.source import Source
 from editing.units import find, import_block
 from localization.parser import parse_source
 from localization.repomap import schematic
-
-
-class ChatModel(Protocol):
-    """A model that answers chat messages; a failed call raises configs.errors.LLMError."""
-
-    def complete(self, messages: list[dict[str, str]], temperature: float | None = None, n: int = 1) -> list[str]: ...
+from localization.stages import ChatModel
 
 
 @dataclass(frozen=True)
