@@ -21,7 +21,7 @@ import openai
 
 from agent.llm_cache import ResponseCache, request_key
 from agent.settings import LLMConfig, Price, without_credentials
-from configs.errors import ConfigError, LLMError
+from configs.errors import ConfigError, LLMError, UserError
 from configs.files import cache_dir
 from localization.config import EmbeddingsConfig
 from localization.dense import EmbeddingError
@@ -311,6 +311,15 @@ class OpenAIEmbedder:
             return [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
         except (AttributeError, TypeError):
             raise EmbeddingError("malformed response from the embeddings endpoint") from None
+
+
+def check_endpoint(cfg: LLMConfig, warn: Callable[[str], None] = print_warning) -> None:
+    """Ask the endpoint for its models before any work: a refused key or an endpoint that cannot
+    be reached stops the command there, as bad input (a UserError)."""
+    try:
+        OpenAIClient(cfg, warn=warn).preflight()
+    except LLMError as exc:
+        raise UserError(str(exc)) from None
 
 
 def make_llm(cfg: LLMConfig) -> LLM | None:

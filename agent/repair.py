@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from agent.llm import OpenAIClient, print_warning
+from agent.llm import OpenAIClient, check_endpoint, print_warning
 from agent.pipeline import Progress, RepairOutcome, RepairRequest, failed, repair
 from agent.records import RunRecord, default_runs_dir
 from agent.settings import Settings
@@ -60,10 +60,7 @@ def run(request: RepairRequest, source: Source, settings: Settings, *, progress:
     its models first, so a bad key or URL stops before any work (as a UserError)."""
     request = request.model_copy(update={"issue": clean_issue(request.issue, settings.localization.issue_max_chars)})
     if preflight:  # before the record: a run refused before it starts leaves none
-        try:
-            OpenAIClient(settings.llm, warn=warn).preflight()
-        except LLMError as exc:
-            raise UserError(str(exc)) from None
+        check_endpoint(settings.llm, warn)
     record = RunRecord(runs_dir or settings.repair.runs_dir or default_runs_dir(), repo=source.repo)
     llm = OpenAIClient(settings.llm, on_call=record.call, warn=warn)
     record.write("config", settings.public_dump())

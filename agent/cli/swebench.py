@@ -56,12 +56,9 @@ def run_cmd(
         raise UserError(f"--output {output}: not a folder")
     _check_cache(repo_cache)
     if settings.repair.preflight:
-        from agent.llm import LLMError, OpenAIClient
+        from agent.llm import check_endpoint
 
-        try:
-            OpenAIClient(settings.llm, warn=warn).preflight()
-        except LLMError as exc:
-            raise UserError(str(exc)) from None
+        check_endpoint(settings.llm, warn)
     from agent.batch.executors import make_executor
     from agent.batch.progress import BatchDisplay
     from agent.batch.runner import exit_code, run_batch
