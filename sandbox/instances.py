@@ -190,10 +190,8 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
                 result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command)
         out.output = result.output
-        if result.timed_out:
-            raise SandboxError(f"the tests timed out after {result.duration_s:.0f} s")
-        if result.stopped:
-            raise SandboxError(f"the tests were {result.stopped}")
+        if result.cut_short:
+            raise SandboxError(f"the tests {result.cut_short}")
         verdict = grade(results, fail_to_pass, pass_to_pass)
         out.resolved, out.fail_to_pass, out.pass_to_pass = verdict.resolved, verdict.fail_to_pass, verdict.pass_to_pass
     except (SandboxError, ValueError) as exc:

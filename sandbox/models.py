@@ -21,7 +21,13 @@ class ExecResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.stopped
+        return self.exit_code == 0 and self.cut_short is None
+
+    @property
+    def cut_short(self) -> str | None:
+        """Why the command did not end by itself ("timed out after N s", or the sandbox's
+        "stopped: ..."); None when it did."""
+        return f"timed out after {self.duration_s:.0f} s" if self.timed_out else self.stopped
 
 
 class TestResults(BaseModel):

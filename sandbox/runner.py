@@ -21,10 +21,8 @@ def pytest_command(base: str, tests: list[str]) -> str:
 def run_pytest(sandbox: Sandbox, tests: list[str], base: str, timeout_s: float | None = None) -> tuple[ExecResult, TestResults]:
     sandbox.run(f"rm -f {JUNIT_FILE}")
     result = sandbox.run(pytest_command(base, tests), timeout_s)
-    if result.timed_out:
-        return result, TestResults(source="junit", problem=f"the tests timed out after {result.duration_s:.0f} s")
-    if result.stopped:
-        return result, TestResults(source="junit", problem=f"the tests were {result.stopped}")
+    if result.cut_short:
+        return result, TestResults(source="junit", problem=f"the tests {result.cut_short}")
     try:
         xml = sandbox.read_file(JUNIT_FILE)
     except SandboxError:

@@ -30,8 +30,7 @@ def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int)
     if plan.command is not None:
         result = sb.run(plan.command)
         status: TestStatus = "passed" if result.ok else "failed"
-        problem = (f"the test command timed out after {result.duration_s:.0f} s" if result.timed_out
-                   else f"the test command was {result.stopped}" if result.stopped else None)
+        problem = f"the test command {result.cut_short}" if result.cut_short else None
         return TestRun(statuses={COMMAND_TEST: status}, problem=problem, output=tail(result.output, output_chars),
                        duration_s=result.duration_s)
     if not plan.tests:
