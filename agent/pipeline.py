@@ -1,5 +1,5 @@
-"""The repair loop: localize -> choose and run the tests on the original tree (with a
-reproduction test when none fails) -> generate candidates at several temperatures -> test each
+"""The repair loop: localize -> choose and run the tests on the original tree and sort out
+what a verdict rests on (agent.targets: named tests, else a reproduction test) -> generate candidates at several temperatures -> test each
 in a sandbox -> feed the best failure back, for a few rounds -> pick.
 
 Every stage is a function with typed input and output, and what it produced is written to the
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
 from agent.settings import Settings
+from agent.targets import Baseline, mentioned_tests, reproduces, sort_out
 from agent.workspace import Workspace
 from configs.errors import LLMError
 from configs.rendering import render
@@ -52,7 +53,10 @@ class RepairOutcome(BaseModel):
     located: list[str] = Field(default_factory=list)  # path::unit the candidates could change
     cost_usd: float | None = 0.0
     calls: int = 0  # model calls the endpoint answered
-    tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}})
+    # target and regression: their statuses with the patch; known_failing and flaky: left out of the verdict
+    tests: dict[str, dict[str, str]] = Field(default_factory=lambda: {"target": {}, "regression": {}, "known_failing": {}, "flaky": {}})
+    targets_from: Literal["named", "command", "reproduction"] | None = None  # None: nothing reproduced the issue
+    environment: str | None = None  # the original tree's tests could not be imported: why
 
 
 # -- stages -------------------------------------------------------------------------------
@@ -65,24 +69,33 @@ def locate(ws: Workspace, issue: str, settings: Settings, llm: LLM | None) -> Lo
     return Localizer.open(ws.path, settings, remote=remote).localize(issue, llm)
 
 
+def tracked(ws: Workspace) -> list[str]:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ws.path, capture_output=True).stdout.decode("utf-8", "replace")
+    return [p for p in files.split("\0") if p]
+
+
+def named_tests(req: RepairRequest, files: list[str]) -> list[str]:
+    """The tests the user names: on the command line, or in the issue itself."""
+    return list(dict.fromkeys([*req.tests, *mentioned_tests(req.issue, files)]))
+
+
 def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: Settings) -> TestPlan:
     if req.test_cmd:
         return TestPlan(command=req.test_cmd)
-    tests = list(req.tests)
+    files = tracked(ws)
+    tests = named_tests(req, files)
     if settings.repair.related_tests:
         from sandbox.selection import related_tests
 
-        files = subprocess.run(["git", "ls-files", "-z"], cwd=ws.path, capture_output=True).stdout.decode("utf-8", "replace")
         located = list(dict.fromkeys([u.path for u in loc.units] + [f.path for f in loc.files]))
-        tests += related_tests([p for p in files.split("\0") if p], located,
-                               lambda p: (ws.path / p).read_text(encoding="utf-8"), settings.repair.related_tests_max)
+        tests += related_tests(files, located, lambda p: (ws.path / p).read_text(encoding="utf-8"), settings.repair.related_tests_max)
     return TestPlan(tests=list(dict.fromkeys(tests)))
 
 
 def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPlan, settings: Settings, llm: LLM,
-                      trial: Trial) -> tuple[TestPlan, TestRun] | None:
-    """A test from the model that fails on the original tree, added to the plan; None if the
-    model's test does not fail there (or cannot be had)."""
+                      trial: Trial) -> tuple[TestPlan, TestRun, list[str]] | str:
+    """A test from the model that fails on the original tree because of the code under repair,
+    added to the plan: (the plan, its run, the test's ids); or why there is none."""
     from editing.generate import Target, build_context
 
     path = settings.repair.repro_path
@@ -90,16 +103,47 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
     prompt = render("repair_repro.j2", issue=issue, units=units, path=path)
     try:
         answer = llm.complete([{"role": "user", "content": prompt}], temperature=settings.repair.repro_temperature)[0]
-    except LLMError:
-        return None
+    except LLMError as exc:
+        return f"the model did not write one ({exc})"
     code = python_block(answer)
     if code is None:
-        return None
+        return "the model's answer holds no test that compiles"
     with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
     run = trial(None, with_repro)
-    if not any(t.split("::")[0] == path for t in run.failing):
-        return None
-    return with_repro, run
+    kept, why = reproduces(run, path, settings.repair.repro_rejected)
+    return (with_repro, run, kept) if kept else why
+
+
+def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Settings, llm: LLM, trial: Trial,
+              progress: Progress) -> Baseline:
+    """The original tree's tests, sorted into targets, known failing and flaky (agent.targets)."""
+    plan = plan_tests(ws, req, loc, settings)
+    progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
+    run = trial(None, plan)
+
+    def repro(plan: TestPlan, run: TestRun) -> tuple[TestPlan, TestRun, list[str]] | str | None:
+        if not settings.repair.reproduction_test:
+            return None
+        progress("no named test fails: asking for a reproduction test")
+        return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial)
+
+    def rerun(diff: str | None, plan: TestPlan) -> TestRun:
+        progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")
+        return trial(diff, plan)
+
+    return sort_out(plan, run, named_tests(req, tracked(ws)), rerun if settings.repair.rerun_failures else None, repro)
+
+
+def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) -> list[str]:
+    """A candidate that fixes every target but breaks some tests: those tests run again with it;
+    the ones that pass now are flaky (returned)."""
+    v = tried.verdict
+    again = [t for t in v.regressions if "::" in t]
+    if not v.fixed or v.still_failing or not again:
+        return []
+    progress(f"running {len(again)} broken test(s) again, to spot flakes")
+    rerun = trial(tried.candidate.diff, TestPlan(tests=again, extra_files=baseline.plan.extra_files))
+    return [t for t in again if rerun.statuses.get(t) == "passed"]
 
 
 def python_block(answer: str) -> str | None:
@@ -115,9 +159,10 @@ def python_block(answer: str) -> str | None:
 
 def pick(tried: list[Tried]) -> Tried | None:
     """Validated first; then most target tests fixed, fewest regressions, tests that ran, the patch
-    most samples agree on, the lowest temperature."""
+    most samples agree on, fewest lint findings, the lowest temperature."""
     return min(tried, key=lambda t: (not t.verdict.validated, -len(t.verdict.fixed), len(t.verdict.regressions),
-                                     bool(t.run.problem), -t.candidate.count, min(t.candidate.temperatures or [0.0])),
+                                     bool(t.run.problem), -t.candidate.count, len(t.candidate.lint),
+                                     min(t.candidate.temperatures or [0.0])),
                default=None)
 
 
@@ -146,22 +191,18 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     tried: list[Tried] = []
     reason, stop = "", None
     if not targets:
-        return outcome(None, TestRun(), "localization found no unit to change", llm, record)
-    with trials(environment(), settings.sandbox, settings.repair.feedback_output_chars, progress) as trial:
+        return outcome(None, None, "localization found no unit to change", llm, record)
+    env = environment()
+    record.write("environment", {"name": env.name, "python": env.recipe.python,
+                                 "uploaded_prior_to": env.recipe.uploaded_prior_to, "about": env.about})
+    with trials(env, settings.sandbox, settings.repair.feedback_output_chars, progress) as trial:
         with record.stage("baseline"):
-            plan = plan_tests(ws, req, loc, settings)
-            progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
-            baseline = trial(None, plan)
-            if not baseline.failing and settings.repair.reproduction_test and not plan.command:
-                progress("no chosen test fails: asking for a reproduction test")
-                found = reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial)
-                if found is not None:
-                    plan, baseline = found
-            record.write("baseline", {"plan": plan, "run": baseline})
+            baseline = establish(req, ws, loc, settings, llm, trial, progress)
+            record.write("baseline", baseline)
         generator = Generator(llm, make_editor(settings.editing), settings.editing, ws.path)
         notes = None
-        # Without a test that fails on the original tree no feedback can tell a fix from a miss: one round.
-        rounds = settings.repair.rounds if baseline.failing else 1
+        # Without a target no feedback can tell a fix from a miss: one round.
+        rounds = settings.repair.rounds if baseline.targets else 1
         for round_no in range(1, rounds + 1):
             with record.stage("generate"):
                 progress(f"round {round_no}: generating candidates")
@@ -170,8 +211,12 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
                 batch = generation.candidates[: settings.repair.candidates_per_round]
                 for n, candidate in enumerate(batch, 1):
                     progress(f"round {round_no}: testing candidate {n}/{len(batch)}")
-                    run = trial(candidate.diff, plan)
-                    tried.append(Tried(round=round_no, candidate=candidate, run=run, verdict=judge(baseline, run)))
+                    run = trial(candidate.diff, baseline.plan)
+                    tried.append(Tried(round=round_no, candidate=candidate, run=run, verdict=judge(baseline.reference, run)))
+                    if settings.repair.rerun_failures and (flaky := confirm(tried[-1], baseline, trial, progress)):
+                        baseline.flaky += flaky
+                        for t in tried:
+                            t.verdict = judge(baseline.reference, t.run)
             record.write(f"round-{round_no}", {"generation": generation, "tried": [t for t in tried if t.round == round_no]})
             if not generation.candidates and generation.failures:
                 reason = generation.failures[0].error
@@ -186,31 +231,37 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     return outcome(pick(tried), baseline, reason, llm, record, stop, [f"{t.path}::{t.name}" for t in targets])
 
 
-def outcome(best: Tried | None, baseline: TestRun, reason: str, llm: LLM, record: RunRecord,
+def outcome(best: Tried | None, baseline: Baseline | None, reason: str, llm: LLM, record: RunRecord,
             stop: str | None = None, located: list[str] | None = None) -> RepairOutcome:
     usage = llm.usage
     out = RepairOutcome(status="failed", run_dir=str(record.dir), cost_usd=usage.cost, calls=usage.calls, stop=stop,
                         located=located or [])
-    if best is None:
+    if baseline is not None:
+        out.targets_from, out.environment = baseline.source, baseline.environment
+        out.tests["known_failing"] = {t: baseline.run.statuses.get(t, "failed") for t in baseline.known_failing}
+        out.tests["flaky"] = {t: "flaky" for t in baseline.flaky}
+    if best is None or baseline is None:
         out.reason = reason or "no candidate patch could be made"
     else:
-        now = best.run.statuses
+        now, reference = best.run.statuses, baseline.reference
         out.patch = best.candidate.diff
-        out.tests = {"target": {t: now.get(t, "failed") for t in baseline.failing},
-                     "regression": {t: now.get(t, "failed") for t in baseline.passing}}
+        out.tests["target"] = {t: now.get(t, "failed") for t in reference.failing}
+        out.tests["regression"] = {t: now.get(t, "failed") for t in reference.passing}
         if best.verdict.validated:
             out.status, out.reason = "validated", f"fixes {len(best.verdict.fixed)} failing test(s), breaks none"
         else:
             out.status = "unvalidated"
             if reason.startswith("stopped:"):
                 out.reason = reason
-            elif not baseline.failing:
-                out.reason = "no test fails on the original tree, so none can validate a patch" + (
-                    f" ({baseline.problem})" if baseline.problem else "")
+            elif not reference.failing:
+                out.reason = f"nothing reproduces the issue ({baseline.unreproduced or baseline.run.problem or 'no target'})"
+                if baseline.environment:
+                    out.reason += f"; the environment cannot run the tests: {baseline.environment}"
+                out.reason += f"; the best candidate breaks {len(best.verdict.regressions)} test(s)" if best.verdict.regressions else ""
             elif best.verdict.regressions:
                 out.reason = f"the best candidate breaks {len(best.verdict.regressions)} test(s)"
             else:
-                shown = baseline.failing[:3] + (["..."] if len(baseline.failing) > 3 else [])
+                shown = reference.failing[:3] + (["..."] if len(reference.failing) > 3 else [])
                 out.reason = f"no candidate makes the failing test(s) pass ({', '.join(shown)})"
         record.write_text("patch.diff", out.patch)
     record.write("summary", {**out.model_dump(exclude={"patch"}), "usage": usage.__dict__})

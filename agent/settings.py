@@ -77,6 +77,8 @@ class RepairConfig(Section):
     reproduction_test: bool
     repro_path: str
     repro_temperature: float = Field(ge=0, le=2)
+    repro_rejected: list[str]
+    rerun_failures: bool
     related_tests: bool
     related_tests_max: int = Field(ge=1)
     feedback_output_chars: int = Field(ge=200)

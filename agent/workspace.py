@@ -5,6 +5,7 @@ the user sees and the user's tree is never touched. The repository must be a git
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,8 +24,13 @@ class Workspace(BaseModel):
     skipped: list[str] = []  # what git could not take from the working tree
 
 
-def _git(cwd: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, input=input)
+def _git(cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, input=input,
+                          env={**os.environ, **env} if env else None)
+
+
+def _date_of(repo: Path, commit: str) -> str:
+    return _git(repo, "show", "-s", "--format=%cI", commit).stdout.decode().strip()
 
 
 def git_failure(stderr: str | bytes, default: str = "git failed") -> str:
@@ -69,7 +75,9 @@ def make_workspace(repo: Path, dest: Path) -> Workspace:
     # What git cannot take (an empty nested repository) is left out, not fatal: the rest is the tree.
     added = _git(repo, *own, "add", "-A", "--ignore-errors")
     skipped = [line for line in added.stderr.decode("utf-8", "replace").splitlines() if line.startswith("error:")]
-    _ok(_git(dest, *_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "supercoder: the tree as found"),
+    # Dated as the user's HEAD: the environment is chosen by the commit's date (sandbox.pythons).
+    dated = {"GIT_AUTHOR_DATE": _date_of(repo, base_commit), "GIT_COMMITTER_DATE": _date_of(repo, base_commit)} if base_commit else {}
+    _ok(_git(dest, *_IDENTITY, "commit", "-q", "--allow-empty", "--no-verify", "-m", "supercoder: the tree as found", env=dated),
         "cannot commit the copy")
     _ok(_git(dest, "reset", "-q", "--hard"), "cannot check out the copy")
     commit = _ok(_git(dest, "rev-parse", "HEAD"), "cannot read the copy's commit").decode().strip()

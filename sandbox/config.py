@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +62,9 @@ class SandboxConfig(Section):
     python_substitutes: dict[str, str]  # a spec's Python that no suite (or, locally, no interpreter) has -> the one used
     local_pythons: dict[str, str]
     pip_spec: str
+    dated_pip_spec: str
+    pin_by_date_days: int | None = Field(ge=0)
+    python_released: dict[str, date]
     build_timeout_s: float = Field(gt=0)
     local_venv_dir: Path | None
     services: dict[str, dict[str, ServiceConfig]]

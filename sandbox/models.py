@@ -30,12 +30,22 @@ class ExecResult(BaseModel):
         return f"timed out after {self.duration_s:.0f} s" if self.timed_out else self.stopped
 
 
+class Failure(BaseModel):
+    """How a test failed, as its runner reported it: what was raised and where."""
+
+    kind: str = ""  # the exception's type ("AssertionError", "ImportError"); "" when the report does not say
+    where: str = ""  # "path:line" of the frame that raised it, as the runner printed it
+    message: str = ""  # the first line of the runner's message
+    collection: bool = False  # the file could not be collected (imported): no test of it ran
+
+
 class TestResults(BaseModel):
     """Test id -> status, as read from structured output or a parsed log."""
 
     __test__ = False  # not a pytest test class
 
     statuses: dict[str, TestStatus] = Field(default_factory=dict)
+    failures: dict[str, Failure] = Field(default_factory=dict)  # of failing tests, where the report says
     source: Literal["junit", "log", "none"] = "none"
     problem: str | None = None  # why the output could not be read (then every named test counts as failed)
 
@@ -58,6 +68,7 @@ class TestRun(BaseModel):
 
     __test__ = False
     statuses: dict[str, TestStatus] = Field(default_factory=dict)
+    failures: dict[str, Failure] = Field(default_factory=dict)  # how failing tests failed, where known
     problem: str | None = None  # why results are missing: a timeout, no report
     output: str = ""  # the end of the runner's output, for feedback
     duration_s: float = 0.0

@@ -1,5 +1,5 @@
 """The environment of any repository (one that is no SWE-bench instance), derived from what it
-declares at a commit: the Python `requires-python` allows, its requirements files, test
+declares at a commit: the Python it was written for (sandbox.pythons), its requirements files, test
 dependency groups, declared dependencies and test extras, and an editable install. Every part
 can be overridden in config (`sandbox.project`)."""
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,16 +18,18 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
-from sandbox.backends import backend_of, open_sandbox
-from sandbox.base import Sandbox, SandboxError
+from sandbox.backends import open_sandbox
+from sandbox.base import Sandbox
 from sandbox.config import SandboxConfig
-from sandbox.recipes import Environment, EnvRecipe
+from sandbox.pythons import choose, commit_date, declared, pin_date
+from sandbox.recipes import Environment, EnvRecipe, dated_install
 from sandbox.requirements import read_requirements, show
 
 
 class Project(BaseModel):
     recipe: EnvRecipe
     install: list[str]  # run in the repository, its environment active
+    about: dict[str, str] = {}  # how the Python and the dependencies' date were chosen
 
 
 def _toml(text: str | None) -> dict:
@@ -68,27 +69,6 @@ def _requires_python(pyproject: dict, setup_cfg: configparser.ConfigParser, setu
         return SpecifierSet(raw if isinstance(raw, str) else "")
     except InvalidSpecifier:
         return SpecifierSet("")
-
-
-def _allows(allowed: SpecifierSet, version: str) -> bool:
-    # `>=3.8.1` allows 3.8 and `<3.9.5` allows 3.9: some release of the minor version will do.
-    return any(allowed.contains(f"{version}.{patch}", prereleases=True) for patch in (0, 99))
-
-
-def choose_python(allowed: SpecifierSet, cfg: SandboxConfig) -> str:
-    """The configured Python; else the host's, if allowed and the backend offers it; else the
-    newest that `requires-python` allows among those the backend offers."""
-    if cfg.project.python:
-        return cfg.project.python
-    host = "%d.%d" % sys.version_info[:2]
-    offered = backend_of(cfg).pythons(cfg)
-    if host in offered and _allows(allowed, host):
-        return host
-    for version in sorted(set(offered), key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()), reverse=True):
-        if _allows(allowed, version):
-            return version
-    raise SandboxError(f"no Python this sandbox offers ({', '.join(sorted(set(offered)))}) satisfies requires-python {allowed}; "
-                       f"set sandbox.project.python")
 
 
 def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None) -> Project:
@@ -132,12 +112,20 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     if pc.install is not None:
         install = [pc.install]
     elif installable:
-        install = ["python -m pip install -e " + shlex.quote("." + (f"[{','.join(extras)}]" if extras else ""))]
+        install = ["-e " + shlex.quote("." + (f"[{','.join(extras)}]" if extras else ""))]  # pip's arguments, made a command below
     else:
         install = []
-    python = choose_python(_requires_python(pyproject, setup_cfg, setup_py), cfg)
-    recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g])
-    return Project(recipe=recipe, install=install)
+    when = commit_date(clone, commit)
+    python, why = choose(_requires_python(pyproject, setup_cfg, setup_py),
+                         declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
+    recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
+                       uploaded_prior_to=pin_date(when, cfg))
+    if pc.install is None and install:  # what the install adds (dependencies setup.py declares) is of the commit's time too
+        cutoff = recipe.uploaded_prior_to
+        install = [dated_install(install[0], cutoff) if cutoff else f"python -m pip install {install[0]}"]
+    about = {"python": f"{python}: {why}",
+             "dependencies": f"as uploaded before {recipe.uploaded_prior_to}" if recipe.uploaded_prior_to else "the newest releases"}
+    return Project(recipe=recipe, install=install, about=about)
 
 
 def project_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:
@@ -145,7 +133,7 @@ def project_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral:
     (`ephemeral`: a commit of one run, whose installed tree is not kept)."""
     project = derive(clone, commit, cfg)
     return Environment(clone=clone, commit=commit, recipe=project.recipe, install=project.install,
-                       name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", ephemeral=ephemeral)
+                       name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", ephemeral=ephemeral, about=project.about)
 
 
 @contextmanager

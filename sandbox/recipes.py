@@ -28,6 +28,7 @@ class EnvRecipe(BaseModel):
     optional: list[str] = Field(default_factory=list)  # installed first, as far as pip can (all at once, else one by one)
     constraints: list[str] = Field(default_factory=list)  # hold the optional installs to these
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    uploaded_prior_to: str | None = None  # the `pip` groups install releases uploaded before this (an old commit's date)
 
 
 class Environment(BaseModel):
@@ -41,6 +42,7 @@ class Environment(BaseModel):
     name: str  # readable, e.g. an instance id (part of an image tag)
     network: bool = False  # its tests may reach the network
     ephemeral: bool = False  # a tree of one run (a workspace's commit): nothing to reuse once the run ends
+    about: dict[str, str] = Field(default_factory=dict)  # how it was chosen, for the run record
 
 
 class EnvPaths(BaseModel):
@@ -52,10 +54,18 @@ class EnvPaths(BaseModel):
     services: str  # one venv per service below this
 
 
-def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip") -> str:
+def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_pip_spec: str = "pip>=26.0") -> str:
     q = shlex.quote
     lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", f". {q(paths.venv)}/bin/activate",
              f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
+    if recipe.uploaded_prior_to and recipe.pip and not recipe.optional:
+        # Today's pip (it knows --uploaded-prior-to) and build tools; the dependencies as they stood
+        # at the cutoff, built with those tools (an isolated build would look for build tools of that
+        # time too, and setuptools>=40.8 did not exist before 2019). A group that cannot be had as
+        # of then is installed as of now, saying so.
+        lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
+        lines += [dated_install(" ".join(group), recipe.uploaded_prior_to) for group in recipe.pip]
+        return "\n".join(lines + _service_lines(recipe, paths))
     if recipe.pip or recipe.optional:
         lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
     if recipe.optional:
@@ -67,11 +77,26 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip") -> str
         lines.append(f"python -m pip install -q {held}{each} || for p in {each}; do "
                      f"python -m pip install -q {held}\"$p\" || echo \"supercoder: left out $p (pip cannot install it here)\"; done")
     lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
+    return "\n".join(lines + _service_lines(recipe, paths))
+
+
+def dated_install(args: str, cutoff: str) -> str:
+    """`pip install ARGS` as of `cutoff`: built with today's tools, else in an isolated build (whose
+    build tools are of that time too), else, saying so, as of now."""
+    q = shlex.quote
+    told = q(f"supercoder: not installable as uploaded before {cutoff}, installing the newest releases: {args}")
+    dated = f"python -m pip install -q --uploaded-prior-to={q(cutoff)}"
+    return f"{dated} --no-build-isolation {args} || {dated} {args} || {{ echo {told}; python -m pip install -q {args}; }}"
+
+
+def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:
+    q = shlex.quote
+    lines: list[str] = []
     for name, service in recipe.services.items():
         venv = f"{paths.services}/{name}"
         lines += [f"{q(paths.python)} -m venv {q(venv)}",
                   f"{q(venv)}/bin/python -m pip install -q " + " ".join(q(p) for p in service.packages)]
-    return "\n".join(lines)
+    return lines
 
 
 def install_script(venv: str, commands: list[str], env: dict[str, str] | None = None) -> str:

@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Callable
 
-from sandbox.models import TestResults, TestStatus
+from sandbox.models import Failure, TestResults, TestStatus
 
 # When one test id appears several times (a failing teardown after a passing call, reruns), the worst wins.
 _RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
@@ -42,20 +42,52 @@ def _test_id(case: ET.Element, exists: Callable[[str], bool]) -> str:
     return "::".join([*parts, name]) if parts else name
 
 
+_WHERE = re.compile(r"^(\S.*?:\d+): (\w+(?:\.\w+)*)$")  # pytest's last line of a failure: "path:line: ExcType"
+_RAISED = re.compile(r"^E\s+(\w+(?:\.\w+)*)(?::|$)")  # "E   ImportError: ..."
+_COLLECTION = "collection failure"  # pytest's message for a file it could not import
+
+
+def _failure(case: ET.Element) -> Failure | None:
+    """What was raised and where, read from pytest's failure text."""
+    for child in case:
+        if child.tag not in ("failure", "error"):
+            continue
+        message = (child.get("message") or "").strip()
+        lines = (child.text or "").rstrip().splitlines()
+        where, kind = "", ""
+        if lines and (found := _WHERE.match(lines[-1].strip())):
+            where, kind = found.group(1), found.group(2)
+        raised = [line for line in lines if _RAISED.match(line)]
+        if not kind and raised:
+            kind = _RAISED.match(raised[-1]).group(1)
+        collection = message == _COLLECTION
+        if collection and raised:  # pytest's message says only that: what was raised says why
+            message = raised[-1][1:].strip()
+        return Failure(kind=kind.rpartition(".")[2], where=where, message=message.splitlines()[0] if message else "",
+                       collection=collection)
+    return None
+
+
 def parse_junit(xml_text: str, exists: Callable[[str], bool] = lambda _: False) -> TestResults:
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError as exc:
         return TestResults(source="junit", problem=f"junit XML does not parse: {exc}")
     statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
     for case in root.iter("testcase"):
         test_id = _test_id(case, exists)
         status = _status(case)
+        failure = _failure(case) if status in ("failed", "error") else None
+        if failure is not None and failure.collection and case.get("file"):
+            test_id = case.get("file", "").replace("\\", "/")  # the file itself failed, not a test named after it
         if test_id not in statuses or _RANK[status] > _RANK[statuses[test_id]]:
             statuses[test_id] = status
+            if failure is not None:
+                failures[test_id] = failure
     if not statuses and root.tag not in ("testsuites", "testsuite"):
         return TestResults(source="junit", problem=f"not a junit report (root element <{root.tag}>)")
-    return TestResults(statuses=statuses, source="junit")
+    return TestResults(statuses=statuses, failures=failures, source="junit")
 
 
 def parse_log(repo: str, log: str) -> TestResults:

@@ -132,6 +132,7 @@ def _failed(api: GitHubAPI, job_id, t: Trigger, reason: str, repair: dict | None
     cost = _cost(repair.get("cost_usd"), repair.get("calls", 0)) if repair.get("calls") else ""
     api.comment(t, render_template("bot_failed.md.j2", job=job_id, reason=reason, located=repair.get("located", []),
                                    target=tests.get("target", {}), regression=tests.get("regression", {}), cost=cost,
+                                   known_failing=list(tests.get("known_failing", {})), flaky=list(tests.get("flaky", {})),
                                    patch=patch))
     return JobOutcome(status="failed", reason=api.redact(reason), repair=repair)
 
@@ -164,7 +165,8 @@ def _repair_and_publish(job_id, t: Trigger, settings: Settings, api: GitHubAPI, 
     tests = outcome.tests
     body = render_template("bot_pr.md.j2", job=job_id, number=t.number, sender=t.sender, validated=outcome.status == "validated",
                            reason=outcome.reason, located=outcome.located, target=tests.get("target", {}),
-                           regression=tests.get("regression", {}), cost=_cost(outcome.cost_usd, outcome.calls))
+                           regression=tests.get("regression", {}), cost=_cost(outcome.cost_usd, outcome.calls),
+                           known_failing=list(tests.get("known_failing", {})), flaky=list(tests.get("flaky", {})))
     title = f"Fix #{t.number}: {t.title}"[:250]
     try:
         existing = api.find_pr(t, branch)

@@ -173,6 +173,11 @@ def show_cmd(
     for kind in ("target", "regression"):
         if tests.get(kind):
             lines.append(f"{kind:8} " + ", ".join(f"{t} {s}" for t, s in list(tests[kind].items())[:10]))
+    for kind, label in (("known_failing", "known failing (left out)"), ("flaky", "flaky (left out)")):
+        if tests.get(kind):
+            lines.append(f"{label}: " + ", ".join(list(tests[kind])[:10]))
+    if summary.get("environment"):
+        lines.append(f"env      {summary['environment']}")
     patch = folder / "patch.diff"
     lines.append(f"patch    {patch if patch.exists() else 'none'}")
     print("\n".join(lines))

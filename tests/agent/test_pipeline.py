@@ -8,7 +8,7 @@ import pytest
 from fakes.repos import git as _git
 
 from agent.pipeline import RepairRequest, pick, python_block, reproduction_plan
-from sandbox.models import Split, TestPlan, TestRun
+from sandbox.models import Failure, Split, TestPlan, TestRun
 
 
 @pytest.fixture
@@ -38,14 +38,16 @@ def test_a_reproduction_test_is_kept_only_when_it_fails_on_the_original_tree(tmp
 
     def trial(diff, plan: TestPlan) -> TestRun:
         assert plan.extra_files[path].startswith("from calc import add")
-        return TestRun(statuses={f"{path}::test_add": outcome})
+        return TestRun(statuses={f"{path}::test_add": outcome}, failures={f"{path}::test_add": failure})
 
-    outcome = "failed"
-    plan, baseline = reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial)
-    assert plan.tests == [path] and baseline.failing == [f"{path}::test_add"]
+    outcome, failure = "failed", Failure(kind="AssertionError", where=f"{path}:4")
+    plan, baseline, kept = reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial)
+    assert plan.tests == [path] and baseline.failing == kept == [f"{path}::test_add"]
+    failure = Failure(kind="ImportError", where=f"{path}:1")  # its own import is wrong: not the issue
+    assert "fails on its own ImportError" in reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial)
     outcome = "passed"
-    assert reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial) is None
-    assert reproduction_plan("issue", ws, loc, TestPlan(), settings, Model("no code here"), trial) is None
+    assert reproduction_plan("issue", ws, loc, TestPlan(), settings, Model(code), trial) == "it does not fail on the original tree"
+    assert "no test that compiles" in reproduction_plan("issue", ws, loc, TestPlan(), settings, Model("no code here"), trial)
     assert python_block("def test_x():\n    pass\n") is not None and python_block("```python\nx = (\n```") is None
 
 
@@ -84,3 +86,26 @@ def test_the_plan_names_the_users_tests_then_a_few_related_ones(repo, tmp_path):
     assert plan.tests[:2] == ["test_mine.py::test_a", "test_calc.py"] and len(plan.tests) == 4  # conventions first, then importers
     assert "test_other.py" not in plan.tests
     assert plan_tests(ws, RepairRequest(issue="x", test_cmd="make test"), loc, settings).command == "make test"
+
+
+def test_a_regression_that_passes_when_run_again_is_flaky_and_only_a_full_fix_is_rerun():
+    from agent.pipeline import Tried, confirm
+    from agent.targets import Baseline
+    from editing.models import Candidate
+    from sandbox.models import Verdict
+
+    baseline = Baseline(plan=TestPlan(tests=["t.py"]), run=TestRun())
+    ran: list[tuple] = []
+
+    def trial(diff, plan):
+        ran.append((diff, plan.tests))
+        return TestRun(statuses={"t.py::test_coin": "passed", "t.py::test_broken": "failed"})
+
+    def tried(fixed, still, broken):
+        return Tried(round=1, candidate=Candidate(edits=[], diff="D"), run=TestRun(),
+                     verdict=Verdict(fail_to_pass=Split(passed=fixed, failed=still), pass_to_pass=Split(failed=broken)))
+
+    assert confirm(tried(["t.py::a"], [], ["t.py::test_coin", "t.py::test_broken"]), baseline, trial, lambda _: None) == ["t.py::test_coin"]
+    assert ran == [("D", ["t.py::test_coin", "t.py::test_broken"])]
+    assert confirm(tried(["t.py::a"], ["t.py::b"], ["t.py::test_coin"]), baseline, trial, lambda _: None) == []  # not a fix anyway
+    assert confirm(tried([], [], ["t.py::test_coin"]), baseline, trial, lambda _: None) == [] and len(ran) == 1

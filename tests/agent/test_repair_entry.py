@@ -56,7 +56,7 @@ def run_cli(capsys, args: list[str]) -> tuple[int, str, str]:
 def test_the_cli_caps_the_issue(fake_openai, tmp_path, venvs, capsys):
     fake_openai.responder = answer
     _, cache, _ = make_dataset(tmp_path)
-    full = long_issue("add() subtracts: add(1, 2) gives -1 instead of 3.")
+    full = long_issue("add() subtracts: add(1, 2) gives -1 instead of 3 (tests/test_calc.py::test_add).")
     code, out, err = run_cli(capsys, ["repair", "--repo", str(cache / "acme__calc"), "--issue", full, "--json",
                                       *sets(venvs, fake_openai, tmp_path)])
     assert code == 0 and json.loads(out)["status"] == "validated", err

@@ -34,3 +34,11 @@ def test_html_reports_escape_and_markdown_comments_do_not():
                                                                       "graded": False, "resolved": 0},
                            rows=[], by_repo="", cost_chart="", time_chart="")
     assert "&lt;b&gt;t&lt;/b&gt;" in page and "<b>t</b>" not in page
+
+
+def test_the_bots_tests_table_names_what_was_left_out_of_the_verdict():
+    common = {"target": {"t.py::test_issue": "passed"}, "regression": {"t.py::test_ok": "passed"}}
+    text = render_template("bot_tests.md.j2", **common, known_failing=[f"t.py::test_old{n}" for n in range(12)], flaky=["t.py::test_coin"])
+    assert "| `t.py::test_issue` | failed | `passed` |" in text and "`t.py::test_old9`" in text and "`t.py::test_old10`" not in text
+    assert "and 2 more" in text and "Flaky (a different outcome when run again): `t.py::test_coin`" in text
+    assert "Left out" not in render_template("bot_tests.md.j2", **common, known_failing=[], flaky=[])

@@ -2,8 +2,8 @@
 fixes them through the documented prompt formats (docs/prompts.md).
 
 Two repositories, one instance each:
-- acme/calc: `add` subtracts. The repository's own test of it fails, so the agent can validate
-  its patch with its own tests (resolved_by_own_tests).
+- acme/calc: `add` subtracts. The issue names the repository's own test of it, which fails, so
+  the agent can validate its patch with its own tests (resolved_by_own_tests).
 - acme/words: `shout` lowers instead of upper-casing; no test of the repository fails, and the
   model writes no reproduction test, so the patch stays unvalidated.
 Each gold patch, test patch and test id carries a SECRET marker: none may reach the model.
@@ -29,7 +29,7 @@ REPOS = {
     },
 }
 FIX = {"calc.py::add": "def add(a, b):\n    return a + b\n", "words.py::shout": "def shout(text):\n    return text.upper()\n"}
-ISSUES = {"acme/calc": "add() subtracts: add(1, 2) gives -1 instead of 3", "acme/words": "shout('hi') returns 'hi', it should return 'HI'"}
+ISSUES = {"acme/calc": "tests/test_calc.py::test_add fails: add() subtracts, add(1, 2) gives -1 instead of 3", "acme/words": "shout('hi') returns 'hi', it should return 'HI'"}
 HIDDEN_TESTS = {
     "acme/calc": ("tests/test_hidden_calc.py", f"from calc import add\n\n\ndef test_{SECRET}_add():\n    assert add(2, 2) == 4\n"),
     "acme/words": ("tests/test_hidden_words.py", f"from words import shout\n\n\ndef test_{SECRET}_shout():\n    assert shout('a') == 'A'\n"),

@@ -4,6 +4,7 @@ sandbox of such a repository on both backends."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from sandbox.project import derive, project_sandbox
 HOST = "%d.%d" % sys.version_info[:2]
 
 
-def _repo(root: Path, files: dict[str, str]) -> tuple[Path, str]:
+def _repo(root: Path, files: dict[str, str], date: str | None = None) -> tuple[Path, str]:
     root.mkdir(parents=True)
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -25,7 +26,8 @@ def _repo(root: Path, files: dict[str, str]) -> tuple[Path, str]:
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
+    dated = {**os.environ, "GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else None
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True, env=dated)
     return root, subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -53,7 +55,8 @@ def test_derived_from_pyproject_and_requirements(tmp_path):
                                               "requirements.txt": "six\n"})
     project = derive(clone, commit, _cfg())
     recipe = project.recipe
-    assert recipe.python == HOST and recipe.name == "calc-env"
+    assert recipe.python == "3.13" and recipe.name == "calc-env"  # names none: the newest released before the commit
+    assert recipe.uploaded_prior_to is None  # a commit of today: the newest releases
     assert recipe.files == {"requirements.txt": "six\n", "requirements-dev.txt": "six\nmock\n"}
     assert recipe.pip[0] == ["-r requirements.txt", "-r requirements-dev.txt"]
     assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "calc-tools", "pytest"]  # docs left out; calc[extra] is the install's
@@ -74,17 +77,42 @@ def test_derived_from_setup_cfg_and_setup_py(tmp_path):
 
 
 def test_the_python_a_backend_offers_that_requires_python_allows():
+    from datetime import datetime
+
     from packaging.specifiers import SpecifierSet
 
-    from sandbox.project import choose_python
+    from sandbox.pythons import choose
 
-    docker = _cfg()
-    assert choose_python(SpecifierSet(f">={HOST}.1"), docker) == HOST  # some patch release of the host's minor will do
-    assert choose_python(SpecifierSet("<3.9.5"), docker) == "3.9"
-    assert choose_python(SpecifierSet(">=3.12"), docker) == "3.13"
+    docker, now = _cfg(), datetime(2026, 1, 1)
+    assert choose(SpecifierSet("<3.9.5"), set(), now, docker)[0] == "3.9"  # some patch release of 3.9 will do
+    assert choose(SpecifierSet(">=3.12"), set(), now, docker)[0] == "3.13"
+    assert choose(SpecifierSet(""), {"3.10", "3.11", "3.12"}, now, docker)[0] == "3.11"  # the newest named and offered
+    assert choose(SpecifierSet(""), {"3.6", "3.7", "3.10"}, now, docker)[0] == "3.9"  # the newest offered below the newest named
+    assert choose(SpecifierSet(""), {"3.5"}, now, docker)[0] == "3.9"  # older than every offered one: the oldest
+    assert choose(SpecifierSet(""), set(), datetime(2023, 5, 1), docker)[0] == "3.11"  # released before the commit
+    assert choose(SpecifierSet(""), set(), datetime(2017, 5, 1), docker)[0] == "3.9"
     local = _cfg("sandbox.backend=local")
     with pytest.raises(SandboxError, match="requires-python >=3.99"):
-        choose_python(SpecifierSet(">=3.99"), local)
+        choose(SpecifierSet(">=3.99"), set(), now, local)
+
+
+def test_the_python_an_old_commit_names_and_its_dependencies_date(tmp_path):
+    setup_py = ("setup(name='old', classifiers=['Programming Language :: Python :: 2.7',\n"
+                "      'Programming Language :: Python :: 3.5', 'Programming Language :: Python :: 3.6'])\n")
+    travis = 'language: python\npython:\n  - "2.7"\n  - "3.6"\nmatrix:\n  include:\n    - python: 3.7\n'
+    clone, commit = _repo(tmp_path / "old", {"setup.py": setup_py, ".travis.yml": travis, "tox.ini": "[tox]\nenvlist = py27, py36, py38\n"},
+                          date="2017-10-02T17:10:19+02:00")
+    from sandbox.pythons import declared
+
+    assert declared(clone, commit, [setup_py]) == {"3.5", "3.6", "3.7", "3.8"}
+    project = derive(clone, commit, _cfg())
+    assert project.recipe.python == "3.9" and "3.8" in project.about["python"]  # nothing offered that old: the oldest
+    assert project.recipe.uploaded_prior_to == "2017-10-02T15:10:19Z"  # the commit's date, in UTC
+    assert project.install[0].startswith("python -m pip install -q --uploaded-prior-to=2017-10-02T15:10:19Z --no-build-isolation -e .")
+    assert derive(clone, commit, _cfg("sandbox.pin_by_date_days=null")).recipe.uploaded_prior_to is None
+    workflow = "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.11']\n"
+    clone, commit = _repo(tmp_path / "new", {"setup.py": "setup(name='n')\n", ".github/workflows/ci.yml": workflow})
+    assert derive(clone, commit, _cfg()).recipe.python == "3.11"
 
 
 def test_a_setup_cfg_of_tool_settings_only_is_not_installable(tmp_path):
@@ -95,7 +123,7 @@ def test_a_setup_cfg_of_tool_settings_only_is_not_installable(tmp_path):
 def test_a_plain_folder_and_a_broken_pyproject(tmp_path):
     clone, commit = _repo(tmp_path / "plain", {"m.py": "x = 1\n"})
     project = derive(clone, commit, _cfg())
-    assert project.install == [] and project.recipe.pip == [["pytest"]] and project.recipe.python == HOST
+    assert project.install == [] and project.recipe.pip == [["pytest"]] and project.recipe.python == "3.13"
     clone, commit = _repo(tmp_path / "broken", {"pyproject.toml": "[project\nname = \n"})
     assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
     clone, commit = _repo(tmp_path / "odd", {"pyproject.toml": "project = 3\n"})
@@ -138,3 +166,26 @@ def test_a_project_sandbox_in_docker(tmp_path):
     with project_sandbox(clone, commit, cfg) as sb:
         done = sb.run("python run_tests.py && python -c 'import sys; print(sys.version_info[:2])'")
     assert done.exit_code == 0 and done.output.splitlines() == ["ok True", "(3, 11)"]
+
+
+def test_an_old_commit_installs_its_dependencies_as_they_were_at_its_date(tmp_path, monkeypatch):
+    from fakes.package_index import PackageIndex, make_wheel
+
+    from sandbox.venvs import ensure_venv
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    old, new = make_wheel(wheels, "scfixture", "1.0"), make_wheel(wheels, "scfixture", "2.0")
+    with PackageIndex({"scfixture": [(old, "2017-06-01T00:00:00Z"), (new, "2024-06-01T00:00:00Z")]}) as index:
+        monkeypatch.setenv("PIP_INDEX_URL", index.url)
+        monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple")  # pip itself: the test's index holds only the fixture
+        cfg = _cfg("sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", f"sandbox.project.python={HOST}")
+        versions = {}
+        for name, date in (("then", "2018-03-01T12:00:00+00:00"), ("now", None)):
+            clone, commit = _repo(tmp_path / name, {"requirements.txt": "scfixture\n"}, date=date)
+            recipe = derive(clone, commit, cfg).recipe
+            paths = ensure_venv(recipe, cfg)
+            done = subprocess.run([f"{paths.venv}/bin/python", "-c", "import scfixture; print(scfixture.__version__)"],
+                                  capture_output=True, text=True)
+            versions[name] = (recipe.uploaded_prior_to, done.stdout.strip())
+    assert versions == {"then": ("2018-03-01T12:00:00Z", "1.0"), "now": (None, "2.0")}

@@ -28,7 +28,7 @@ def test_a_labelled_issue_and_a_fix_comment_become_triggers():
     cfg = BotConfig()
     t = trigger_of("issues", issue_event(REMOTE, number=7, installation=3), cfg)
     assert (t.repo, t.number, t.kind, t.sender, t.installation_id, t.clone_url) == ("acme/calc", 7, "label", "alice", 3, str(REMOTE))
-    assert t.issue_text().startswith("acme/calc is wrong\n\nadd() subtracts")
+    assert t.issue_text().startswith("acme/calc is wrong\n\ntests/test_calc.py::test_add fails")
     c = trigger_of("issue_comment", comment_event(REMOTE, "/supercoder fix\nuse the builtin", comment_id=5), cfg)
     assert (c.kind, c.comment_id, c.instructions) == ("comment", 5, "use the builtin")
     assert c.issue_text().endswith("From the maintainer: use the builtin")

@@ -187,12 +187,12 @@ def test_an_unvalidated_patch_is_shown_not_proposed_unless_configured(fake_opena
         assert code == 1 and json.loads(out)["status"] == "failed", err
         assert gh.pulls == [] and git(remote, "branch", "--list") == "* main\n"
         failure = gh.comments[-1]["body"]
-        assert "no test fails on the original tree" in failure and "<details>" in failure
+        assert "nothing reproduces the issue" in failure and "<details>" in failure
         assert "```diff\n" in failure and "+    return text.upper()" in failure
 
         code, out, err = run(capsys, _args(tmp_path, event, gh, fake_openai, venvs, "--event-name", "issues",
                                            "--set", "bot.open_unvalidated=true"))
     assert code == 0 and json.loads(out)["status"] == "done", err
     [pr] = gh.pulls
-    assert pr["draft"] and "**No test validates it** (`no test fails on the original tree" in pr["body"]
+    assert pr["draft"] and "**No test validates it** (`nothing reproduces the issue" in pr["body"]
     assert "an untested fix" in gh.comments[-1]["body"]

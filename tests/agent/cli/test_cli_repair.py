@@ -247,3 +247,58 @@ def test_a_hostile_endpoint_ends_the_run_with_one_line_and_the_tree_untouched(fa
     assert last.startswith(("failed: ", "unvalidated: ")) and out == "", err
     assert _git(repo, "status", "--porcelain") == "" and (repo / "calc.py").read_text() == before
     assert sum(hostile.counts.values()) >= 3  # it went through the rotation
+
+
+PYTEST = ("--set", 'sandbox.project.packages=["pytest"]')  # the environment of a repository whose tests run with pytest
+
+
+def _with_tests(repo: Path, tmp_path: Path) -> None:
+    """The calc repository with its test of add (failing), a test that fails for reasons of its own
+    and one that fails every other time it runs (its count kept outside the tree)."""
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_calc.py").write_text("from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\n"
+                                                 "def test_sub():\n    assert sub(3, 1) == 2\n")
+    (repo / "tests" / "test_env.py").write_text(
+        f"import pathlib\n\nimport calc\n\nSTATE = pathlib.Path({str(tmp_path / 'flaky-count')!r})\n\n\n"
+        "def test_needs_the_network():\n    raise ConnectionError('no network here')\n\n\n"
+        "def test_flaky():\n    runs = int(STATE.read_text()) if STATE.exists() else 0\n    STATE.write_text(str(runs + 1))\n"
+        "    assert runs % 2 == 1\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "tests")
+
+
+def test_an_unrelated_failure_and_a_flaky_test_are_neither_targets_nor_regressions(fake_openai, repo, tmp_path, capsys):
+    _with_tests(repo, tmp_path)
+    fake_openai.responder = responder([GOOD], [])
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, *PYTEST, "--tests", "tests/test_calc.py::test_add"))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", (err, result["reason"])
+    assert result["targets_from"] == "named" and result["tests"]["target"] == {"tests/test_calc.py::test_add": "passed"}
+    assert list(result["tests"]["known_failing"]) == ["tests/test_env.py::test_needs_the_network"]
+    assert list(result["tests"]["flaky"]) == ["tests/test_env.py::test_flaky"]  # failed, then passed when run again
+    assert "tests/test_calc.py::test_sub" in result["tests"]["regression"]
+    baseline = json.loads((Path(result["run_dir"]) / "baseline.json").read_text())
+    assert baseline["known_failing"] == ["tests/test_env.py::test_needs_the_network"]
+    assert json.loads((Path(result["run_dir"]) / "environment.json").read_text())["python"] == "3.11"
+
+
+def test_a_reproduction_test_that_fails_on_its_own_import_is_not_kept_and_nothing_is_validated(fake_openai, repo, tmp_path, capsys):
+    _with_tests(repo, tmp_path)
+    repro = {"test": "```python\nfrom calc import ad\n\n\ndef test_it():\n    assert ad(1, 2) == 3\n```"}
+    base = responder([GOOD], [])
+
+    def answer(body: dict) -> str:
+        return repro["test"] if "You are writing a test that reproduces" in body["messages"][-1]["content"] else base(body)
+
+    fake_openai.responder = answer
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, *PYTEST))  # no test named: test_add fails, nobody vouches for it
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "unvalidated" and result["targets_from"] is None, err
+    assert result["reason"].startswith("nothing reproduces the issue (no test was named; the reproduction test was not kept: "
+                                       "it fails before it runs (ImportError)"), result["reason"]
+    assert "tests/test_calc.py::test_add" in result["tests"]["known_failing"]
+    repro["test"] = "```python\nfrom calc import add\n\n\ndef test_it():\n    assert add(1, 2) == 3\n```"
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, *PYTEST, "--set", "llm.cache=false"))  # a new answer
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated" and result["targets_from"] == "reproduction", (err, result["reason"])
+    assert result["tests"]["target"] == {"test_supercoder_repro.py::test_it": "passed"}

@@ -1,0 +1,149 @@
+"""What a verdict rests on. The targets are the tests the user names, else the test command,
+else a reproduction test the model writes from the issue, kept only when it fails on the
+original tree because of the code under repair. Every other test that fails there is *known
+failing* (a dependency newer than the commit, a broken test): it is run again to spot flakes,
+reported, and counts neither as a target nor as a regression. A test whose outcome changes
+between two runs of the same tree is *flaky* and counts on neither side either."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Callable, Literal
+
+from pydantic import BaseModel, Field
+
+from sandbox.models import Failure, TestPlan, TestRun
+from sandbox.selection import is_test_file
+from sandbox.trials import Trial
+
+
+class Baseline(BaseModel):
+    """The original tree's tests, sorted into what a candidate is judged by and what it is not."""
+
+    plan: TestPlan
+    run: TestRun  # the original tree, every test of the plan
+    source: Literal["named", "command", "reproduction"] | None = None  # where the targets come from; None: nothing reproduces the issue
+    known_failing: list[str] = Field(default_factory=list)
+    flaky: list[str] = Field(default_factory=list)
+    unreproduced: str = ""  # why there is no target, when there is none
+    environment: str | None = None  # the original tree's tests could not be collected: the first lines of why
+
+    @property
+    def excluded(self) -> set[str]:
+        return set(self.known_failing) | set(self.flaky)
+
+    @property
+    def reference(self) -> TestRun:
+        """The run candidates are judged against: the targets fail in it, the regressions pass."""
+        return TestRun(statuses={t: s for t, s in self.run.statuses.items() if t not in self.excluded},
+                       problem=self.run.problem)
+
+    @property
+    def targets(self) -> list[str]:
+        return self.reference.failing
+
+
+_MENTION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.py)((?:::[\w.\[\]-]+)*)")
+
+
+def mentioned_tests(issue: str, files: list[str]) -> list[str]:
+    """Tests the issue names (`tests/test_x.py::test_y`), as ids in files the repository has; a
+    file without its folder stands for the one file of that name, if there is one. A file alone
+    is not a name: an issue that mentions a test file does not vouch for every test in it."""
+    out: list[str] = []
+    tracked = set(files)
+    for path, rest in _MENTION.findall(issue):
+        if not rest or not is_test_file(path):
+            continue
+        if path not in tracked:
+            same = [f for f in files if PurePosixPath(f).name == PurePosixPath(path).name]
+            if len(same) != 1:
+                continue
+            path = same[0]
+        out.append(path + rest)
+    return list(dict.fromkeys(out))
+
+
+def named(test: str, names: list[str]) -> bool:
+    """Whether a result's id is one the user named: the id itself, its file, or a folder above it."""
+    for name in names:
+        name = name.rstrip("/")
+        if test == name or test.startswith(name + "::") or test.startswith(name + "/"):
+            return True
+    return False
+
+
+def environment_problem(run: TestRun) -> str | None:
+    """Test files that could not be imported on the original tree: the environment's fault
+    (a missing or too new dependency), told with the first of them and what was raised."""
+    broken = [(t, f) for t, f in run.failures.items() if f.collection]
+    if not broken:
+        return None
+    test, failure = broken[0]
+    more = f" (and {len(broken) - 1} more file(s))" if len(broken) > 1 else ""
+    return f"{test} cannot be imported{more}: {failure.message or failure.kind or 'collection failed'}"
+
+
+def _describe(failure: Failure) -> str:
+    return failure.kind or failure.message or "an error"
+
+
+def reproduces(run: TestRun, path: str, rejected: list[str]) -> tuple[list[str], str]:
+    """The tests of the reproduction file at `path` that fail because of the code under test,
+    and why the others do not count: an error outside the test body (a fixture, collection),
+    or one of `rejected` raised in the test file itself (its own import or typo)."""
+    kept: list[str] = []
+    why = "it does not fail on the original tree"
+    for test, status in run.statuses.items():
+        if test.split("::")[0] != path or status not in ("failed", "error"):
+            continue
+        failure = run.failures.get(test, Failure())
+        if status == "error" or failure.collection:
+            why = f"it fails before it runs ({_describe(failure)})"
+        elif failure.kind in rejected and failure.where.split(":")[0] == path:
+            why = f"it fails on its own {failure.kind} ({failure.message or failure.where})"
+        else:
+            kept.append(test)
+    return kept, why
+
+
+def flaky_between(first: TestRun, second: TestRun) -> list[str]:
+    """Tests with a result in both runs of the same tree whose outcome changed."""
+    return [t for t, s in first.statuses.items()
+            if t in second.statuses and (s == "passed") != (second.statuses[t] == "passed") and "skipped" not in (s, second.statuses[t])]
+
+
+def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None,
+             repro: Callable[[TestPlan, TestRun], tuple[TestPlan, TestRun, list[str]] | str] | None) -> Baseline:
+    """Sort the original tree's results. `repro(plan, run)` asks for a reproduction test when no
+    named test fails: (the plan with it, its run, its kept tests), or why there is none; `rerun`
+    runs a plan again on the original tree, to spot flakes (None: no reruns)."""
+    env = environment_problem(run)
+    if plan.command is not None:
+        source = "command" if run.failing else None
+        return Baseline(plan=plan, run=run, source=source, environment=env,
+                        unreproduced="" if source else "the test command passes on the original tree")
+    targets = [t for t in run.failing if named(t, names)]
+    source: Literal["named", "reproduction"] | None = "named" if targets else None
+    unreproduced = ""
+    flaky: list[str] = []
+    ran_twice = False
+    if not targets:
+        unreproduced = (f"the tests named ({', '.join(names)}) do not fail on the original tree" if names
+                        else "no test was named")
+        found = repro(plan, run) if repro is not None else None
+        if isinstance(found, str):
+            unreproduced += f"; the reproduction test was not kept: {found}"
+        elif found is not None:
+            # The same tree ran twice (without and with the reproduction test): what changed is flaky.
+            flaky, ran_twice = flaky_between(run, found[1]), True
+            plan, run, targets, source = found[0], found[1], found[2], "reproduction"
+            unreproduced = ""
+    known = [t for t in run.failing if t not in targets]
+    if known and rerun is not None and not ran_twice:
+        again = rerun(None, TestPlan(tests=[t for t in known if "::" in t], extra_files=plan.extra_files))
+        flaky = [t for t in known if again.statuses.get(t) == "passed"]
+    known = [t for t in known if t not in flaky]
+    return Baseline(plan=plan, run=run, source=source if targets else None, known_failing=known, flaky=flaky,
+                    unreproduced=unreproduced if not targets else "", environment=env)
