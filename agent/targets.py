@@ -75,11 +75,13 @@ def named(test: str, names: list[str]) -> bool:
 
 
 def environment_problem(run: TestRun) -> str | None:
-    """Test files that could not be imported on the original tree: the environment's fault
-    (a missing or too new dependency), told with the first of them and what was raised."""
+    """Test files that could not be imported on the original tree, or no result at all: the
+    environment's fault (a missing or too new dependency), told with the first of them and what
+    was raised."""
     broken = [(t, f) for t, f in run.failures.items() if f.collection]
     if not broken:
-        return None
+        # No result at all (a conftest that cannot be imported stops pytest before any report).
+        return f"the tests cannot run: {run.problem}" if run.problem and not run.statuses else None
     test, failure = broken[0]
     more = f" (and {len(broken) - 1} more file(s))" if len(broken) > 1 else ""
     return f"{test} cannot be imported{more}: {failure.message or failure.kind or 'collection failed'}"

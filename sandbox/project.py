@@ -22,7 +22,7 @@ from sandbox.backends import open_sandbox
 from sandbox.base import Sandbox
 from sandbox.config import SandboxConfig
 from sandbox.pythons import choose, commit_date, declared, pin_date
-from sandbox.recipes import Environment, EnvRecipe, dated_install
+from sandbox.recipes import Environment, EnvRecipe, dated_project_install
 from sandbox.requirements import read_requirements, show
 
 
@@ -112,7 +112,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     if pc.install is not None:
         install = [pc.install]
     elif installable:
-        install = ["-e " + shlex.quote("." + (f"[{','.join(extras)}]" if extras else ""))]  # pip's arguments, made a command below
+        install = ["python -m pip install -e " + shlex.quote("." + (f"[{','.join(extras)}]" if extras else ""))]
     else:
         install = []
     when = commit_date(clone, commit)
@@ -120,9 +120,9 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
                          declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
     recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
                        uploaded_prior_to=pin_date(when, cfg))
-    if pc.install is None and install:  # what the install adds (dependencies setup.py declares) is of the commit's time too
-        cutoff = recipe.uploaded_prior_to
-        install = [dated_install(install[0], cutoff) if cutoff else f"python -m pip install {install[0]}"]
+    if pc.install is None and install and recipe.uploaded_prior_to:
+        # What the install adds (the dependencies a setup.py declares) is of the commit's time too.
+        install = dated_project_install(extras, recipe.uploaded_prior_to)
     about = {"python": f"{python}: {why}",
              "dependencies": f"as uploaded before {recipe.uploaded_prior_to}" if recipe.uploaded_prior_to else "the newest releases"}
     return Project(recipe=recipe, install=install, about=about)

@@ -80,13 +80,31 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
     return "\n".join(lines + _service_lines(recipe, paths))
 
 
-def dated_install(args: str, cutoff: str) -> str:
+def dated_install(args: str, cutoff: str, fallback: str | None = None) -> str:
     """`pip install ARGS` as of `cutoff`: built with today's tools, else in an isolated build (whose
-    build tools are of that time too), else, saying so, as of now."""
+    build tools are of that time too), else, saying so, as of now (`pip install FALLBACK`)."""
     q = shlex.quote
-    told = q(f"supercoder: not installable as uploaded before {cutoff}, installing the newest releases: {args}")
+    told = q(f"supercoder: not installable as uploaded before {cutoff}, installing the newest releases: {fallback or args}")
     dated = f"python -m pip install -q --uploaded-prior-to={q(cutoff)}"
-    return f"{dated} --no-build-isolation {args} || {dated} {args} || {{ echo {told}; python -m pip install -q {args}; }}"
+    return f"{dated} --no-build-isolation {args} || {dated} {args} || {{ echo {told}; python -m pip install -q {fallback or args}; }}"
+
+
+# The distribution an editable install of the working directory made (its name, for pip).
+_INSTALLED_NAME = ("import importlib.metadata as m, json, os; here = 'file://' + os.getcwd(); "
+                   "print(next((d.metadata['Name'] for d in m.distributions() "
+                   "if json.loads(d.read_text('direct_url.json') or '{}').get('url', '').rstrip('/') == here), ''))")
+
+
+def dated_project_install(extras: list[str], cutoff: str) -> list[str]:
+    """An editable install of the working directory whose dependencies are as of `cutoff`: the tree
+    itself is built with today's tools (those of then lack the editable hook pip needs now, and the
+    old packages already installed would break today's tools if they shared an environment), then
+    what it requires is installed by name, as uploaded before `cutoff`; else, saying so, as of now."""
+    q = shlex.quote
+    wanted = "." + (f"[{','.join(extras)}]" if extras else "")
+    return [f"python -m pip install -q --no-deps -e {q(wanted)}",
+            f"name=$(python -c {q(_INSTALLED_NAME)})",
+            'test -n "$name" && ' + dated_install('"$name' + wanted[1:] + '"', cutoff, f"-e {q(wanted)}")]
 
 
 def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:

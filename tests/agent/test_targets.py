@@ -105,3 +105,5 @@ def test_a_test_file_that_cannot_be_imported_is_an_environment_problem_and_other
     problem = environment_problem(run)
     assert problem.startswith("test_old.py cannot be imported: ImportError: cannot import name 'Mapping'"), problem
     assert environment_problem(_run(a="failed")) is None
+    conftest = "pytest wrote no report (exit 4): E   ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
+    assert environment_problem(TestRun(problem=conftest)) == f"the tests cannot run: {conftest}"

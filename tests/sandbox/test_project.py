@@ -108,7 +108,8 @@ def test_the_python_an_old_commit_names_and_its_dependencies_date(tmp_path):
     project = derive(clone, commit, _cfg())
     assert project.recipe.python == "3.9" and "3.8" in project.about["python"]  # nothing offered that old: the oldest
     assert project.recipe.uploaded_prior_to == "2017-10-02T15:10:19Z"  # the commit's date, in UTC
-    assert project.install[0].startswith("python -m pip install -q --uploaded-prior-to=2017-10-02T15:10:19Z --no-build-isolation -e .")
+    assert project.install[0] == "python -m pip install -q --no-deps -e ."  # the tree with today's tools, then its dependencies of then
+    assert "--uploaded-prior-to=2017-10-02T15:10:19Z --no-build-isolation \"$name\"" in project.install[2]
     assert derive(clone, commit, _cfg("sandbox.pin_by_date_days=null")).recipe.uploaded_prior_to is None
     workflow = "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.11']\n"
     clone, commit = _repo(tmp_path / "new", {"setup.py": "setup(name='n')\n", ".github/workflows/ci.yml": workflow})
@@ -171,21 +172,22 @@ def test_a_project_sandbox_in_docker(tmp_path):
 def test_an_old_commit_installs_its_dependencies_as_they_were_at_its_date(tmp_path, monkeypatch):
     from fakes.package_index import PackageIndex, make_wheel
 
-    from sandbox.venvs import ensure_venv
-
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     old, new = make_wheel(wheels, "scfixture", "1.0"), make_wheel(wheels, "scfixture", "2.0")
-    with PackageIndex({"scfixture": [(old, "2017-06-01T00:00:00Z"), (new, "2024-06-01T00:00:00Z")]}) as index:
+    other_old, other_new = make_wheel(wheels, "scother", "1.0"), make_wheel(wheels, "scother", "2.0")
+    times = {"scfixture": [(old, "2017-06-01T00:00:00Z"), (new, "2024-06-01T00:00:00Z")],
+             "scother": [(other_old, "2017-06-01T00:00:00Z"), (other_new, "2024-06-01T00:00:00Z")]}
+    # scfixture from a requirements file (the environment), scother from what setup.py declares (the install)
+    files = {"requirements.txt": "scfixture\n", "setup.py": "from setuptools import setup\nsetup(name='calc', install_requires=['scother'])\n"}
+    check = "python -c 'import scfixture, scother; print(scfixture.__version__, scother.__version__)'"
+    with PackageIndex(times) as index:
         monkeypatch.setenv("PIP_INDEX_URL", index.url)
-        monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple")  # pip itself: the test's index holds only the fixture
+        monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple")  # pip and setuptools: the test's index holds the fixtures only
         cfg = _cfg("sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", f"sandbox.project.python={HOST}")
         versions = {}
         for name, date in (("then", "2018-03-01T12:00:00+00:00"), ("now", None)):
-            clone, commit = _repo(tmp_path / name, {"requirements.txt": "scfixture\n"}, date=date)
-            recipe = derive(clone, commit, cfg).recipe
-            paths = ensure_venv(recipe, cfg)
-            done = subprocess.run([f"{paths.venv}/bin/python", "-c", "import scfixture; print(scfixture.__version__)"],
-                                  capture_output=True, text=True)
-            versions[name] = (recipe.uploaded_prior_to, done.stdout.strip())
-    assert versions == {"then": ("2018-03-01T12:00:00Z", "1.0"), "now": (None, "2.0")}
+            clone, commit = _repo(tmp_path / name, files, date=date)
+            with project_sandbox(clone, commit, cfg) as sb:
+                versions[name] = (derive(clone, commit, cfg).recipe.uploaded_prior_to, sb.run(check).output.strip().splitlines()[-1])
+    assert versions == {"then": ("2018-03-01T12:00:00Z", "1.0 1.0"), "now": (None, "2.0 2.0")}
