@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
 from agent.settings import Settings
-from agent.targets import Baseline, mentioned_tests, reproduces, sort_out
+from agent.targets import Baseline, below, broken_conftests, mentioned_tests, reproduces, sort_out
 from agent.workspace import Workspace
 from configs.errors import LLMError
 from configs.rendering import render
@@ -120,6 +120,16 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
     plan = plan_tests(ws, req, loc, settings)
     progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
     run = trial(None, plan)
+    left_out = None
+    while broken := broken_conftests(run, tracked(ws)):  # one folder's conftest stops every file: run the others
+        kept = [t for t in plan.tests if not below(t, broken)]
+        if len(kept) == len(plan.tests) or not kept:
+            break
+        left_out = (f"left out {len(plan.tests) - len(kept)} test(s) below {', '.join(f + '/' for f in broken)}: "
+                    f"its conftest.py cannot be imported")
+        progress(left_out)
+        plan = plan.model_copy(update={"tests": kept})
+        run = trial(None, plan)
 
     def repro(plan: TestPlan, run: TestRun) -> tuple[TestPlan, TestRun, list[str]] | str | None:
         if not settings.repair.reproduction_test:
@@ -131,7 +141,7 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
         progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")
         return trial(diff, plan)
 
-    return sort_out(plan, run, named_tests(req, tracked(ws)), rerun if settings.repair.rerun_failures else None, repro)
+    return sort_out(plan, run, named_tests(req, tracked(ws)), rerun if settings.repair.rerun_failures else None, repro, left_out)
 
 
 def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) -> list[str]:

@@ -87,6 +87,33 @@ def environment_problem(run: TestRun) -> str | None:
     return f"{test} cannot be imported{more}: {failure.message or failure.kind or 'collection failed'}"
 
 
+_BROKEN_CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")
+
+
+def broken_conftests(run: TestRun, files: list[str]) -> list[str]:
+    """Folders of the repository ("" for its top) whose conftest.py could not be imported: pytest
+    stops before any test when one of the plan's files is below such a folder. The runner prints
+    where the tree sits; the folder is the longest end of that path whose conftest.py the
+    repository has."""
+    if run.statuses:
+        return []
+    tracked = set(files)
+    out = []
+    for printed in _BROKEN_CONFTEST.findall(run.output):
+        parts = PurePosixPath(printed).parent.parts
+        ends = ["/".join(parts[i:]) for i in range(1, len(parts))] + [""]  # longest first; "" is the top
+        found = next((e for e in ends if (f"{e}/conftest.py" if e else "conftest.py") in tracked), None)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def below(test: str, folders: list[str]) -> bool:
+    """Whether a test's file lies below one of `folders` (relative; "" is the top)."""
+    path = test.split("::")[0]
+    return any(f == "" or path.startswith(f + "/") for f in folders)
+
+
 def _describe(failure: Failure) -> str:
     return failure.kind or failure.message or "an error"
 
@@ -117,11 +144,13 @@ def flaky_between(first: TestRun, second: TestRun) -> list[str]:
 
 
 def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None,
-             repro: Callable[[TestPlan, TestRun], tuple[TestPlan, TestRun, list[str]] | str] | None) -> Baseline:
+             repro: Callable[[TestPlan, TestRun], tuple[TestPlan, TestRun, list[str]] | str] | None,
+             left_out: str | None = None) -> Baseline:
     """Sort the original tree's results. `repro(plan, run)` asks for a reproduction test when no
     named test fails: (the plan with it, its run, its kept tests), or why there is none; `rerun`
-    runs a plan again on the original tree, to spot flakes (None: no reruns)."""
-    env = environment_problem(run)
+    runs a plan again on the original tree, to spot flakes (None: no reruns); `left_out` says what
+    was left out of the plan because it could not run."""
+    env = "; ".join(p for p in (environment_problem(run), left_out) if p) or None
     if plan.command is not None:
         source = "command" if run.failing else None
         return Baseline(plan=plan, run=run, source=source, environment=env,

@@ -62,9 +62,14 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
         # Today's pip (it knows --uploaded-prior-to) and build tools; the dependencies as they stood
         # at the cutoff, built with those tools (an isolated build would look for build tools of that
         # time too, and setuptools>=40.8 did not exist before 2019). A group that cannot be had as
-        # of then is installed as of now, saying so.
+        # of then is installed as of now; one that cannot be had at all, one requirement at a time,
+        # leaving out (and naming) what cannot be installed here.
         lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
-        lines += [dated_install(" ".join(group), recipe.uploaded_prior_to) for group in recipe.pip]
+        for group in recipe.pip:
+            each = [r for arg in group for r in _requirements(arg, recipe.files)]
+            lines.append(f"{{ {dated_install(' '.join(group), recipe.uploaded_prior_to)}; }} || for r in {' '.join(q(r) for r in each)}; do "
+                         f"python -m pip install -q --uploaded-prior-to={q(recipe.uploaded_prior_to)} \"$r\" || python -m pip install -q \"$r\" "
+                         f"|| echo \"supercoder: left out $r (pip cannot install it here)\"; done")
         return "\n".join(lines + _service_lines(recipe, paths))
     if recipe.pip or recipe.optional:
         lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
@@ -78,6 +83,16 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
                      f"python -m pip install -q {held}\"$p\" || echo \"supercoder: left out $p (pip cannot install it here)\"; done")
     lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
     return "\n".join(lines + _service_lines(recipe, paths))
+
+
+def _requirements(arg: str, files: dict[str, str]) -> list[str]:
+    """The requirements a pip argument stands for: a `-r FILE` of the recipe, line by line (its
+    options and comments left out), or itself, unquoted."""
+    if arg.startswith("-r "):
+        text = files.get(shlex.split(arg[3:])[0], "")
+        lines = [line.split(" #")[0].strip() for line in text.splitlines()]
+        return [line for line in lines if line and not line.startswith(("#", "-"))]
+    return shlex.split(arg)
 
 
 def dated_install(args: str, cutoff: str, fallback: str | None = None) -> str:

@@ -107,3 +107,15 @@ def test_a_test_file_that_cannot_be_imported_is_an_environment_problem_and_other
     assert environment_problem(_run(a="failed")) is None
     conftest = "pytest wrote no report (exit 4): E   ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
     assert environment_problem(TestRun(problem=conftest)) == f"the tests cannot run: {conftest}"
+
+
+def test_a_folder_whose_conftest_cannot_be_imported_is_found_in_the_repository():
+    from agent.targets import below, broken_conftests
+
+    out = "ImportError while loading conftest '/repo/examples/js/tests/conftest.py'.\nE   ModuleNotFoundError: No module named 'js_example'"
+    files = ["tests/conftest.py", "tests/test_config.py", "examples/js/tests/conftest.py", "examples/js/tests/test_js.py"]
+    broken = broken_conftests(TestRun(output=out, problem="pytest wrote no report (exit 4)"), files)
+    assert broken == ["examples/js/tests"]
+    assert [below(t, broken) for t in ("examples/js/tests/test_js.py::test_a", "tests/test_config.py", "examples/test_x.py")] == [True, False, False]
+    assert broken_conftests(TestRun(output=out.replace("/repo/examples/js/tests/", "/tmp/w/"), problem="x"), ["conftest.py"]) == [""]
+    assert broken_conftests(TestRun(output=out, statuses={"a": "passed"}), files) == []  # tests ran: nothing stopped them

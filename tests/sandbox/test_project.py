@@ -187,7 +187,9 @@ def test_an_old_commit_installs_its_dependencies_as_they_were_at_its_date(tmp_pa
         cfg = _cfg("sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", f"sandbox.project.python={HOST}")
         versions = {}
         for name, date in (("then", "2018-03-01T12:00:00+00:00"), ("now", None)):
-            clone, commit = _repo(tmp_path / name, files, date=date)
+            # Of then, one requirement is nowhere to be had: the others are installed one by one.
+            wanted = {**files, "requirements.txt": "scfixture\nscnowhere  # gone\n"} if date else files
+            clone, commit = _repo(tmp_path / name, wanted, date=date)
             with project_sandbox(clone, commit, cfg) as sb:
                 versions[name] = (derive(clone, commit, cfg).recipe.uploaded_prior_to, sb.run(check).output.strip().splitlines()[-1])
     assert versions == {"then": ("2018-03-01T12:00:00Z", "1.0 1.0"), "now": (None, "2.0 2.0")}
