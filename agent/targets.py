@@ -66,19 +66,23 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
 
 
 def named(test: str, names: list[str]) -> bool:
-    """Whether a result's id is one the user named: the id itself, its file, or a folder above it."""
+    """Whether a result's id is one the user named: the id itself, its file, or a folder above it;
+    or the result of a whole file that could not be imported, and a named test is in it (a test
+    of a function the fix adds cannot import it before the fix)."""
     for name in names:
         name = name.rstrip("/")
         if test == name or test.startswith(name + "::") or test.startswith(name + "/"):
             return True
+        if "::" not in test and name.split("::")[0] == test:
+            return True
     return False
 
 
-def environment_problem(run: TestRun) -> str | None:
+def environment_problem(run: TestRun, targets: list[str] = ()) -> str | None:
     """Test files that could not be imported on the original tree, or no result at all: the
     environment's fault (a missing or too new dependency), told with the first of them and what
     was raised."""
-    broken = [(t, f) for t, f in run.failures.items() if f.collection]
+    broken = [(t, f) for t, f in run.failures.items() if f.collection and t not in targets]
     if not broken:
         # No result at all (a conftest that cannot be imported stops pytest before any report).
         return f"the tests cannot run: {run.problem}" if run.problem and not run.statuses else None
@@ -150,8 +154,8 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
     named test fails: (the plan with it, its run, its kept tests), or why there is none; `rerun`
     runs a plan again on the original tree, to spot flakes (None: no reruns); `left_out` says what
     was left out of the plan because it could not run."""
-    env = "; ".join(p for p in (environment_problem(run), left_out) if p) or None
     if plan.command is not None:
+        env = "; ".join(p for p in (environment_problem(run), left_out) if p) or None
         source = "command" if run.failing else None
         return Baseline(plan=plan, run=run, source=source, environment=env,
                         unreproduced="" if source else "the test command passes on the original tree")
@@ -176,5 +180,6 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
         again = rerun(None, TestPlan(tests=[t for t in known if "::" in t], extra_files=plan.extra_files))
         flaky = [t for t in known if again.statuses.get(t) == "passed"]
     known = [t for t in known if t not in flaky]
+    env = "; ".join(p for p in (environment_problem(run, targets), left_out) if p) or None
     return Baseline(plan=plan, run=run, source=source if targets else None, known_failing=known, flaky=flaky,
                     unreproduced=unreproduced if not targets else "", environment=env)

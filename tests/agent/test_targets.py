@@ -119,3 +119,12 @@ def test_a_folder_whose_conftest_cannot_be_imported_is_found_in_the_repository()
     assert [below(t, broken) for t in ("examples/js/tests/test_js.py::test_a", "tests/test_config.py", "examples/test_x.py")] == [True, False, False]
     assert broken_conftests(TestRun(output=out.replace("/repo/examples/js/tests/", "/tmp/w/"), problem="x"), ["conftest.py"]) == [""]
     assert broken_conftests(TestRun(output=out, statuses={"a": "passed"}), files) == []  # tests ran: nothing stopped them
+
+
+def test_a_named_test_whose_file_cannot_import_what_the_fix_adds_is_a_target(tmp_path):
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    run = _junit(tmp_path, {"test_new.py": "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"})
+    base = sort_out(TestPlan(tests=["test_new.py::test_mul"]), run, ["test_new.py::test_mul"], None, None)
+    assert base.targets == ["test_new.py"] and base.environment is None  # the user vouches for it: not the environment's fault
+    fixed = TestRun(statuses={"test_new.py::test_mul": "passed"})
+    assert judge(base.reference, fixed).validated
