@@ -120,8 +120,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
     plan = plan_tests(ws, req, loc, settings)
     progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
     run = trial(None, plan)
-    left_out = None
-    while broken := broken_conftests(run, tracked(ws)):  # one folder's conftest stops every file: run the others
+    files, left_out = tracked(ws), None
+    while broken := broken_conftests(run, files):  # one folder's conftest stops every file: run the others
         kept = [t for t in plan.tests if not below(t, broken)]
         if len(kept) == len(plan.tests) or not kept:
             break
@@ -141,7 +141,7 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
         progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")
         return trial(diff, plan)
 
-    return sort_out(plan, run, named_tests(req, tracked(ws)), rerun if settings.repair.rerun_failures else None, repro, left_out)
+    return sort_out(plan, run, named_tests(req, files), rerun if settings.repair.rerun_failures else None, repro, left_out)
 
 
 def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) -> list[str]:
