@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,14 +245,13 @@ def main() -> int:
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
-    else:
-        taken: dict[str, int] = {}
-        chosen = []
+    else:  # the first --per-repo of each repository, taken in turns, so that a partial run covers them all
+        groups: dict[str, list[dict]] = {}
         for r in rows:
-            if taken.get(r["repo"], 0) < args.per_repo:
-                taken[r["repo"]] = taken.get(r["repo"], 0) + 1
-                chosen.append(r)
-        rows = chosen
+            groups.setdefault(r["repo"], [])
+            if len(groups[r["repo"]]) < args.per_repo:
+                groups[r["repo"]].append(r)
+        rows = [group[i] for i in range(args.per_repo) for group in groups.values() if i < len(group)]
     records: list[dict] = []
     if args.resume and args.details and Path(args.details).exists():
         records = [json.loads(line) for line in Path(args.details).read_text().splitlines() if line.strip()]
@@ -294,7 +293,7 @@ def main() -> int:
                 free.append(server)
 
     with ThreadPoolExecutor(args.workers) as pool:
-        for n, rec in enumerate(pool.map(one, rows), 1):
+        for n, rec in enumerate((f.result() for f in as_completed([pool.submit(one, r) for r in rows])), 1):
             records.append(rec)
             if args.details:
                 Path(args.details).write_text("".join(json.dumps(r) + "\n" for r in records))

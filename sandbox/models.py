@@ -102,8 +102,9 @@ class Verdict(BaseModel):
 
     @property
     def validated(self) -> bool:
-        """The repair agent's rule: a test that failed now passes, and none that passed fails."""
-        return bool(self.fixed) and not self.regressions
+        """The repair agent's rule: every target (a test that failed and must pass: named, or the
+        reproduction) passes now, and none that passed fails. Fixing one of two is not a fix."""
+        return bool(self.fixed) and not self.still_failing and not self.regressions
 
     @computed_field  # kept in run records
     @property

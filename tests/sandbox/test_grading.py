@@ -8,9 +8,12 @@ from sandbox.grading import grade, judge
 from sandbox.models import TestResults, TestRun, Verdict
 
 
-def test_validated_means_a_failing_test_now_passes_and_nothing_breaks():
+def test_validated_means_every_failing_test_now_passes_and_nothing_breaks():
     before = TestRun(statuses={"t1": "failed", "t2": "passed", "t3": "passed"})
     assert judge(before, TestRun(statuses={"t1": "passed", "t2": "passed", "t3": "passed"})).validated
+    two = TestRun(statuses={"t1": "failed", "t0": "failed", "t2": "passed"})
+    half = judge(two, TestRun(statuses={"t1": "passed", "t0": "failed", "t2": "passed"}))  # one target of two: no fix
+    assert not half.validated and half.fixed == ["t1"] and half.still_failing == ["t0"]
     broke = judge(before, TestRun(statuses={"t1": "passed", "t2": "failed"}))  # t3 missing counts as failing
     assert not broke.validated and broke.regressions == ["t2", "t3"]
     assert not judge(TestRun(statuses={"t2": "passed"}), TestRun(statuses={"t2": "passed"})).validated  # nothing to fix
