@@ -57,6 +57,7 @@ class SandboxConfig(Section):
     output_max_chars: int = Field(ge=1000)
     workdir: str
     pytest_command: str
+    pytest_optional: list[str]
     ca_bundle: str | None
     python_suites: dict[str, str]
     python_substitutes: dict[str, str]  # a spec's Python that no suite (or, locally, no interpreter) has -> the one used

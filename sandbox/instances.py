@@ -188,7 +188,8 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
                     results = TestResults(source="log", problem=f"results disagree: {disagreement}")
             else:
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
-                result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command)
+                result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command,
+                                             optional=cfg.pytest_optional)
         out.output = result.output
         if result.cut_short:
             raise SandboxError(f"the tests {result.cut_short}")

@@ -35,7 +35,7 @@ def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int)
                        duration_s=result.duration_s)
     if not plan.tests:
         return TestRun(problem="no tests to run")
-    result, results = run_pytest(sb, plan.tests, cfg.pytest_command)
+    result, results = run_pytest(sb, plan.tests, cfg.pytest_command, optional=cfg.pytest_optional)
     return TestRun(statuses=dict(results.statuses), failures=dict(results.failures), problem=results.problem,
                    output=tail(result.output, output_chars), duration_s=result.duration_s)
 

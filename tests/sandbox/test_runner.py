@@ -90,6 +90,19 @@ def test_a_collection_error_counts_every_test_of_the_file_as_failed(sandbox):
     assert results.status("tests/test_calc.py::test_add") == "failed"
 
 
+def test_a_file_that_cannot_be_imported_does_not_stop_the_others_even_with_an_old_pytest(sandbox):
+    sandbox.write_file("tests/test_broken.py", "import no_such_module\n")
+    flag = ["--continue-on-collection-errors"]
+    _, results = run_pytest(sandbox, ["tests/test_broken.py", "tests/test_calc.py"], BASE, optional=flag)
+    assert results.statuses["tests/test_broken.py"] == "error" and results.failures["tests/test_broken.py"].collection
+    assert results.statuses["tests/test_calc.py::test_add"] == "passed"
+    # A pytest before 3.0 knows no such option: the tests run without it.
+    old = ("sh -c 'case \"$*\" in *--continue-on-collection-errors*) echo \"pytest.py: error: no such option: "
+           "--continue-on-collection-errors\"; exit 2;; esac; exec python3 -m pytest -rA -p no:cacheprovider \"$@\"' sh")
+    _, results = run_pytest(sandbox, ["tests/test_calc.py"], old, optional=flag)
+    assert results.problem is None and results.statuses["tests/test_calc.py::test_add"] == "passed"
+
+
 def test_timeout_is_reported(sandbox):
     sandbox.write_file("tests/test_slow.py", "import time\n\n\ndef test_slow():\n    time.sleep(30)\n")
     result, results = run_pytest(sandbox, ["tests/test_slow.py"], BASE, timeout_s=2)
