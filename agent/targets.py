@@ -65,15 +65,16 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def named(test: str, names: list[str]) -> bool:
+def named(test: str, names: list[str], failure: Failure | None = None) -> bool:
     """Whether a result's id is one the user named: the id itself, its file, or a folder above it;
-    or the result of a whole file that could not be imported, and a named test is in it (a test
-    of a function the fix adds cannot import it before the fix)."""
+    or the result of a whole file that could not import a name (`failure`), and a named test is
+    in it: a test of a function the fix adds cannot import it before the fix. (A file that fails
+    to import for other reasons, a dependency too new, is the environment's problem.)"""
     for name in names:
         name = name.rstrip("/")
         if test == name or test.startswith(name + "::") or test.startswith(name + "/"):
             return True
-        if "::" not in test and name.split("::")[0] == test:
+        if "::" not in test and name.split("::")[0] == test and failure is not None and failure.kind == "ImportError":
             return True
     return False
 
@@ -159,7 +160,7 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
         source = "command" if run.failing else None
         return Baseline(plan=plan, run=run, source=source, environment=env,
                         unreproduced="" if source else "the test command passes on the original tree")
-    targets = [t for t in run.failing if named(t, names)]
+    targets = [t for t in run.failing if named(t, names, run.failures.get(t))]
     source: Literal["named", "reproduction"] | None = "named" if targets else None
     unreproduced = ""
     flaky: list[str] = []

@@ -16,10 +16,11 @@ import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel
 
 from sandbox.backends import open_sandbox
-from sandbox.base import Sandbox
+from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe, dated_project_install
@@ -132,8 +133,22 @@ def project_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral:
     """The repository at `commit`, installed in the environment derived from its files
     (`ephemeral`: a commit of one run, whose installed tree is not kept)."""
     project = derive(clone, commit, cfg)
-    return Environment(clone=clone, commit=commit, recipe=project.recipe, install=project.install,
+    version = tagged_version(clone, commit)
+    # The sandbox's tree comes without git history, so setuptools-scm would make the version
+    # 0.1.dev1 (and a `minversion` check fails): give it the version of the last tag instead.
+    variables = {"SETUPTOOLS_SCM_PRETEND_VERSION": version} if version else {}
+    return Environment(clone=clone, commit=commit, recipe=project.recipe, install=project.install, variables=variables,
                        name=f"{project.recipe.name.removesuffix('-env')}-{commit[:12]}", ephemeral=ephemeral, about=project.about)
+
+
+def tagged_version(clone: Path, commit: str) -> str | None:
+    """The version of the last tag before `commit` (`v7.4.0`, `sympy-1.1`), if it is one."""
+    done = git(clone, "describe", "--tags", "--abbrev=0", commit)
+    tag = re.sub(r"^\D+", "", done.stdout.decode("utf-8", "replace").strip()) if done.returncode == 0 else ""  # v1.2, sympy-1.1
+    try:
+        return str(Version(tag)) if tag else None
+    except InvalidVersion:
+        return None
 
 
 @contextmanager

@@ -128,3 +128,6 @@ def test_a_named_test_whose_file_cannot_import_what_the_fix_adds_is_a_target(tmp
     assert base.targets == ["test_new.py"] and base.environment is None  # the user vouches for it: not the environment's fault
     fixed = TestRun(statuses={"test_new.py::test_mul": "passed"})
     assert judge(base.reference, fixed).validated
+    run = _junit(tmp_path, {"test_new.py": "import numpy_of_the_future\n\n\ndef test_mul():\n    pass\n"})  # not what the fix adds
+    base = sort_out(TestPlan(tests=["test_new.py::test_mul"]), run, ["test_new.py::test_mul"], None, None)
+    assert base.targets == [] and base.environment.startswith("test_new.py cannot be imported: ModuleNotFoundError")

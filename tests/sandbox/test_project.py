@@ -116,6 +116,15 @@ def test_the_python_an_old_commit_names_and_its_dependencies_date(tmp_path):
     assert derive(clone, commit, _cfg()).recipe.python == "3.11"
 
 
+def test_setuptools_scm_is_given_the_version_of_the_last_tag(tmp_path):
+    from sandbox.project import project_environment
+
+    clone, commit = _repo(tmp_path / "tagged", {"setup.py": "setup(name='t')\n"})
+    assert project_environment(clone, commit, _cfg()).variables == {}
+    subprocess.run(["git", "tag", "release-2.1.0"], cwd=clone, check=True)
+    assert project_environment(clone, commit, _cfg()).variables == {"SETUPTOOLS_SCM_PRETEND_VERSION": "2.1.0"}
+
+
 def test_a_setup_cfg_of_tool_settings_only_is_not_installable(tmp_path):
     clone, commit = _repo(tmp_path / "tools", {"setup.cfg": "[flake8]\nmax-line-length = 100\n", "m.py": "x = 1\n"})
     assert derive(clone, commit, _cfg()).install == []
