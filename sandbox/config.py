@@ -65,6 +65,7 @@ class SandboxConfig(Section):
     pip_spec: str
     dated_pip_spec: str
     pin_by_date_days: int | None = Field(ge=0)
+    pin_relax_years: int = Field(ge=0)
     python_released: dict[str, date]
     build_timeout_s: float = Field(gt=0)
     local_venv_dir: Path | None

@@ -141,8 +141,9 @@ def suite_for(python: str, cfg: SandboxConfig, progress: Callable[[str], None] =
     raise SandboxError(f"no Debian suite has Python {python} (sandbox.python_suites: {cfg.python_suites})")
 
 
-def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1", dated_pip_spec: str = "pip>=26.0") -> LayerSpec:
-    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS, pip_spec, dated_pip_spec),
+def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1", dated_pip_spec: str = "pip>=26.0",
+              relax_years: int = 0) -> LayerSpec:
+    return LayerSpec(kind="env", name=recipe.name, parent=base, script=env_script(recipe, DOCKER_PATHS, pip_spec, dated_pip_spec, relax_years),
                      files={f"{DOCKER_PATHS.reqs}/{p}": text for p, text in recipe.files.items()},
                      env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
 
@@ -160,5 +161,5 @@ def ensure_image(client, env: Environment, cfg: SandboxConfig, rebuild: bool = F
                  progress: Callable[[str], None] = lambda _: None) -> str:
     """The image of `env`: base (the suite of its Python), environment, tree; each built once."""
     base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(env.recipe.python, cfg, progress)}), progress=progress)
-    parent = ensure_layer(client, cfg, env_layer(env.recipe, base, cfg.pip_spec, cfg.dated_pip_spec), rebuild=rebuild, progress=progress)
+    parent = ensure_layer(client, cfg, env_layer(env.recipe, base, cfg.pip_spec, cfg.dated_pip_spec, cfg.pin_relax_years), rebuild=rebuild, progress=progress)
     return ensure_layer(client, cfg, tree_layer(env, parent), rebuild=rebuild, progress=progress)

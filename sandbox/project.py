@@ -123,7 +123,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
                        uploaded_prior_to=pin_date(when, cfg))
     if pc.install is None and install and recipe.uploaded_prior_to:
         # What the install adds (the dependencies a setup.py declares) is of the commit's time too.
-        install = dated_project_install(extras, recipe.uploaded_prior_to)
+        install = dated_project_install(extras, recipe.uploaded_prior_to, cfg.pin_relax_years)
     about = {"python": f"{python}: {why}",
              "dependencies": f"as uploaded before {recipe.uploaded_prior_to}" if recipe.uploaded_prior_to else "the newest releases"}
     return Project(recipe=recipe, install=install, about=about)

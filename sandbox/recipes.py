@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -54,7 +55,7 @@ class EnvPaths(BaseModel):
     services: str  # one venv per service below this
 
 
-def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_pip_spec: str = "pip>=26.0") -> str:
+def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_pip_spec: str = "pip>=26.0", relax_years: int = 0) -> str:
     q = shlex.quote
     lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", f". {q(paths.venv)}/bin/activate",
              f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
@@ -67,9 +68,9 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
         lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
         for group in recipe.pip:
             each = [r for arg in group for r in _requirements(arg, recipe.files)]
-            lines.append(f"{{ {dated_install(' '.join(group), recipe.uploaded_prior_to)}; }} || for r in {' '.join(q(r) for r in each)}; do "
-                         f"python -m pip install -q --uploaded-prior-to={q(recipe.uploaded_prior_to)} \"$r\" || python -m pip install -q \"$r\" "
-                         f"|| echo \"supercoder: left out $r (pip cannot install it here)\"; done")
+            one = dated_install('"$r"', recipe.uploaded_prior_to, relax_years=relax_years)
+            lines.append(f"{{ {dated_install(' '.join(group), recipe.uploaded_prior_to, relax_years=relax_years)}; }} || "
+                         f"for r in {' '.join(q(r) for r in each)}; do {{ {one}; }} || echo \"supercoder: left out $r (pip cannot install it here)\"; done")
         return "\n".join(lines + _service_lines(recipe, paths))
     if recipe.pip or recipe.optional:
         lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
@@ -95,13 +96,26 @@ def _requirements(arg: str, files: dict[str, str]) -> list[str]:
     return shlex.split(arg)
 
 
-def dated_install(args: str, cutoff: str, fallback: str | None = None) -> str:
+def later(cutoff: str, years: int) -> str:
+    """An ISO datetime `years` after `cutoff` (a 29 February becomes the 28th)."""
+    when = datetime.fromisoformat(cutoff.replace("Z", "+00:00"))
+    return when.replace(year=when.year + years, day=min(when.day, 28) if when.month == 2 else when.day).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dated_install(args: str, cutoff: str, fallback: str | None = None, relax_years: int = 0) -> str:
     """`pip install ARGS` as of `cutoff`: built with today's tools, else in an isolated build (whose
-    build tools are of that time too), else, saying so, as of now (`pip install FALLBACK`)."""
+    build tools are of that time too); else as of a year later, and another, up to `relax_years`
+    (preferring wheels: a release of then may have none for this Python, one a little later has);
+    else, saying so, as of now (`pip install FALLBACK`)."""
     q = shlex.quote
     told = q(f"supercoder: not installable as uploaded before {cutoff}, installing the newest releases: {fallback or args}")
-    dated = f"python -m pip install -q --uploaded-prior-to={q(cutoff)}"
-    return f"{dated} --no-build-isolation {args} || {dated} {args} || {{ echo {told}; python -m pip install -q {fallback or args}; }}"
+
+    def dated(when: str) -> str:
+        return f"python -m pip install -q --uploaded-prior-to={q(when)}"
+
+    steps = [f"{dated(cutoff)} --no-build-isolation {args}", f"{dated(cutoff)} {args}"]
+    steps += [f"{dated(later(cutoff, n))} --prefer-binary {args}" for n in range(1, relax_years + 1)]
+    return " || ".join(steps + [f"{{ echo {told}; python -m pip install -q {fallback or args}; }}"])
 
 
 # The distribution an editable install of the working directory made (its name, for pip).
@@ -110,7 +124,7 @@ _INSTALLED_NAME = ("import importlib.metadata as m, json, os; here = 'file://' +
                    "if json.loads(d.read_text('direct_url.json') or '{}').get('url', '').rstrip('/') == here), ''))")
 
 
-def dated_project_install(extras: list[str], cutoff: str) -> list[str]:
+def dated_project_install(extras: list[str], cutoff: str, relax_years: int = 0) -> list[str]:
     """An editable install of the working directory whose dependencies are as of `cutoff`: the tree
     itself is built with today's tools (those of then lack the editable hook pip needs now, and the
     old packages already installed would break today's tools if they shared an environment), then
@@ -119,7 +133,7 @@ def dated_project_install(extras: list[str], cutoff: str) -> list[str]:
     wanted = "." + (f"[{','.join(extras)}]" if extras else "")
     return [f"python -m pip install -q --no-deps -e {q(wanted)}",
             f"name=$(python -c {q(_INSTALLED_NAME)})",
-            'test -n "$name" && ' + dated_install('"$name' + wanted[1:] + '"', cutoff, f"-e {q(wanted)}")]
+            'test -n "$name" && ' + dated_install('"$name' + wanted[1:] + '"', cutoff, f"-e {q(wanted)}", relax_years)]
 
 
 def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:

@@ -73,7 +73,7 @@ def _build(recipe: EnvRecipe, root: Path, paths: EnvPaths, cfg: SandboxConfig, p
         (root / "reqs" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "reqs" / rel).write_text(text, encoding="utf-8")
     try:
-        done = subprocess.run(["bash", "-c", env_script(recipe, paths, cfg.pip_spec, cfg.dated_pip_spec)], capture_output=True, text=True,
+        done = subprocess.run(["bash", "-c", env_script(recipe, paths, cfg.pip_spec, cfg.dated_pip_spec, cfg.pin_relax_years)], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=cfg.build_timeout_s)
     except subprocess.TimeoutExpired:
         raise SandboxError(f"building the virtual environment {root} took longer than sandbox.build_timeout_s={cfg.build_timeout_s:.0f} s") from None
