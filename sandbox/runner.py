@@ -13,9 +13,11 @@ from sandbox.results import parse_junit, pytest_disagreement
 JUNIT_FILE = ".supercoder-junit.xml"  # untracked: `reset` removes it
 
 
-def pytest_command(base: str, tests: list[str]) -> str:
-    # xunit1 names each test's file, so ids come out as pytest's node ids without guessing.
-    return f"{base} -o junit_family=xunit1 --junitxml={JUNIT_FILE} " + " ".join(shlex.quote(t) for t in tests)
+_FAMILY = "-o junit_family=xunit1"  # xunit1 names each test's file: ids come out as pytest's node ids
+
+
+def pytest_command(base: str, tests: list[str], family: bool = True) -> str:
+    return f"{base} {_FAMILY + ' ' if family else ''}--junitxml={JUNIT_FILE} " + " ".join(shlex.quote(t) for t in tests)
 
 
 def _unknown(output: str, flags: list[str]) -> bool:
@@ -25,11 +27,16 @@ def _unknown(output: str, flags: list[str]) -> bool:
 
 def run_pytest(sandbox: Sandbox, tests: list[str], base: str, timeout_s: float | None = None,
                optional: list[str] = ()) -> tuple[ExecResult, TestResults]:
-    """`optional` flags are added when the sandbox's pytest knows them (run again without, if not)."""
+    """`optional` flags are added when the sandbox's pytest knows them. A pytest before 3.0 knows
+    neither them nor `-o`: it runs again without, and its report (which names no file) is read
+    against the tree's files."""
     sandbox.run(f"rm -f {JUNIT_FILE}")
     result = sandbox.run(pytest_command(" ".join([base, *optional]), tests), timeout_s)
-    if optional and result.exit_code in (2, 4) and _unknown(result.output, list(optional)):
-        result = sandbox.run(pytest_command(base, tests), timeout_s)
+    files: set[str] | None = None
+    if result.exit_code in (2, 4) and _unknown(result.output, [*optional, "-o"]):
+        result = sandbox.run(pytest_command(base, tests, family=False), timeout_s)
+        listed = sandbox.run("git ls-files")
+        files = set(listed.output.splitlines()) if listed.exit_code == 0 else set()
     if result.cut_short:
         return result, TestResults(source="junit", problem=f"the tests {result.cut_short}")
     try:
@@ -37,7 +44,7 @@ def run_pytest(sandbox: Sandbox, tests: list[str], base: str, timeout_s: float |
     except SandboxError:
         tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
         return result, TestResults(source="junit", problem=f"pytest wrote no report (exit {result.exit_code}): {tail}")
-    results = parse_junit(xml)
+    results = parse_junit(xml, (lambda p: p in files) if files is not None else (lambda _: False))
     if results.problem is None:
         disagreement = pytest_disagreement(result.output, result.exit_code, results.statuses)
         if disagreement:

@@ -101,6 +101,11 @@ def test_a_file_that_cannot_be_imported_does_not_stop_the_others_even_with_an_ol
            "--continue-on-collection-errors\"; exit 2;; esac; exec python3 -m pytest -rA -p no:cacheprovider \"$@\"' sh")
     _, results = run_pytest(sandbox, ["tests/test_calc.py"], old, optional=flag)
     assert results.problem is None and results.statuses["tests/test_calc.py::test_add"] == "passed"
+    # ... nor -o, and its report names no file: the ids are found against the tree's files.
+    older = ("sh -c 'case \"$*\" in *\" -o \"*) echo \"pytest.py: error: no such option: -o\"; exit 2;; esac; "
+             "exec python3 -m pytest -rA -p no:cacheprovider -o junit_family=xunit2 \"$@\"' sh")
+    _, results = run_pytest(sandbox, ["tests/test_calc.py"], older, optional=flag)
+    assert results.problem is None and results.statuses["tests/test_calc.py::test_add"] == "passed", results
 
 
 def test_timeout_is_reported(sandbox):
