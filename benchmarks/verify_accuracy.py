@@ -12,8 +12,9 @@ of its base commit (dated as the base commit), and its FAIL_TO_PASS tests are na
 The model locates the patch's files and units and returns the patch's units (as the oracle of
 oracle_pipeline.py does).
 
-The wrong fix is the gold patch with its largest change block reverted, when it has several;
-else the gold patch with one operator of its added code inverted (is and is not, not in and in,
+The wrong fix is the gold patch with one change block reverted, when it has several: the block
+whose code (not comments or docstrings: a block of prose only is never chosen) shares most names
+with the lines the test patch adds, the largest on a tie; else the gold patch with one operator of its added code inverted (is and is not, not in and in,
 == and !=, < and >=, and and or, True and False, + and -, `not ` dropped): a plausible-looking change to the same unit that
 does not do what the issue asks. Either can happen to be correct after all (a block that only
 tidies, an equivalent mutant): those are false positives of the benchmark, not of the verifier,
@@ -23,6 +24,7 @@ and show in the per-instance lines, which say which kind of wrong fix each was.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
 import re
@@ -116,20 +118,63 @@ def _patch(files: dict, revert: dict | None = None, mutate: dict | None = None) 
     return "".join(text)
 
 
-def wrong_variant(clone: Path, commit: str, patch: str) -> tuple[str, str] | None:
-    """(a wrong patch, its kind), or None when neither recipe gives a change."""
+def _code(text: str) -> str | None:
+    """The module's syntax tree without docstrings (None when it does not parse): equal for two
+    texts that differ only in comments, docstrings or layout."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _posts(clone: Path, commit: str, patch: str) -> dict[str, str]:
+    """The patched .py files' texts (empty when the patch does not apply)."""
+    files = [f.path for f in PatchSet(patch) if f.path.endswith(".py")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for path in files:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_bytes(oracle.git(clone, "show", f"{commit}:{path}").stdout)
+        subprocess.run(["git", "init", "-q"], cwd=root)
+        if subprocess.run(["git", "apply", "-"], cwd=root, input=patch.encode(), capture_output=True).returncode:
+            return {}
+        return {p: (root / p).read_text(errors="replace") for p in files if (root / p).exists()}
+
+
+def _words(lines: list[str]) -> set[str]:
+    return {w for line in lines for w in re.findall(r"[A-Za-z_]\w{2,}", line)}
+
+
+def wrong_variant(clone: Path, commit: str, patch: str, test_patch: str = "") -> tuple[str, str] | None:
+    """(a wrong patch, its kind), or None when neither recipe gives a change. Of several blocks,
+    the one reverted is the one whose code (not its comments or docstrings) shares most names with
+    the lines the test patch adds (the block the tests exercise), the largest on a tie."""
     files = {f.path: f for f in PatchSet(patch) if f.path.endswith(".py") and not f.is_added_file and not f.is_removed_file}
     blocks = [b for b in _blocks(patch) if b[0] in files]
+    tested = _words([line.value for f in PatchSet(test_patch) for h in f for line in h if line.line_type == "+"]) if test_patch else set()
     if len(blocks) > 1:
-        def size(b) -> int:
-            n = 0
+        gold = {p: _code(t) for p, t in _posts(clone, commit, _patch(files)).items()}
+
+        def changed(b) -> list[str]:
+            out = []
             for line in list(list(files[b[0]])[b[1]])[b[2]:]:
                 if line.line_type not in "+-":
                     break
-                n += 1
-            return n
-        path, h_no, i = max(blocks, key=size)
-        return _patch(files, revert={path: (h_no, i)}), "largest block reverted"
+                out.append(line.value)
+            return out
+
+        ranked = sorted(blocks, key=lambda b: (len(_words(changed(b)) & tested), len(changed(b))), reverse=True)
+        for path, h_no, i in ranked:
+            wrong = _patch(files, revert={path: (h_no, i)})
+            posts = _posts(clone, commit, wrong)
+            if posts and any(_code(t) != gold.get(p) for p, t in posts.items()):  # not a block of prose only
+                return wrong, "the tested block reverted"
     for path, f in files.items():
         for h_no, hunk in enumerate(f):
             for i, line in enumerate(hunk):
@@ -277,7 +322,7 @@ def main() -> int:
                 runs = Path(args.runs_dir) / row["instance_id"] if args.runs_dir else Path(tmp) / "runs"
                 runs.mkdir(parents=True, exist_ok=True)
                 rec["gold"] = repair(repo, row, row["patch"], clone, server.base_url, runs, args.set)
-                wrong = wrong_variant(clone, row["base_commit"], row["patch"])
+                wrong = wrong_variant(clone, row["base_commit"], row["patch"], row["test_patch"])
                 if wrong is None:
                     rec["wrong"] = {"status": "no wrong variant"}
                 else:
