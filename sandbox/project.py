@@ -120,12 +120,14 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     python, why = choose(_requires_python(pyproject, setup_cfg, setup_py),
                          declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
     recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
-                       uploaded_prior_to=pin_date(when, cfg))
+                       uploaded_prior_to=pin_date(when, cfg, python))
     if pc.install is None and install and recipe.uploaded_prior_to:
         # What the install adds (the dependencies a setup.py declares) is of the commit's time too.
         install = dated_project_install(extras, recipe.uploaded_prior_to, cfg.pin_relax_years)
     about = {"python": f"{python}: {why}",
-             "dependencies": f"as uploaded before {recipe.uploaded_prior_to}" if recipe.uploaded_prior_to else "the newest releases"}
+             "dependencies": (f"as uploaded before {recipe.uploaded_prior_to}" + (f" (Python {python} came out then; the commit is older)"
+                              if when and recipe.uploaded_prior_to[:10] > when.date().isoformat() else "")
+                              if recipe.uploaded_prior_to else "the newest releases")}
     return Project(recipe=recipe, install=install, about=about)
 
 

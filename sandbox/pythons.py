@@ -111,12 +111,16 @@ def choose(allowed: SpecifierSet, named: set[str], when: datetime | None, cfg: S
     return fits[0], f"the oldest offered (the commit {names}, older than any offered, and predates them)"
 
 
-def pin_date(when: datetime | None, cfg: SandboxConfig, today: date | None = None) -> str | None:
+def pin_date(when: datetime | None, cfg: SandboxConfig, python: str | None = None, today: date | None = None) -> str | None:
     """The upload cutoff for the dependencies of a commit older than `sandbox.pin_by_date_days`
-    (an ISO datetime in UTC), or None."""
+    (an ISO datetime in UTC), or None. Never before `python` was released: what was uploaded
+    before the interpreter existed seldom runs on it (no wheels for it, APIs it removed)."""
     if when is None or cfg.pin_by_date_days is None:
         return None
     today = today or datetime.now(timezone.utc).date()
     if today - when.date() < timedelta(days=cfg.pin_by_date_days):
         return None
+    released = cfg.python_released.get(python or "")
+    if released is not None and released > when.date():
+        when = datetime(released.year, released.month, released.day, tzinfo=timezone.utc)
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -107,9 +107,11 @@ def test_the_python_an_old_commit_names_and_its_dependencies_date(tmp_path):
     assert declared(clone, commit, [setup_py]) == {"3.5", "3.6", "3.7", "3.8"}
     project = derive(clone, commit, _cfg())
     assert project.recipe.python == "3.9" and "3.8" in project.about["python"]  # nothing offered that old: the oldest
-    assert project.recipe.uploaded_prior_to == "2017-10-02T15:10:19Z"  # the commit's date, in UTC
+    assert project.recipe.uploaded_prior_to == "2020-10-05T00:00:00Z"  # not before Python 3.9 came out: the commit is older
+    assert "came out then" in project.about["dependencies"]
+    assert derive(clone, commit, _cfg('sandbox.python_released={"3.9": "2016-01-01"}')).recipe.uploaded_prior_to == "2017-10-02T15:10:19Z"
     assert project.install[0] == "python -m pip install -q --no-deps -e ."  # the tree with today's tools, then its dependencies of then
-    assert "--uploaded-prior-to=2017-10-02T15:10:19Z --no-build-isolation \"$name\"" in project.install[2]
+    assert "--uploaded-prior-to=2020-10-05T00:00:00Z --no-build-isolation \"$name\"" in project.install[2]
     assert derive(clone, commit, _cfg("sandbox.pin_by_date_days=null")).recipe.uploaded_prior_to is None
     workflow = "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.11']\n"
     clone, commit = _repo(tmp_path / "new", {"setup.py": "setup(name='n')\n", ".github/workflows/ci.yml": workflow})
@@ -201,4 +203,5 @@ def test_an_old_commit_installs_its_dependencies_as_they_were_at_its_date(tmp_pa
             clone, commit = _repo(tmp_path / name, wanted, date=date)
             with project_sandbox(clone, commit, cfg) as sb:
                 versions[name] = (derive(clone, commit, cfg).recipe.uploaded_prior_to, sb.run(check).output.strip().splitlines()[-1])
-    assert versions == {"then": ("2018-03-01T12:00:00Z", "1.0 1.0"), "now": (None, "2.0 2.0")}
+    # Of 2018 on Python 3.11 (out in October 2022): as uploaded before 3.11 came out; 2.0 came later still.
+    assert versions == {"then": ("2022-10-24T00:00:00Z", "1.0 1.0"), "now": (None, "2.0 2.0")}
