@@ -131,7 +131,9 @@ def dated_project_install(extras: list[str], cutoff: str, relax_years: int = 0) 
     what it requires is installed by name, as uploaded before `cutoff`; else, saying so, as of now."""
     q = shlex.quote
     wanted = "." + (f"[{','.join(extras)}]" if extras else "")
-    return [f"python -m pip install -q --no-deps -e {q(wanted)}",
+    # A build-system pinned to a setuptools before the editable hook (pylint of 2022: ~=62.6) is
+    # built with the environment's own, today's, instead.
+    return [f"python -m pip install -q --no-deps -e {q(wanted)} || python -m pip install -q --no-deps --no-build-isolation -e {q(wanted)}",
             f"name=$(python -c {q(_INSTALLED_NAME)})",
             'test -n "$name" && ' + dated_install('"$name' + wanted[1:] + '"', cutoff, f"-e {q(wanted)}", relax_years)]
 
