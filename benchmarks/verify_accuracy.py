@@ -222,23 +222,22 @@ def user_repo(row: dict, clone: Path, dest: Path) -> Path:
     return dest
 
 
-def repair(repo: Path, row: dict, patch: str, clone: Path, server_url: str, runs: Path, sets: list[str]) -> dict:
+def repair(repo: Path, row: dict, patch: str, clone: Path, server: FakeOpenAIServer, runs: Path, sets: list[str]) -> dict:
+    """`supercoder repair` with `server` (this worker's own) answering as an oracle of `patch`."""
     edits, added, problem = oracle.gold_edits(clone, row["base_commit"], patch)
     if problem or not edits:
         return {"status": "not expressible", "reason": problem or "no unit edits"}
     issue = Path(tempfile.mkdtemp(dir=runs)) / "issue.md"
     issue.write_text(row["problem_statement"])
-    port = server_url.rsplit(":", 1)[1].split("/")[0]
     cmd = [str(ROOT / ".venv/bin/supercoder") if (ROOT / ".venv/bin/supercoder").exists() else "supercoder", "repair",
            "--repo", str(repo), "--issue-file", str(issue), "--backend", "docker", "--json",
-           "--model", "oracle", "--base-url", server_url,
+           "--model", "oracle", "--base-url", server.base_url,
            *[a for t in test_ids(row, repo) for a in ("--tests", t)],
            *[a for s in ["llm.cache=false", "llm.max_retries=0", "editing.temperatures=[0.0]", "editing.samples_per_temperature=1",
                          "repair.rounds=1", "repair.candidates_per_round=1", f"repair.runs_dir={runs}",
                          'llm.prices={"oracle": {"input_per_mtok": 0, "output_per_mtok": 0}}', *sets] for a in ("--set", s)]]
     start = time.monotonic()
-    with ORACLES_LOCK:
-        ORACLES[port].append(oracle.Oracle(edits, added))
+    server.responder = oracle.Oracle(edits, added)
     done = subprocess.run(cmd, capture_output=True, text=True)
     took = round(time.monotonic() - start, 1)
     try:
@@ -251,8 +250,6 @@ def repair(repo: Path, row: dict, patch: str, clone: Path, server_url: str, runs
             "flaky": list(tests.get("flaky", {})), "target": tests.get("target", {}), "run_dir": out.get("run_dir")}
 
 
-ORACLES: dict[str, list] = {}
-ORACLES_LOCK = __import__("threading").Lock()
 
 
 def why_not(rec: dict, f2p: list[str]) -> str:
@@ -305,9 +302,6 @@ def main() -> int:
     servers = [FakeOpenAIServer() for _ in range(args.workers)]
     for s in servers:
         s.__enter__()
-        port = s.base_url.rsplit(":", 1)[1].split("/")[0]
-        ORACLES[port] = []
-        s.responder = (lambda p: lambda body: ORACLES[p][-1](body))(port)
     free = list(servers)
     lock = __import__("threading").Lock()
 
@@ -321,12 +315,12 @@ def main() -> int:
                 repo = user_repo(row, clone, Path(tmp) / "repo")
                 runs = Path(args.runs_dir) / row["instance_id"] if args.runs_dir else Path(tmp) / "runs"
                 runs.mkdir(parents=True, exist_ok=True)
-                rec["gold"] = repair(repo, row, row["patch"], clone, server.base_url, runs, args.set)
+                rec["gold"] = repair(repo, row, row["patch"], clone, server, runs, args.set)
                 wrong = wrong_variant(clone, row["base_commit"], row["patch"], row["test_patch"])
                 if wrong is None:
                     rec["wrong"] = {"status": "no wrong variant"}
                 else:
-                    rec["wrong"] = {**repair(repo, row, wrong[0], clone, server.base_url, runs, args.set), "kind": wrong[1]}
+                    rec["wrong"] = {**repair(repo, row, wrong[0], clone, server, runs, args.set), "kind": wrong[1]}
             if rec["gold"]["status"] != "validated":
                 rec["why"] = why_not(rec["gold"], rec["gold"].get("named", []))
             return rec
