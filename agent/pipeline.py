@@ -79,10 +79,11 @@ def named_tests(req: RepairRequest, files: list[str]) -> list[str]:
     return list(dict.fromkeys([*req.tests, *mentioned_tests(req.issue, files)]))
 
 
-def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: Settings) -> TestPlan:
+def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: Settings, files: list[str] | None = None) -> TestPlan:
+    """`files`: the repository's tracked files, if already listed."""
     if req.test_cmd:
         return TestPlan(command=req.test_cmd)
-    files = tracked(ws)
+    files = tracked(ws) if files is None else files
     tests = named_tests(req, files)
     if settings.repair.related_tests:
         from sandbox.selection import related_tests
@@ -117,10 +118,10 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
 def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Settings, llm: LLM, trial: Trial,
               progress: Progress) -> Baseline:
     """The original tree's tests, sorted into targets, known failing and flaky (agent.targets)."""
-    plan = plan_tests(ws, req, loc, settings)
+    files, left_out = tracked(ws), None
+    plan = plan_tests(ws, req, loc, settings, files)
     progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
     run = trial(None, plan)
-    files, left_out = tracked(ws), None
     while broken := broken_conftests(run, files):  # one folder's conftest stops every file: run the others
         kept = [t for t in plan.tests if not below(t, broken)]
         if len(kept) == len(plan.tests) or not kept:
