@@ -68,9 +68,9 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
         lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
         for group in recipe.pip:
             each = [r for arg in group for r in _requirements(arg, recipe.files)]
-            one = dated_install('"$r"', recipe.uploaded_prior_to, relax_years=relax_years)
+            one = dated_install('"$p"', recipe.uploaded_prior_to, relax_years=relax_years)
             lines.append(f"{{ {dated_install(' '.join(group), recipe.uploaded_prior_to, relax_years=relax_years)}; }} || "
-                         f"for r in {' '.join(q(r) for r in each)}; do {{ {one}; }} || echo \"supercoder: left out $r (pip cannot install it here)\"; done")
+                         + _one_at_a_time(" ".join(q(r) for r in each), f"{{ {one}; }}"))
         return "\n".join(lines + _service_lines(recipe, paths))
     if recipe.pip or recipe.optional:
         lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
@@ -80,10 +80,15 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
             lines.append(f"printf '%s\\n' {' '.join(q(c) for c in recipe.constraints)} > {CONSTRAINTS}")
             held = f"-c {CONSTRAINTS} "
         each = " ".join(q(p) for p in recipe.optional)
-        lines.append(f"python -m pip install -q {held}{each} || for p in {each}; do "
-                     f"python -m pip install -q {held}\"$p\" || echo \"supercoder: left out $p (pip cannot install it here)\"; done")
+        lines.append(f"python -m pip install -q {held}{each} || " + _one_at_a_time(each, f"python -m pip install -q {held}\"$p\""))
     lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
     return "\n".join(lines + _service_lines(recipe, paths))
+
+
+def _one_at_a_time(each: str, install: str) -> str:
+    """Shell that runs `install` (which reads "$p") for each of the quoted requirements `each`,
+    naming those it cannot install."""
+    return f"for p in {each}; do {install} || echo \"supercoder: left out $p (pip cannot install it here)\"; done"
 
 
 def _requirements(arg: str, files: dict[str, str]) -> list[str]:
