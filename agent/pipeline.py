@@ -111,7 +111,7 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
         return "the model's answer holds no test that compiles"
     with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
     run = trial(None, with_repro)
-    kept, why = reproduces(run, path, settings.repair.repro_rejected)
+    kept, why = reproduces(run, path, settings.repair.repro_rejected, settings.repair.offline_failure)
     return (with_repro, run, kept) if kept else why
 
 
@@ -142,7 +142,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
         progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")
         return trial(diff, plan)
 
-    return sort_out(plan, run, named_tests(req, files), rerun if settings.repair.rerun_failures else None, repro, left_out)
+    return sort_out(plan, run, named_tests(req, files), rerun if settings.repair.rerun_failures else None, repro, left_out,
+                    settings.repair.offline_failure)
 
 
 def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) -> list[str]:

@@ -78,12 +78,22 @@ class RepairConfig(Section):
     repro_path: str
     repro_temperature: float = Field(ge=0, le=2)
     repro_rejected: list[str]
+    offline_failure: str
     rerun_failures: bool
     related_tests: bool
     related_tests_max: int = Field(ge=1)
     feedback_output_chars: int = Field(ge=200)
     runs_dir: Path | None
     preflight: bool
+
+    @field_validator("offline_failure")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is no regular expression ({exc})") from None
+        return value
 
 
 class BatchConfig(Section):

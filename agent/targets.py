@@ -123,10 +123,17 @@ def _describe(failure: Failure) -> str:
     return failure.kind or failure.message or "an error"
 
 
-def reproduces(run: TestRun, path: str, rejected: list[str]) -> tuple[list[str], str]:
+def offline(failure: Failure | None, pattern: str) -> bool:
+    """Whether a failure says the network could not be reached (`pattern`, repair.offline_failure):
+    the sandbox has none, so no fix could make such a test pass there."""
+    return bool(failure and pattern and re.search(pattern, f"{failure.kind} {failure.message}"))
+
+
+def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: str = "") -> tuple[list[str], str]:
     """The tests of the reproduction file at `path` that fail because of the code under test,
     and why the others do not count: an error outside the test body (a fixture, collection),
-    or one of `rejected` raised in the test file itself (its own import or typo)."""
+    one of `rejected` raised in the test file itself (its own import or typo), or a want of
+    the network (`offline_failure`)."""
     kept: list[str] = []
     why = "it does not fail on the original tree"
     for test, status in run.statuses.items():
@@ -137,6 +144,8 @@ def reproduces(run: TestRun, path: str, rejected: list[str]) -> tuple[list[str],
             why = f"it fails before it runs ({_describe(failure)})"
         elif failure.kind in rejected and failure.where.split(":")[0] == path:
             why = f"it fails on its own {failure.kind} ({failure.message or failure.where})"
+        elif offline(failure, offline_failure):
+            why = f"it needs the network, which the sandbox does not have ({failure.message})"
         else:
             kept.append(test)
     return kept, why
@@ -150,17 +159,24 @@ def flaky_between(first: TestRun, second: TestRun) -> list[str]:
 
 def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None,
              repro: Callable[[TestPlan, TestRun], tuple[TestPlan, TestRun, list[str]] | str] | None,
-             left_out: str | None = None) -> Baseline:
+             left_out: str | None = None, offline_failure: str = "") -> Baseline:
     """Sort the original tree's results. `repro(plan, run)` asks for a reproduction test when no
     named test fails: (the plan with it, its run, its kept tests), or why there is none; `rerun`
     runs a plan again on the original tree, to spot flakes (None: no reruns); `left_out` says what
-    was left out of the plan because it could not run."""
+    was left out of the plan because it could not run. A named test that fails for want of the
+    network (`offline_failure`) is no target: it is known failing, and the environment says why."""
     if plan.command is not None:
         env = "; ".join(p for p in (environment_problem(run), left_out) if p) or None
         source = "command" if run.failing else None
         return Baseline(plan=plan, run=run, source=source, environment=env,
                         unreproduced="" if source else "the test command passes on the original tree")
-    targets = [t for t in run.failing if named(t, names, run.failures.get(t))]
+    named_failing = [t for t in run.failing if named(t, names, run.failures.get(t))]
+    cut_off = [t for t in named_failing if offline(run.failures.get(t), offline_failure)]
+    if cut_off:
+        more = f" (and {len(cut_off) - 1} more)" if len(cut_off) > 1 else ""
+        left_out = "; ".join(p for p in (left_out, f"{cut_off[0]}{more} needs the network, which the sandbox does not have: "
+                                         f"{run.failures[cut_off[0]].message}") if p)
+    targets = [t for t in named_failing if t not in cut_off]
     source: Literal["named", "reproduction"] | None = "named" if targets else None
     unreproduced = ""
     flaky: list[str] = []

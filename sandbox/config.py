@@ -16,6 +16,7 @@ class ServiceConfig(Section):
     """A server the tests of a repository expect (httpbin for requests), run on loopback
     beside them: the sandbox has no network. The defaults here are those of an entry."""
 
+    wanted_by: str  # a tree whose Python files match this (extended) regular expression gets the service
     packages: list[str] = Field(min_length=1)  # installed into a venv of their own in the environment image
     start: str  # run in the background before the tests, with the service's venv first on PATH
     ready: str = "true"  # succeeds once the service answers
@@ -69,7 +70,7 @@ class SandboxConfig(Section):
     python_released: dict[str, date]
     build_timeout_s: float = Field(gt=0)
     local_venv_dir: Path | None
-    services: dict[str, dict[str, ServiceConfig]]
+    services: dict[str, ServiceConfig]
     project: ProjectConfig
     conda_pip_names: dict[str, str]
     extra_pins: dict[str, list[str]]
@@ -104,9 +105,12 @@ class SandboxConfig(Section):
 
     @field_validator("services")
     @classmethod
-    def _plain_names(cls, value: dict[str, dict[str, ServiceConfig]]) -> dict[str, dict[str, ServiceConfig]]:
-        for services in value.values():
-            for name in services:
-                if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-                    raise ValueError(f"service name {name!r}: letters, digits and _ only (it names a folder and a variable)")
+    def _plain_names(cls, value: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        for name, service in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+                raise ValueError(f"service name {name!r}: letters, digits and _ only (it names a folder and a variable)")
+            try:
+                re.compile(service.wanted_by)
+            except re.error as exc:
+                raise ValueError(f"service {name}: wanted_by {service.wanted_by!r} is no regular expression ({exc})") from None
         return value

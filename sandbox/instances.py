@@ -15,24 +15,24 @@ import shlex
 import shutil
 import subprocess
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Callable
 
 from pydantic import BaseModel, Field
 
 from sandbox import swebench_adapter as swe
-from sandbox.backends import Opened, open_sandbox
+from sandbox.backends import open_sandbox
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.grading import grade
 from sandbox.guard import apply_guarded
 from sandbox.models import Split, TestResults
 from sandbox.project import project_environment
-from sandbox.recipes import Environment, EnvRecipe, service_prelude
+from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
 from sandbox.results import log_disagreement, parse_log
 from sandbox.runner import run_pytest
+from sandbox.services import wanted_services, with_services
 
 # An editable install puts the tree itself on sys.path, as setuptools' legacy `develop` did in
 # SWE-bench's environments: the import hook of newer setuptools hides the tree from tools that
@@ -108,7 +108,7 @@ def swebench_recipe(row: dict, clone: Path, cfg: SandboxConfig) -> EnvRecipe:
     # the packages installed as far as pip can are held to them too.
     return EnvRecipe(name=f"{row['repo'].replace('/', '__')}-{row['version']}", python=spec["python"], files=files,
                      pip=[g for g in (installs, [shlex.quote(p) for p in pins]) if g], optional=optional,
-                     constraints=pins if optional else [], services=cfg.services.get(row["repo"], {}))
+                     constraints=pins if optional else [], services=wanted_services(clone, row["base_commit"], cfg.services))
 
 
 def install_commands(row: dict) -> tuple[list[str], dict[str, str]]:
@@ -123,13 +123,12 @@ def install_commands(row: dict) -> tuple[list[str], dict[str, str]]:
     return commands, {"SETUPTOOLS_SCM_PRETEND_VERSION": version}
 
 
-def eval_command(row: dict, cfg: SandboxConfig, services_dir: str) -> str:
+def eval_command(row: dict, env: Environment, services_dir: str) -> str:
     """The instance's test command on the files its test patch touches, its services started first."""
     test_cmd = swe.spec(row["repo"], row["version"])["test_cmd"]
     test_cmd = test_cmd if isinstance(test_cmd, str) else " && ".join(test_cmd)
     command = f"{test_cmd} " + " ".join(shlex.quote(d) for d in swe.test_directives(row))
-    prelude = service_prelude(cfg.services.get(row["repo"], {}), services_dir)
-    return f"{prelude}\n{command}" if prelude else command
+    return with_services(command, env.recipe.services, services_dir)
 
 
 def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
@@ -153,13 +152,6 @@ def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bo
     return ensure_image(client or docker_client(), instance_environment(row, repo_cache, cfg, progress), cfg, rebuild, progress)
 
 
-def instance_sandbox(row: dict, repo_cache: Path, cfg: SandboxConfig, progress: Callable[[str], None] = lambda _: None,
-                     client=None) -> AbstractContextManager[Opened]:
-    """A sandbox holding the instance's repository at its commit, installed in its environment,
-    on the configured backend; with the folder its services live in."""
-    return open_sandbox(instance_environment(row, repo_cache, cfg, progress), cfg, progress, client)
-
-
 def _patched_tests(test_patch: str) -> list[str]:
     from unidiff import PatchSet
 
@@ -174,21 +166,23 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
     start = time.monotonic()
     try:
         fail_to_pass, pass_to_pass = swe.parse_test_list(row["FAIL_TO_PASS"]), swe.parse_test_list(row["PASS_TO_PASS"])
-        with instance_sandbox(row, repo_cache, cfg, progress=progress, client=client) as (sb, services_dir):
+        env = instance_environment(row, repo_cache, cfg, progress)
+        with open_sandbox(env, cfg, progress, client) as (sb, services_dir):
             out.refused = apply_guarded(sb, patch) if patch else None
             if out.refused:
                 out.duration_s = round(time.monotonic() - start, 1)
                 return out
             sb.apply_diff(row["test_patch"])
             if swe.has_spec(row):
-                result = sb.run(eval_command(row, cfg, services_dir))
+                result = sb.run(eval_command(row, env, services_dir))
                 results = parse_log(row["repo"], result.output)
                 disagreement = log_disagreement(result.output)
                 if disagreement:
                     results = TestResults(source="log", problem=f"results disagree: {disagreement}")
             else:
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
-                result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg.pytest_command,
+                result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")],
+                                             with_services(cfg.pytest_command, env.recipe.services, services_dir),
                                              optional=cfg.pytest_optional)
         out.output = result.output
         if result.cut_short:

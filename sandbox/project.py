@@ -22,9 +22,11 @@ from pydantic import BaseModel
 from sandbox.backends import open_sandbox
 from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
+from sandbox.dated import dated_project_install
 from sandbox.pythons import choose, commit_date, declared, pin_date
-from sandbox.recipes import Environment, EnvRecipe, dated_project_install
+from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import read_requirements, show
+from sandbox.services import wanted_services
 
 
 class Project(BaseModel):
@@ -120,7 +122,8 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     python, why = choose(_requires_python(pyproject, setup_cfg, setup_py),
                          declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
     recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
-                       uploaded_prior_to=pin_date(when, cfg, python))
+                       uploaded_prior_to=pin_date(when, cfg, python), services=wanted_services(clone, commit, cfg.services),
+                       runner="pytest")
     if pc.install is None and install and recipe.uploaded_prior_to:
         # What the install adds (the dependencies a setup.py declares) is of the commit's time too.
         install = dated_project_install(extras, recipe.uploaded_prior_to, cfg.pin_relax_years)

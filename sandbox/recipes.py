@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from sandbox.config import SandboxConfig, ServiceConfig
+from sandbox.dated import dated_group, dated_install, one_at_a_time
 
 # The host's settings an install needs to reach the package index.
 _INDEX_VARS = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT_TIMEOUT|RETRIES)|(HTTPS?|NO)_PROXY|(https?|no)_proxy)$")
@@ -30,6 +30,7 @@ class EnvRecipe(BaseModel):
     constraints: list[str] = Field(default_factory=list)  # hold the optional installs to these
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     uploaded_prior_to: str | None = None  # the `pip` groups install releases uploaded before this (an old commit's date)
+    runner: str | None = None  # the test runner, checked to run on this Python once installed (else installed anew)
 
 
 class Environment(BaseModel):
@@ -67,11 +68,9 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
         # leaving out (and naming) what cannot be installed here.
         lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
         for group in recipe.pip:
-            each = [r for arg in group for r in _requirements(arg, recipe.files)]
-            one = dated_install('"$p"', recipe.uploaded_prior_to, relax_years=relax_years)
-            lines.append(f"{{ {dated_install(' '.join(group), recipe.uploaded_prior_to, relax_years=relax_years)}; }} || "
-                         + _one_at_a_time(" ".join(q(r) for r in each), f"{{ {one}; }}"))
-        return "\n".join(lines + _service_lines(recipe, paths))
+            each = " ".join(q(r) for arg in group for r in _requirements(arg, recipe.files))
+            lines.append(dated_group(" ".join(group), f"for p in {each}", recipe.uploaded_prior_to, relax_years))
+        return "\n".join(lines + _runner_lines(recipe, relax_years) + _service_lines(recipe, paths))
     if recipe.pip or recipe.optional:
         lines.append(f"python -m pip install -q --upgrade {q(pip_spec)}")
     if recipe.optional:
@@ -80,15 +79,34 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
             lines.append(f"printf '%s\\n' {' '.join(q(c) for c in recipe.constraints)} > {CONSTRAINTS}")
             held = f"-c {CONSTRAINTS} "
         each = " ".join(q(p) for p in recipe.optional)
-        lines.append(f"python -m pip install -q {held}{each} || " + _one_at_a_time(each, f"python -m pip install -q {held}\"$p\""))
+        lines.append(f"python -m pip install -q {held}{each} || " + one_at_a_time(f"for p in {each}", f"python -m pip install -q {held}\"$p\""))
     lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
-    return "\n".join(lines + _service_lines(recipe, paths))
+    return "\n".join(lines + _runner_lines(recipe, relax_years) + _service_lines(recipe, paths))
 
 
-def _one_at_a_time(each: str, install: str) -> str:
-    """Shell that runs `install` (which reads "$p") for each of the quoted requirements `each`,
-    naming those it cannot install."""
-    return f"for p in {each}; do {install} || echo \"supercoder: left out $p (pip cannot install it here)\"; done"
+# The distributions that plug into pytest (pytest-cov): pinned with an old pytest, they may not
+# load in a newer one.
+_PYTEST_PLUGINS = ("import importlib.metadata as m; print(' '.join(sorted({d.metadata['Name'] for d in m.distributions() "
+                   "if any(e.group == 'pytest11' for e in d.entry_points)})))")
+
+
+def _runner_lines(recipe: EnvRecipe, relax_years: int) -> list[str]:
+    """Shell that checks the test runner can run a test on this Python (a pytest pinned in 2014
+    cannot on 3.9) and, if not, installs it and its plugins anew: as of the recipe's date (that of
+    the Python, for a commit older than it), else the newest."""
+    if not recipe.runner:
+        return []
+    q = shlex.quote
+    upgrade = f"--upgrade {q(recipe.runner)} $plugins"
+    install = (dated_install(upgrade, recipe.uploaded_prior_to, relax_years=relax_years) if recipe.uploaded_prior_to
+               else f"python -m pip install -q {upgrade}")
+    told = f"supercoder: the installed {recipe.runner} cannot run a test on Python {recipe.python}; installing it and its plugins anew"
+    return ["runner_probe=$(mktemp -d)",
+            "echo 'def test_probe(): pass' > \"$runner_probe/test_probe.py\"",
+            f"runner_runs() {{ ( cd \"$runner_probe\" && python -m {q(recipe.runner)} -q test_probe.py ) >/dev/null 2>&1; }}",
+            f"runner_runs || {{ echo {q(told)}; plugins=$(python -c {q(_PYTEST_PLUGINS)}); {install}; "
+            f"runner_runs || echo {q(f'supercoder: {recipe.runner} still cannot run a test here')}; }}",
+            'rm -rf "$runner_probe"']
 
 
 def _requirements(arg: str, files: dict[str, str]) -> list[str]:
@@ -99,48 +117,6 @@ def _requirements(arg: str, files: dict[str, str]) -> list[str]:
         lines = [line.split(" #")[0].strip() for line in text.splitlines()]
         return [line for line in lines if line and not line.startswith(("#", "-"))]
     return shlex.split(arg)
-
-
-def later(cutoff: str, years: int) -> str:
-    """An ISO datetime `years` after `cutoff` (a 29 February becomes the 28th)."""
-    when = datetime.fromisoformat(cutoff.replace("Z", "+00:00"))
-    return when.replace(year=when.year + years, day=min(when.day, 28) if when.month == 2 else when.day).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dated_install(args: str, cutoff: str, fallback: str | None = None, relax_years: int = 0) -> str:
-    """`pip install ARGS` as of `cutoff`: built with today's tools, else in an isolated build (whose
-    build tools are of that time too); else as of a year later, and another, up to `relax_years`
-    (preferring wheels: a release of then may have none for this Python, one a little later has);
-    else, saying so, as of now (`pip install FALLBACK`)."""
-    q = shlex.quote
-    told = q(f"supercoder: not installable as uploaded before {cutoff}, installing the newest releases: {fallback or args}")
-
-    def dated(when: str) -> str:
-        return f"python -m pip install -q --uploaded-prior-to={q(when)}"
-
-    steps = [f"{dated(cutoff)} --no-build-isolation {args}", f"{dated(cutoff)} {args}"]
-    steps += [f"{dated(later(cutoff, n))} --prefer-binary {args}" for n in range(1, relax_years + 1)]
-    return " || ".join(steps + [f"{{ echo {told}; python -m pip install -q {fallback or args}; }}"])
-
-
-# The distribution an editable install of the working directory made (its name, for pip).
-_INSTALLED_NAME = ("import importlib.metadata as m, json, os; here = 'file://' + os.getcwd(); "
-                   "print(next((d.metadata['Name'] for d in m.distributions() "
-                   "if json.loads(d.read_text('direct_url.json') or '{}').get('url', '').rstrip('/') == here), ''))")
-
-
-def dated_project_install(extras: list[str], cutoff: str, relax_years: int = 0) -> list[str]:
-    """An editable install of the working directory whose dependencies are as of `cutoff`: the tree
-    itself is built with today's tools (those of then lack the editable hook pip needs now, and the
-    old packages already installed would break today's tools if they shared an environment), then
-    what it requires is installed by name, as uploaded before `cutoff`; else, saying so, as of now."""
-    q = shlex.quote
-    wanted = "." + (f"[{','.join(extras)}]" if extras else "")
-    # A build-system pinned to a setuptools before the editable hook (pylint of 2022: ~=62.6) is
-    # built with the environment's own, today's, instead.
-    return [f"python -m pip install -q --no-deps -e {q(wanted)} || python -m pip install -q --no-deps --no-build-isolation -e {q(wanted)}",
-            f"name=$(python -c {q(_INSTALLED_NAME)})",
-            'test -n "$name" && ' + dated_install('"$name' + wanted[1:] + '"', cutoff, f"-e {q(wanted)}", relax_years)]
 
 
 def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:
@@ -157,29 +133,6 @@ def install_script(venv: str, commands: list[str], env: dict[str, str] | None = 
     """The repository installed into `venv`, from the working directory."""
     exports = [f"export {k}={shlex.quote(v)}" for k, v in (env or {}).items()]
     return "\n".join(["set -euxo pipefail", f". {shlex.quote(venv)}/bin/activate", *exports, *commands])
-
-
-def service_prelude(services: dict[str, ServiceConfig], services_dir: str) -> str:
-    """Shell that starts each service in the background, waits until it answers (saying so and
-    showing its log if it does not) and exports what the tests read."""
-    lines: list[str] = []
-    logs: list[str] = []
-    for name, service in services.items():
-        path = f"PATH={shlex.quote(f'{services_dir}/{name}/bin')}:\"$PATH\""
-        log = f"svc_log_{name}"  # names are letters, digits and _ (checked in config)
-        logs.append(log)
-        tries = max(1, int(service.ready_timeout_s / service.ready_interval_s))
-        lines += [
-            f"{log}=$(mktemp)",
-            f"( {path} exec bash -c {shlex.quote(service.start)} ) >\"${log}\" 2>&1 &",
-            f"for _ in $(seq {tries}); do ( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 && break; sleep {service.ready_interval_s}; done",
-            f"( {path} bash -c {shlex.quote(service.ready)} ) >/dev/null 2>&1 || "
-            f"{{ echo 'supercoder: service {name} did not answer; its log:'; tail -n 20 \"${log}\"; }}",
-            *(f"export {k}={shlex.quote(v)}" for k, v in service.env.items()),
-        ]
-    if logs:
-        lines.append("trap 'rm -f " + " ".join(f'"${log}"' for log in logs) + "' EXIT")
-    return "\n".join(lines)
 
 
 def index_env(cfg: SandboxConfig) -> dict[str, str]:

@@ -9,14 +9,16 @@ from typing import Callable, Iterator
 
 from sandbox.backends import Progress, backend_of
 from sandbox.base import Sandbox, SandboxError
-from sandbox.config import SandboxConfig
+from sandbox.config import SandboxConfig, ServiceConfig
 from sandbox.guard import apply_guarded
 from sandbox.models import TestPlan, TestRun, TestStatus
 from sandbox.recipes import Environment
 from sandbox.runner import run_pytest
+from sandbox.services import with_services
 
 COMMAND_TEST = "test-cmd"  # the id a user's test command gets: its exit status is its result
 
+Services = tuple[dict[str, ServiceConfig], str]  # an environment's services, and the folder they live in
 Trial = Callable[[str | None, TestPlan], TestRun]  # (diff or None, plan) -> what the tests did
 
 
@@ -24,18 +26,19 @@ def tail(text: str, chars: int) -> str:
     return text if len(text) <= chars else "[...]\n" + text[-chars:]
 
 
-def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int) -> TestRun:
+def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int, services: Services = ({}, "")) -> TestRun:
+    """`services`: those of the environment and the folder they live in, started before the tests."""
     for path, text in plan.extra_files.items():
         sb.write_file(path, text)
     if plan.command is not None:
-        result = sb.run(plan.command)
+        result = sb.run(with_services(plan.command, *services))
         status: TestStatus = "passed" if result.ok else "failed"
         problem = f"the test command {result.cut_short}" if result.cut_short else None
         return TestRun(statuses={COMMAND_TEST: status}, problem=problem, output=tail(result.output, output_chars),
                        duration_s=result.duration_s)
     if not plan.tests:
         return TestRun(problem="no tests to run")
-    result, results = run_pytest(sb, plan.tests, cfg.pytest_command, optional=cfg.pytest_optional)
+    result, results = run_pytest(sb, plan.tests, with_services(cfg.pytest_command, *services), optional=cfg.pytest_optional)
     return TestRun(statuses=dict(results.statuses), failures=dict(results.failures), problem=results.problem,
                    output=tail(result.output, output_chars), duration_s=result.duration_s)
 
@@ -46,27 +49,27 @@ def trials(env: Environment, cfg: SandboxConfig, output_chars: int, progress: Pr
     end of the output kept is `output_chars` long."""
     backend = backend_of(cfg)
 
-    def run(sb: Sandbox, diff: str | None, plan: TestPlan) -> TestRun:
+    def run(sb: Sandbox, services_dir: str, diff: str | None, plan: TestPlan) -> TestRun:
         try:
             refused = apply_guarded(sb, diff) if diff else None
         except SandboxError as exc:
             return TestRun(problem=str(exc))
         if refused:  # never tested: it would judge itself
             return TestRun(problem=f"refused: {refused}")
-        return run_plan(sb, plan, cfg, output_chars)
+        return run_plan(sb, plan, cfg, output_chars, (env.recipe.services, services_dir))
 
     try:
         if backend.fresh_per_trial:
             def fresh(diff: str | None, plan: TestPlan) -> TestRun:
-                with backend.open(env, cfg, progress) as (sb, _):
-                    return run(sb, diff, plan)
+                with backend.open(env, cfg, progress) as (sb, services_dir):
+                    return run(sb, services_dir, diff, plan)
 
             yield fresh
             return
-        with backend.open(env, cfg, progress) as (shared, _):
+        with backend.open(env, cfg, progress) as (shared, services_dir):
             def reset(diff: str | None, plan: TestPlan) -> TestRun:
                 shared.reset()
-                return run(shared, diff, plan)
+                return run(shared, services_dir, diff, plan)
 
             yield reset
     finally:

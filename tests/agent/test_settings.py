@@ -263,7 +263,9 @@ def test_editing_defaults_are_the_packaged_ones():
 
 @pytest.mark.parametrize("override, fragment", [
     ("sandbox.clone_url=https://x/{owner}/{name}", "one placeholder"),
-    ('sandbox.services={"o/n": {"bad name": {"packages": ["x"], "start": "s"}}}', "letters, digits and _ only"),
+    ('sandbox.services={"bad name": {"wanted_by": "X", "packages": ["x"], "start": "s"}}', "letters, digits and _ only"),
+    ('sandbox.services={"web": {"wanted_by": "(", "packages": ["x"], "start": "s"}}', "no regular expression"),
+    ("repair.offline_failure=(", "no regular expression"),
 ])
 def test_sandbox_settings_that_would_break_a_command(override, fragment):
     with pytest.raises(ConfigError, match=fragment):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from agent.settings import load_settings
 from agent.targets import environment_problem, flaky_between, mentioned_tests, named, reproduces, sort_out
 from sandbox.grading import judge
 from sandbox.models import Failure, TestPlan, TestRun
@@ -131,3 +132,25 @@ def test_a_named_test_whose_file_cannot_import_what_the_fix_adds_is_a_target(tmp
     run = _junit(tmp_path, {"test_new.py": "import numpy_of_the_future\n\n\ndef test_mul():\n    pass\n"})  # not what the fix adds
     base = sort_out(TestPlan(tests=["test_new.py::test_mul"]), run, ["test_new.py::test_mul"], None, None)
     assert base.targets == [] and base.environment.startswith("test_new.py cannot be imported: ModuleNotFoundError")
+
+
+OFFLINE = load_settings().repair.offline_failure
+
+
+def test_a_named_test_that_fails_for_want_of_the_network_is_no_target(tmp_path):
+    # What a test that calls a real host raises in a sandbox without network (requests' of 2015).
+    run = _junit(tmp_path, {"test_web.py": "import socket\n\n\ndef test_remote():\n"
+                                          "    raise socket.gaierror(-3, 'Temporary failure in name resolution')\n\n\n"
+                                          "def test_local():\n    assert 1 + 1 == 3\n"})
+    base = sort_out(TestPlan(tests=["test_web.py"]), run, ["test_web.py::test_remote", "test_web.py::test_local"], None, None,
+                    offline_failure=OFFLINE)
+    assert base.targets == ["test_web.py::test_local"] and base.known_failing == ["test_web.py::test_remote"]
+    assert "test_web.py::test_remote needs the network" in base.environment
+    assert sort_out(TestPlan(tests=["test_web.py"]), run, ["test_web.py"], None, None).targets == ["test_web.py::test_remote",
+                                                                                                   "test_web.py::test_local"]
+    # ... nor is a reproduction test that does; without the pattern it would be both.
+    (tmp_path / "test_web.py").rename(tmp_path / REPRO)
+    run = _junit(tmp_path, {REPRO: (tmp_path / REPRO).read_text()})
+    kept, why = reproduces(run, REPRO, REJECTED, OFFLINE)
+    assert kept == [f"{REPRO}::test_local"]
+    assert reproduces(run, REPRO, REJECTED, "")[0] == [f"{REPRO}::test_remote", f"{REPRO}::test_local"]

@@ -3,6 +3,7 @@ on a synthetic instance (a repository made here, a spec that needs no network)."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -109,16 +110,23 @@ def test_a_python_no_suite_has_takes_its_substitute():
         suite_for("2.7", cfg)
 
 
-def test_services_of_the_repo_start_before_its_tests(clone, monkeypatch):
+def test_services_a_tree_asks_for_start_before_its_tests(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: SPEC)
     monkeypatch.setattr(swe, "test_directives", lambda row: ["test_calc.py"])
-    cfg = load_settings(None, ['sandbox.services={"pytest-dev/pytest": {"echo": {"packages": ["x"], "start": "serve", "env": {"ECHO_URL": "http://127.0.0.1:1/"}}}}']).sandbox
-    command = eval_command(_row(clone[1]), cfg, "/opt/services")
+    def services(wanted_by: str):
+        echo = {"wanted_by": wanted_by, "packages": ["x"], "start": "serve", "env": {"ECHO_URL": "http://127.0.0.1:1/"}}
+        return load_settings(None, [f"sandbox.services={json.dumps({'echo': echo})}"]).sandbox
+
+    # The tree's test file imports `add`; nothing in it reads LOG_URL.
+    wanted, unwanted = services("import add"), services("LOG_URL")
+    env = instance_environment(_row(clone[1]), clone[0].parent, wanted)
+    command = eval_command(_row(clone[1]), env, "/opt/services")
     assert command.index("serve") < command.index("export ECHO_URL=http://127.0.0.1:1/") < command.index("python run_tests.py test_calc.py")
     assert "/opt/services/echo/bin" in command
-    assert eval_command(_row(clone[1]), load_settings().sandbox, "/opt/services") == "python run_tests.py test_calc.py"
-    recipe = swebench_recipe(_row(clone[1]), clone[0], cfg)
-    assert "/opt/services/echo/bin/python -m pip install -q x" in env_layer(recipe, "base:tag").script
+    assert "/opt/services/echo/bin/python -m pip install -q x" in env_layer(env.recipe, "base:tag").script
+    bare = instance_environment(_row(clone[1]), clone[0].parent, unwanted)
+    assert bare.recipe.services == {}
+    assert eval_command(_row(clone[1]), bare, "/opt/services") == "python run_tests.py test_calc.py"
 
 
 def test_instance_layer_gives_setuptools_scm_the_version(clone, monkeypatch):

@@ -206,3 +206,29 @@ def test_an_old_commit_installs_its_dependencies_as_they_were_at_its_date(tmp_pa
                 versions[name] = (derive(clone, commit, cfg).recipe.uploaded_prior_to, sb.run(check).output.strip().splitlines()[-1])
     # Of 2018 on Python 3.11 (out in October 2022): as uploaded before 3.11 came out; 2.0 came later still.
     assert versions == {"then": ("2022-10-24T00:00:00Z", "1.0 1.0"), "now": (None, "2.0 2.0")}
+
+
+def test_an_old_tree_whose_name_the_index_also_has_stays_the_tree(tmp_path, monkeypatch):
+    # pytest's own tree of 2019 needs atomicwrites, whose releases of then are gone from the index:
+    # asked for the tree's name as of then, pip took another release of that name instead.
+    from fakes.package_index import PackageIndex, make_wheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    then, later = "2017-06-01T00:00:00Z", "2024-06-01T00:00:00Z"
+    times = {"scself": [(make_wheel(wheels, "scself", "9.0"), then)],
+             "scplugin": [(make_wheel(wheels, "scplugin", "1.0", ["scself>=1"]), then)],
+             "scother": [(make_wheel(wheels, "scother", "1.0"), then), (make_wheel(wheels, "scother", "2.0"), later)],
+             "scgone": [(make_wheel(wheels, "scgone", "1.1"), later)]}  # re-uploaded long after
+    files = {"setup.py": "from setuptools import setup\nsetup(name='scself', version='1.5', py_modules=['scself'], "
+                         "install_requires=['scother', 'scgone'], extras_require={'test': ['scplugin']})\n",
+             "scself.py": "__version__ = 'tree'\n"}
+    check = "python -c 'import scself, scother, scplugin, scgone; print(scself.__version__, scother.__version__, scgone.__version__)'"
+    with PackageIndex(times) as index:
+        monkeypatch.setenv("PIP_INDEX_URL", index.url)
+        monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple")
+        cfg = _cfg("sandbox.backend=local", f"sandbox.local_venv_dir={tmp_path / 'venvs'}", f"sandbox.project.python={HOST}")
+        clone, commit = _repo(tmp_path / "repo", files, date="2018-03-01T12:00:00+00:00")
+        with project_sandbox(clone, commit, cfg) as sb:
+            # The tree; what it needs as of then where that can be had, and as late as it must be where not.
+            assert sb.run(check).output.strip().splitlines()[-1] == "tree 1.0 1.1"

@@ -1,25 +1,18 @@
-"""Recipes as shell: the environment script, and services started beside the tests (run here
-for real: a small HTTP server on loopback)."""
+"""Recipes as shell: the environment script (run here with a stand-in for pip), the tree's
+install, and the check that the test runner runs."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
+from pathlib import Path
 
 from sandbox.config import ServiceConfig
-from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script, service_prelude
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script
 
 
 def test_env_script_installs_in_order_and_gives_services_their_own_venv():
     recipe = EnvRecipe(name="r", python="3.11", pip=[["-r reqs.txt"], ["numpy==1.23.0"]],
-                       services={"web": ServiceConfig(packages=["httpbin==0.10.4"], start="x")})
+                       services={"web": ServiceConfig(wanted_by="X", packages=["httpbin==0.10.4"], start="x")})
     script = env_script(recipe, EnvPaths(python="python3", venv="/opt/venv", reqs="/opt/reqs", services="/opt/services"))
     lines = script.splitlines()
     assert lines.index("python -m pip install -q -r reqs.txt") < lines.index("python -m pip install -q numpy==1.23.0")
@@ -51,24 +44,63 @@ def test_install_script_exports_before_installing():
     assert script.index(". /opt/venv/bin/activate") < script.index("export SETUPTOOLS_SCM_PRETEND_VERSION=1.0") < script.index("pip install -e .")
 
 
-def test_a_service_answers_before_the_tests_run(tmp_path):
-    port = _free_port()
-    (tmp_path / "web" / "bin").mkdir(parents=True)
-    (tmp_path / "web" / "bin" / "python").symlink_to(sys.executable)  # the service's venv, as far as PATH goes
-    (tmp_path / "root").mkdir()
-    (tmp_path / "root" / "hello").write_text("hi")
-    service = ServiceConfig(packages=["-"], start=f"exec python -m http.server {port} --bind 127.0.0.1 --directory {tmp_path / 'root'}",
-                            ready=f"python -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:{port}/\", timeout=1)'",
-                            env={"WEB_URL": f"http://127.0.0.1:{port}/"})
-    tests = "python -c 'import os, urllib.request as u; print(u.urlopen(os.environ[\"WEB_URL\"] + \"hello\").read().decode())'"
-    script = service_prelude({"web": service}, str(tmp_path)) + f"\nPATH={tmp_path / 'web' / 'bin'}:$PATH {tests}"
-    done = subprocess.run(["bash", "-c", script + "\nkill %1 2>/dev/null; true"], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip().endswith("hi"), done.stdout + done.stderr
+def _stand_in(tmp_path, body: str) -> tuple[Path, dict[str, str]]:
+    """A stand-in `python` on PATH (logging its arguments to $LOG) and the environment to run with."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python").write_text("#!/bin/bash\n" + body)
+    (bindir / "python").chmod(0o755)
+    return bindir, {"PATH": f"{bindir}:/usr/bin:/bin", "LOG": str(tmp_path / "log")}
 
 
-def test_a_service_that_never_answers_is_reported(tmp_path):
-    service = ServiceConfig(packages=["-"], start="echo cannot bind; exit 1", ready="false", ready_timeout_s=0.4)
-    done = subprocess.run(["bash", "-c", service_prelude({"web": service}, str(tmp_path)) + "\necho tests ran"],
-                          capture_output=True, text=True, timeout=60)
-    assert "service web did not answer" in done.stdout and "cannot bind" in done.stdout
-    assert done.stdout.strip().endswith("tests ran")  # the tests still run, and fail on their own terms
+def _run(script: str, tmp_path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    script = script.replace(f". {tmp_path / 'venv'}/bin/activate", "true")  # no venv: the stand-in is on PATH
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+
+
+PATHS = "venv reqs services".split()
+
+
+def _paths(tmp_path) -> EnvPaths:
+    return EnvPaths(python="true", venv=str(tmp_path / "venv"), reqs=str(tmp_path / "reqs"), services="s")
+
+
+def test_a_test_runner_that_cannot_run_here_is_installed_anew_as_of_the_recipes_date(tmp_path):
+    # pytest fails until pip has installed it anew; a plugin (an entry point in pytest11) goes with it.
+    _, env = _stand_in(tmp_path, 'echo "$*" >> "$LOG"\n'
+                       'case "$*" in "-m pytest"*) grep -q -- "--upgrade pytest" "$LOG";; *importlib.metadata*) echo pytest-cov;; esac\n')
+    recipe = EnvRecipe(name="r", python="3.9", pip=[["pytest==2.3.4"]], uploaded_prior_to="2020-10-05T00:00:00Z", runner="pytest")
+    done = _run(env_script(recipe, _paths(tmp_path), relax_years=1), tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert "the installed pytest cannot run a test on Python 3.9" in done.stdout
+    log = (tmp_path / "log").read_text().splitlines()
+    upgrades = [line for line in log if "--upgrade pytest" in line]
+    assert upgrades[0] == "-m pip install -q --uploaded-prior-to=2020-10-05T00:00:00Z --no-build-isolation --upgrade pytest pytest-cov"
+    assert log[-1] == "-m pytest -q test_probe.py" and "still cannot" not in done.stdout  # checked again, and it runs
+
+
+def test_a_test_runner_that_runs_is_left_alone(tmp_path):
+    _, env = _stand_in(tmp_path, 'echo "$*" >> "$LOG"\n')
+    recipe = EnvRecipe(name="r", python="3.11", pip=[["pytest"]], runner="pytest")
+    done = _run(env_script(recipe, _paths(tmp_path)), tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert not any("--upgrade pytest" in line for line in (tmp_path / "log").read_text().splitlines())
+    assert "probe" not in env_script(EnvRecipe(name="r", python="3.11", pip=[["pytest"]]), _paths(tmp_path))  # no runner: no check
+
+
+def test_a_dated_group_that_cannot_be_had_whole_goes_one_by_one_each_as_late_as_it_must(tmp_path):
+    # "gone" exists only as of a year after the cutoff; "nowhere" never; "old" as of the cutoff.
+    _, env = _stand_in(tmp_path, 'echo "$*" >> "$LOG"\n'
+                       'case "$*" in *reqs.txt) exit 1;; *nowhere*) exit 1;; *2020-10-05*gone*) exit 1;; esac\n')
+    (tmp_path / "reqs").mkdir()
+    recipe = EnvRecipe(name="r", python="3.9", files={"reqs.txt": "old\ngone\nnowhere  # a comment\n"}, pip=[["-r reqs.txt"]],
+                       uploaded_prior_to="2020-10-05T00:00:00Z")
+    done = _run(env_script(recipe, _paths(tmp_path), relax_years=2), tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    log = [line for line in (tmp_path / "log").read_text().splitlines() if "--upgrade" not in line]
+    installed = [line for line in log if not line.endswith("reqs.txt")]
+    assert installed[0] == "-m pip install -q --uploaded-prior-to=2020-10-05T00:00:00Z --no-build-isolation old"  # of then
+    assert "-m pip install -q --uploaded-prior-to=2021-10-05T00:00:00Z --prefer-binary gone" in installed  # a year later, alone
+    assert "-m pip install -q nowhere" in installed  # as of now, saying so ...
+    assert "not installable as uploaded before 2020-10-05T00:00:00Z, installing the newest releases: nowhere" in done.stdout
+    assert "supercoder: left out nowhere" in done.stdout  # ... and when even that fails, leaving it out
