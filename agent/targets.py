@@ -129,6 +129,17 @@ def offline(failure: Failure | None, pattern: str) -> bool:
     return bool(failure and pattern and re.search(pattern, f"{failure.kind} {failure.message}"))
 
 
+def cut_off(targets: list[str], run: TestRun, pattern: str) -> list[str]:
+    """The targets that fail in `run` (a candidate's) for want of the network: the fix got them as
+    far as a host the sandbox cannot reach, so whether it is right there cannot be told here."""
+    return [t for t in targets if run.statuses.get(t) in ("failed", "error") and offline(run.failures.get(t), pattern)]
+
+
+def needs_network(tests: list[str], run: TestRun) -> str:
+    more = f" (and {len(tests) - 1} more)" if len(tests) > 1 else ""
+    return f"{tests[0]}{more} needs the network, which the sandbox does not have: {run.failures[tests[0]].message}"
+
+
 def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: str = "") -> tuple[list[str], str]:
     """The tests of the reproduction file at `path` that fail because of the code under test,
     and why the others do not count: an error outside the test body (a fixture, collection),
@@ -171,12 +182,10 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
         return Baseline(plan=plan, run=run, source=source, environment=env,
                         unreproduced="" if source else "the test command passes on the original tree")
     named_failing = [t for t in run.failing if named(t, names, run.failures.get(t))]
-    cut_off = [t for t in named_failing if offline(run.failures.get(t), offline_failure)]
-    if cut_off:
-        more = f" (and {len(cut_off) - 1} more)" if len(cut_off) > 1 else ""
-        left_out = "; ".join(p for p in (left_out, f"{cut_off[0]}{more} needs the network, which the sandbox does not have: "
-                                         f"{run.failures[cut_off[0]].message}") if p)
-    targets = [t for t in named_failing if t not in cut_off]
+    offline_named = cut_off(named_failing, run, offline_failure)
+    if offline_named:
+        left_out = "; ".join(p for p in (left_out, needs_network(offline_named, run)) if p)
+    targets = [t for t in named_failing if t not in offline_named]
     source: Literal["named", "reproduction"] | None = "named" if targets else None
     unreproduced = ""
     flaky: list[str] = []

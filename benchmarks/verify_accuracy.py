@@ -17,8 +17,11 @@ whose code (not comments or docstrings: a block of prose only is never chosen) s
 with the lines the test patch adds, the largest on a tie; else the gold patch with one operator of its added code inverted (is and is not, not in and in,
 == and !=, < and >=, and and or, True and False, + and -, `not ` dropped): a plausible-looking change to the same unit that
 does not do what the issue asks. Either can happen to be correct after all (a block that only
-tidies, an equivalent mutant): those are false positives of the benchmark, not of the verifier,
-and show in the per-instance lines, which say which kind of wrong fix each was.
+tidies, an equivalent mutant). So a wrong fix the verifier validates is judged apart, by
+SWE-bench's harness in its own environment of the instance: when no FAIL_TO_PASS or PASS_TO_PASS
+test passes with gold but fails with it, the instance's tests cannot tell it from gold; it is
+no wrong fix, left out of the false positives and listed (`wrong_same_as_gold`). One the
+harness cannot judge counts as a false positive.
 """
 
 from __future__ import annotations
@@ -252,6 +255,21 @@ def repair(repo: Path, row: dict, patch: str, clone: Path, server: FakeOpenAISer
 
 
 
+def differs_from_gold(row: dict, wrong: str, cache: Path, sets: list[str]) -> bool | None:
+    """Whether the instance's own tests tell the wrong fix from the gold one, judged apart from the
+    verifier: SWE-bench's harness (its environment of the instance, its test command, its grading)
+    runs both, and some FAIL_TO_PASS or PASS_TO_PASS test passes with gold but not with it. None
+    when the harness cannot tell (it failed, or gold does not pass there either)."""
+    from agent.settings import load_settings
+    from sandbox.instances import validate
+
+    cfg = load_settings(None, sets).sandbox
+    gold, other = validate(row, cache, cfg, row["patch"]), validate(row, cache, cfg, wrong)
+    if gold.error or other.error or not gold.fail_to_pass.passed:
+        return None
+    return bool(set(gold.fail_to_pass.passed + gold.pass_to_pass.passed) - set(other.fail_to_pass.passed + other.pass_to_pass.passed))
+
+
 def why_not(rec: dict, f2p: list[str]) -> str:
     """Why a correct fix was not validated."""
     if rec["status"] in ("not expressible", "crashed"):
@@ -321,6 +339,8 @@ def main() -> int:
                     rec["wrong"] = {"status": "no wrong variant"}
                 else:
                     rec["wrong"] = {**repair(repo, row, wrong[0], clone, server, runs, args.set), "kind": wrong[1]}
+                    if rec["wrong"]["status"] == "validated":  # is it wrong at all? the instance's tests, run apart, say
+                        rec["wrong"]["differs_from_gold"] = differs_from_gold(row, wrong[0], cache, args.set)
             if rec["gold"]["status"] != "validated":
                 rec["why"] = why_not(rec["gold"], rec["gold"].get("named", []))
             return rec
@@ -338,11 +358,17 @@ def main() -> int:
                 Path(args.details).write_text("".join(json.dumps(r) + "\n" for r in records))
             print(f"[{n}/{len(rows)}] {rec['instance_id']}: gold {rec['gold']['status']} ({rec['gold'].get('s', '-')} s)"
                   f"{' [' + rec['why'] + ']' if rec.get('why') else ''}; wrong {rec['wrong']['status']}"
-                  f"{' (' + rec['wrong'].get('kind', '') + ')' if rec['wrong'].get('kind') else ''}", file=sys.stderr, flush=True)
+                  f"{' (' + rec['wrong'].get('kind', '') + ')' if rec['wrong'].get('kind') else ''}"
+                  f"{'; its tests cannot tell it from gold' if rec['wrong'].get('differs_from_gold') is False else ''}",
+                  file=sys.stderr, flush=True)
     for s in servers:
         s.__exit__(None, None, None)
     gold_ok = sum(r["gold"]["status"] == "validated" for r in records)
-    wrongs = [r for r in records if r["wrong"]["status"] not in ("no wrong variant", "not expressible", "crashed")]
+    tried = [r for r in records if r["wrong"]["status"] not in ("no wrong variant", "not expressible", "crashed")]
+    # A wrong fix the instance's own tests cannot tell from gold (SWE-bench's harness runs both) is
+    # no wrong fix: the benchmark's own miss, left out and counted apart. One it cannot judge counts.
+    same = [r for r in tried if r["wrong"].get("differs_from_gold") is False]
+    wrongs = [r for r in tried if r not in same]
     wrong_ok = sum(r["wrong"]["status"] == "validated" for r in wrongs)
     why: dict[str, int] = {}
     for r in records:
@@ -357,6 +383,7 @@ def main() -> int:
     print(json.dumps({"instances": len(records), "correct_validated": gold_ok,
                       "recall_pct": round(100 * gold_ok / len(records), 1) if records else None,
                       "wrong_tried": len(wrongs), "wrong_validated": wrong_ok,
+                      "wrong_same_as_gold": [r["instance_id"] for r in same],
                       "false_positive_pct": round(100 * wrong_ok / len(wrongs), 1) if wrongs else None,
                       "why_not_validated": why, "by_repo": {k: f"{a}/{b}" for k, (a, b) in by_repo.items()},
                       "run_s_median": times[len(times) // 2] if times else None, "run_s_max": times[-1] if times else None},
