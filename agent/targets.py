@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.models import Failure, TestPlan, TestRun
 from sandbox.selection import is_test_file
+from sandbox.suite import environment_problem
 from sandbox.trials import Trial
 
 
@@ -77,19 +78,6 @@ def named(test: str, names: list[str], failure: Failure | None = None) -> bool:
         if "::" not in test and name.split("::")[0] == test and failure is not None and failure.kind == "ImportError":
             return True
     return False
-
-
-def environment_problem(run: TestRun, targets: list[str] = ()) -> str | None:
-    """Test files that could not be imported on the original tree, or no result at all: the
-    environment's fault (a missing or too new dependency), told with the first of them and what
-    was raised."""
-    broken = [(t, f) for t, f in run.failures.items() if f.collection and t not in targets]
-    if not broken:
-        # No result at all (a conftest that cannot be imported stops pytest before any report).
-        return f"the tests cannot run: {run.problem}" if run.problem and not run.statuses else None
-    test, failure = broken[0]
-    more = f" (and {len(broken) - 1} more file(s))" if len(broken) > 1 else ""
-    return f"{test} cannot be imported{more}: {failure.message or failure.kind or 'collection failed'}"
 
 
 _BROKEN_CONFTEST = re.compile(r"ImportError while loading conftest '([^']+)'")

@@ -63,9 +63,8 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
     if recipe.uploaded_prior_to and recipe.pip and not recipe.optional:
         # Today's pip (it knows --uploaded-prior-to) and build tools; the dependencies as they stood
         # at the cutoff, built with those tools (an isolated build would look for build tools of that
-        # time too, and setuptools>=40.8 did not exist before 2019). A group that cannot be had as
-        # of then is installed as of now; one that cannot be had at all, one requirement at a time,
-        # leaving out (and naming) what cannot be installed here.
+        # time too, and setuptools>=40.8 did not exist before 2019). A group that cannot be had whole
+        # as of then goes one requirement at a time, each as late as it must (sandbox.dated).
         lines.append(f"python -m pip install -q --upgrade {q(dated_pip_spec)} setuptools wheel")
         for group in recipe.pip:
             each = " ".join(q(r) for arg in group for r in _requirements(arg, recipe.files))

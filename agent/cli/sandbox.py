@@ -1,5 +1,5 @@
-"""`supercoder sandbox base | build | validate | prune`: the sandbox's images and containers, and
-the validation of SWE-bench instances in it."""
+"""`supercoder sandbox base | build | validate | test | prune`: the sandbox's images and containers,
+the validation of SWE-bench instances in it, and a repository's own tests run in it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from agent.cli.common import BackendOpt, ConfigOpt, DatasetOpt, RepoCacheOpt, SetOpt, SplitOpt, group, notice, settings_of
+from agent.cli.common import BackendOpt, ConfigOpt, DatasetOpt, JsonOpt, RepoCacheOpt, RepoOpt, SetOpt, SplitOpt, group, notice, settings_of
 from configs.errors import UserError
 
 app = group("Sandbox images and containers.")
@@ -106,6 +106,64 @@ def sandbox_validate(
         print(json.dumps([v.model_dump() for v in results]))
     if any(v.error for v in results):
         raise typer.Exit(1)
+
+
+@app.command("test")
+def sandbox_test(
+    repo: RepoOpt,
+    tests: Annotated[Optional[list[str]], typer.Option("--tests", help="A test id, file or folder to run (repeatable; default: the suite).")] = None,
+    backend: BackendOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Can SuperCoder run my tests? Build the environment derived from the repository's files, run
+    its suite (or --tests) in it, say what was chosen and what happened. Exit 0 when the tests ran
+    (failing ones included), 1 when they did not (the environment did not build, or they could
+    not be collected: the reason is printed)."""
+    import tempfile
+
+    settings = settings_of(config, set_, {"sandbox.backend": backend})
+    from agent.workspace import check_repo, make_workspace
+    from sandbox.project import project_environment
+    from sandbox.suite import run_suite
+
+    repo = check_repo(repo)
+    with tempfile.TemporaryDirectory(prefix="supercoder-test-") as scratch:
+        notice("copying the repository")
+        ws = make_workspace(repo, Path(scratch) / "repo")
+        env = project_environment(ws.path, ws.commit, settings.sandbox, ephemeral=True)
+        report = run_suite(env, settings.sandbox, list(tests or []), progress=notice)
+    if as_json:
+        print(json.dumps({**report.model_dump(), "ran": report.ran}))
+    else:
+        _print_suite(report)
+    if not report.ran:
+        raise typer.Exit(1)
+
+
+def _print_suite(report) -> None:
+    env = report.environment
+    about = env.get("about", {})
+    print(f"python        {env.get('python')}  ({about.get('python', '')})")
+    print(f"dependencies  {about.get('dependencies', '')}")
+    sources = [*env.get("requirements_files", []), *env.get("pip", [])]
+    print(f"installed     {'; '.join(sources) or 'nothing besides the tree'}")
+    for line in env.get("install", []):
+        print(f"              {line[:160]}")
+    if env.get("services"):
+        print(f"services      {', '.join(env['services'])}")
+    if report.stage == "build":
+        print(f"environment   did not build: {report.problem}")
+        return
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items())) or "none"
+    print(f"tests         {counts}  ({report.duration_s:.0f} s)")
+    if report.problem:
+        print(f"problem       {report.problem}")
+    for test in report.failing[:50]:
+        print(f"failing       {test}")
+    if len(report.failing) > 50:
+        print(f"              ... and {len(report.failing) - 50} more")
 
 
 @app.command("prune")

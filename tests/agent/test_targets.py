@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 from agent.settings import load_settings
-from agent.targets import environment_problem, flaky_between, mentioned_tests, named, reproduces, sort_out
+from agent.targets import flaky_between, mentioned_tests, named, reproduces, sort_out
 from sandbox.grading import judge
 from sandbox.models import Failure, TestPlan, TestRun
 from sandbox.results import parse_junit
+from sandbox.suite import environment_problem
 
 REPRO = "test_supercoder_repro.py"
 REJECTED = ["ImportError", "ModuleNotFoundError", "SyntaxError", "IndentationError", "NameError"]
