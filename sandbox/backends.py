@@ -33,6 +33,9 @@ class Backend(Protocol):
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         """The Python versions (`3.11`) an environment can have here."""
 
+    def lacks(self, python: str, cfg: SandboxConfig) -> str | None:
+        """Why an environment of `python` (a spec's, substitutes allowed) cannot be had here; None if it can."""
+
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None,
              client=None) -> AbstractContextManager[Opened]:
         """A sandbox holding `env`'s tree, installed; closed when the context ends."""
@@ -52,6 +55,15 @@ class DockerBackend:
 
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         return list(cfg.python_suites)
+
+    def lacks(self, python: str, cfg: SandboxConfig) -> str | None:
+        from sandbox.layers import suite_for
+
+        try:
+            suite_for(python, cfg)
+        except SandboxError as exc:
+            return str(exc)
+        return None
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:
@@ -85,6 +97,15 @@ class LocalBackend:
 
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         return list(cfg.local_pythons) + ["%d.%d" % sys.version_info[:2]]
+
+    def lacks(self, python: str, cfg: SandboxConfig) -> str | None:
+        from sandbox.venvs import host_python
+
+        try:
+            host_python(python, cfg)
+        except SandboxError as exc:
+            return str(exc)
+        return None
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:

@@ -21,7 +21,7 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from sandbox import swebench_adapter as swe
-from sandbox.backends import open_sandbox
+from sandbox.backends import backend_of, open_sandbox
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.grading import grade
@@ -143,6 +143,17 @@ def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
                        variables=variables, name=row["instance_id"], network=row["repo"] in cfg.network_repos)
 
 
+def unsupported(row: dict, cfg: SandboxConfig) -> str | None:
+    """Why the instance's environment cannot be had on the configured backend (its spec's Python
+    is one that no suite, substitute or interpreter here gives), known before anything is built
+    or any model is asked; None when it can. A derived environment always can (it picks a Python
+    the backend offers)."""
+    if not swe.has_spec(row):
+        return None
+    why = backend_of(cfg).lacks(swe.spec(row["repo"], row["version"])["python"], cfg)
+    return f"unsupported environment: {why}" if why else None
+
+
 def ensure_instance(row: dict, repo_cache: Path, cfg: SandboxConfig, rebuild: bool = False,
                     progress: Callable[[str], None] = lambda _: None, client=None) -> str:
     """The instance's Docker image, built (layer by layer) where missing."""
@@ -166,6 +177,9 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
     start = time.monotonic()
     try:
         fail_to_pass, pass_to_pass = swe.parse_test_list(row["FAIL_TO_PASS"]), swe.parse_test_list(row["PASS_TO_PASS"])
+        why = unsupported(row, cfg)
+        if why:
+            raise SandboxError(why)
         env = instance_environment(row, repo_cache, cfg, progress)
         with open_sandbox(env, cfg, progress, client) as (sb, services_dir):
             out.refused = apply_guarded(sb, patch) if patch else None

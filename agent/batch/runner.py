@@ -20,6 +20,7 @@ from agent.batch.store import Output
 from agent.settings import Settings
 from configs.errors import RunError
 from configs.files import write_atomic
+from sandbox.instances import unsupported
 
 
 class BatchSummary(BaseModel):
@@ -67,6 +68,13 @@ def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Exec
                     stopped = f"the batch spent ${spent:.2f}, over batch.max_total_cost_usd"
                     break
                 iid = pending.popleft()
+                why = unsupported(by_id[iid], settings.sandbox)
+                if why:  # said before any model call, and nothing spent on it
+                    result = record(out, InstanceResult(instance_id=iid, status="unsupported_environment", reason=why, cost_usd=0.0),
+                                    model, by_id, counts)
+                    ran += 1
+                    display.finished(result, counts, spent)
+                    continue
                 executor.submit(solver_view(by_id[iid], cfg.hints), worker_settings, repo_cache)
             if stopped and not executor.in_flight:
                 break

@@ -23,7 +23,7 @@ from sandbox.instances import clone_for, instance_environment
 from sandbox.recipes import Environment
 
 ExitStatus = Literal["resolved_by_own_tests", "unvalidated_patch", "no_patch", "cost_limit", "model_refused",
-                     "rate_limited", "infra_error"]
+                     "rate_limited", "infra_error", "unsupported_environment"]
 # Not the model's failures: `--retry-errors` runs them again.
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "infra_error"})
 

@@ -243,3 +243,20 @@ def test_bad_input_is_one_line_and_exit_2(fake_openai, venvs, tmp_path, capsys, 
     code, _, err = run(capsys, ["swebench", "report", str(tmp_path / "empty")])
     assert code == 2 and "not a batch output folder" in err
     assert not fake_openai.chat_requests()
+
+
+def test_an_instance_whose_python_cannot_be_had_is_said_before_any_model_call(fake_openai, venvs, tmp_path, capsys):
+    dataset, cache, rows = make_dataset(tmp_path)
+    # astropy 1.3's spec asks for Python 3.6: no interpreter here has it (nor does any Docker suite).
+    old = {**rows[0], "instance_id": "astropy__astropy-1", "repo": "astropy/astropy", "version": "1.3",
+           "problem_statement": "ASTROPY_ISSUE_TEXT"}
+    dataset.write_text(json.dumps(old) + "\n")
+    fake_openai.responder = answer
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, ["swebench", "run", "--dataset", str(dataset), "--repo-cache", str(cache), "--output", str(out),
+                                     *settings_args(venvs, fake_openai, workers=1)])
+    assert code == 0, err
+    assert statuses_of(out) == {"astropy__astropy-1": "unsupported_environment"}
+    reason = json.loads((out / "exit_statuses.json").read_text())["instances"]["astropy__astropy-1"]["reason"]
+    assert "Python 3.6" in reason
+    assert fake_openai.chat_requests() == []  # nothing asked of the model (its endpoint checked once), nothing spent
