@@ -36,6 +36,14 @@ def git(clone: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(git_dir), *args], capture_output=True)
 
 
+def git_said(stderr: bytes | str) -> str:
+    """git's own message (its last `fatal:`/`error:` lines), for an error that names the cause."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    said = [line for line in lines if line.startswith(("fatal:", "error:"))] or lines
+    return " ".join(said[-2:])[-400:] or "git failed without a message"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every sandbox on the way out is closed."""
 

@@ -12,7 +12,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from sandbox.base import SandboxError, git
+from sandbox.base import SandboxError, git, git_said
 
 LABEL = "supercoder.sandbox"
 OWNER_LABEL = "supercoder.owner"  # "<host>:<pid>" of the process that made the container
@@ -32,8 +32,8 @@ def docker_client():
 
 def git_archive(clone: Path, commit: str) -> bytes:
     done = git(clone, "archive", "--format=tar", commit)
-    if done.returncode != 0:
-        raise SandboxError(f"commit {commit} not found in {clone}")
+    if done.returncode != 0:  # git says which: an unknown commit, a missing object, a shallow clone
+        raise SandboxError(f"cannot take the tree of {commit} from {clone}: {git_said(done.stderr)}")
     return done.stdout
 
 

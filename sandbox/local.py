@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from sandbox.base import SandboxError, relative_path
+from sandbox.base import SandboxError, git_said, relative_path
 from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult
 from sandbox.output import Capped
@@ -52,10 +52,10 @@ class LocalSandbox:
         try:
             cloned = _git("clone", "--shared", "--no-checkout", "-q", str(clone), str(self.root))
             if cloned.returncode != 0:
-                raise SandboxError(f"cannot clone {clone}: {cloned.stderr.strip().splitlines()[-1:]}")
+                raise SandboxError(f"cannot clone {clone}: {git_said(cloned.stderr)}")
             checkout = _git("checkout", "-q", "--detach", commit, cwd=self.root)
-            if checkout.returncode != 0:
-                raise SandboxError(f"commit {commit} not found in {clone}")
+            if checkout.returncode != 0:  # git says which: an unknown commit, a missing object, a shallow clone
+                raise SandboxError(f"cannot check out {commit} from {clone}: {git_said(checkout.stderr)}")
         except BaseException:
             self.close()
             raise

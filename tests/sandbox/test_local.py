@@ -531,3 +531,17 @@ def test_context_manager_closes_even_when_the_body_raises(repo, private_tmp):
             raise RuntimeError("boom")
     assert not root.exists()
     assert _sandbox_dirs() == []
+
+
+def test_a_commit_a_clone_cannot_give_is_told_in_gits_own_words(repo, private_tmp):
+    from sandbox.docker_engine import git_archive
+
+    src, bare, _ = repo
+    missing = "0" * 40
+    with pytest.raises(SandboxError) as exc:
+        LocalSandbox(src, missing, _cfg())
+    assert f"cannot check out {missing}" in str(exc.value) and "fatal:" in str(exc.value) and missing in str(exc.value)
+    with pytest.raises(SandboxError) as exc:
+        git_archive(bare, missing)
+    assert "cannot take the tree of" in str(exc.value) and "fatal: not a tree object" in str(exc.value)
+    assert list(private_tmp.iterdir()) == []  # the half-made sandbox is gone
