@@ -37,6 +37,7 @@ class ProjectConfig(Section):
     test_extras: list[str]
     requirements: list[str]
     always: list[str]
+    pytest_plugins: dict[str, str]  # a pytest option, `-p NAME` or setting only a plugin knows -> the distribution adding it
 
     @field_validator("python", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from sandbox.backends import open_sandbox
 from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
 from sandbox.dated import dated_project_install
+from sandbox.declared import cfg_lines, declared_needs, read_cfg
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import read_requirements, show
@@ -42,24 +43,11 @@ def _toml(text: str | None) -> dict:
         return {}  # a broken pyproject declares nothing we can use
 
 
-def _cfg(text: str | None) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text or "")
-    except configparser.Error:
-        pass
-    return parser
-
-
 def _requirement_name(text: str) -> str | None:
     try:
         return canonicalize_name(Requirement(text).name)
     except InvalidRequirement:
         return None
-
-
-def _lines(value: str) -> list[str]:
-    return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def _requires_python(pyproject: dict, setup_cfg: configparser.ConfigParser, setup_py: str | None) -> SpecifierSet:
@@ -78,12 +66,12 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     pc = cfg.project
     pyproject_text = show(clone, commit, "pyproject.toml")
     setup_cfg_text, setup_py = show(clone, commit, "setup.cfg"), show(clone, commit, "setup.py")
-    pyproject, setup_cfg = _toml(pyproject_text), _cfg(setup_cfg_text)
+    pyproject, setup_cfg = _toml(pyproject_text), read_cfg(setup_cfg_text)
     project = pyproject.get("project", {})
     project = project if isinstance(project, dict) else {}
     extras_declared = dict(project.get("optional-dependencies", {}))
     if setup_cfg.has_section("options.extras_require"):
-        extras_declared.update({k: _lines(v) for k, v in setup_cfg.items("options.extras_require")})
+        extras_declared.update({k: cfg_lines(v) for k, v in setup_cfg.items("options.extras_require")})
     if setup_py:
         extras_declared.update({k: [] for k in re.findall(r"['\"]([\w-]+)['\"]\s*:\s*\[", setup_py) if k in pc.test_extras})
     extras = [e for e in pc.test_extras if e in extras_declared]
@@ -101,8 +89,11 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
         packages = [str(p) for g in pc.test_extras + ["dev"] for p in groups.get(g, []) if isinstance(p, str)]
         packages += [str(p) for p in project.get("dependencies", [])]
         if not project and setup_cfg.has_option("options", "install_requires"):
-            packages += _lines(setup_cfg.get("options", "install_requires"))
+            packages += cfg_lines(setup_cfg.get("options", "install_requires"))
         packages += [p for e in extras for p in extras_declared[e]]
+        texts = {"setup.py": setup_py, "setup.cfg": setup_cfg_text, "tox.ini": show(clone, commit, "tox.ini"),
+                 "pytest.ini": show(clone, commit, "pytest.ini")}
+        packages += declared_needs(texts, pyproject, pc.pytest_plugins)
         packages += pc.always
     # A project's own name among its extras' requirements (`pkg[test]` needing `pkg`) is the install's job.
     own = canonicalize_name(str(project.get("name", "")))
