@@ -1,5 +1,6 @@
 """What a repository declares its tests need beyond its dependencies and test extras: setuptools'
-`tests_require`, the unconditional `deps` of tox's test environment, and the pytest plugins its
+`tests_require`, the unconditional `deps` of tox's test environment, the test and dev groups of
+its build tool (poetry, pdm, hatch, flit), and the pytest plugins its
 pytest configuration names (`required_plugins`) or uses (an `addopts` option, a `-p NAME` or a
 setting that only a plugin knows: `--cov` is pytest-cov's). Without them pytest stops before any
 test (`unrecognized arguments: --cov`)."""
@@ -57,6 +58,62 @@ def tox_deps(tox_ini: str | None) -> list[str]:
             and "/" not in d.split("[")[0] and not re.match(r"^[\w.,!-]+\s*:\s", d)]
 
 
+def _poetry_spec(name: str, value: object) -> str | None:
+    """A poetry dependency as a requirement (`^1.2` is `>=1.2,<2.0`; `~1.2` is `>=1.2,<1.3`);
+    None for what names no release (a path, a git repository)."""
+    extras = ""
+    if isinstance(value, dict):
+        if not isinstance(value.get("version"), str):
+            return None
+        extras = f"[{','.join(value['extras'])}]" if isinstance(value.get("extras"), list) and value["extras"] else ""
+        value = value["version"]
+    if not isinstance(value, str):
+        return None
+    spec = value.strip()
+    caret = re.fullmatch(r"\^(\d+)(?:\.(\d+))?(?:\.(\d+))?", spec)
+    tilde = re.fullmatch(r"~(\d+)(?:\.(\d+))?(?:\.(\d+))?", spec)
+    if caret:
+        parts = [int(p) if p else 0 for p in caret.groups()]
+        first = next((i for i, p in enumerate(parts) if p), len(parts) - 1)  # ^0.2.3 holds to 0.2.x
+        upper = parts[:first] + [parts[first] + 1] + [0] * (len(parts) - first - 1)
+        spec = f">={'.'.join(map(str, parts))},<{'.'.join(map(str, upper))}"
+    elif tilde:
+        parts = [int(p) if p else 0 for p in tilde.groups()]
+        given = sum(p is not None for p in tilde.groups())
+        upper = [parts[0] + 1, 0] if given == 1 else [parts[0], parts[1] + 1]
+        spec = f">={'.'.join(map(str, parts))},<{'.'.join(map(str, upper))}"
+    elif spec in ("*", ""):
+        spec = ""
+    elif re.fullmatch(r"\d[\w.]*", spec):
+        spec = f"=={spec}"
+    return f"{name}{extras}{spec}"
+
+
+def tool_groups(pyproject: dict, groups: list[str]) -> list[str]:
+    """The requirements of the build tool's groups named `groups` (test, dev, ...): poetry's
+    `group.NAME.dependencies` and `dev-dependencies`, pdm's `dev-dependencies`, hatch's default
+    and NAME environments, flit's `requires-extra`."""
+    tool = pyproject.get("tool") if isinstance(pyproject.get("tool"), dict) else {}
+    found: list[str] = []
+    poetry = tool.get("poetry") if isinstance(tool.get("poetry"), dict) else {}
+    tables = [poetry.get("dev-dependencies")] + [(poetry.get("group") or {}).get(g, {}).get("dependencies") for g in groups]
+    for table in tables:
+        if isinstance(table, dict):
+            found += [r for n, v in table.items() if n != "python" and (r := _poetry_spec(n, v))]
+    pdm = (tool.get("pdm") or {}).get("dev-dependencies") if isinstance(tool.get("pdm"), dict) else None
+    hatch = (tool.get("hatch") or {}).get("envs") if isinstance(tool.get("hatch"), dict) else None
+    flit = ((tool.get("flit") or {}).get("metadata") or {}).get("requires-extra") if isinstance(tool.get("flit"), dict) else None
+    for table, keys, field in ((pdm, groups, None), (hatch, ["default", *groups], "dependencies"), (flit, groups, None)):
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            value = table.get(key)
+            value = value.get(field) if field and isinstance(value, dict) else value
+            if isinstance(value, list):
+                found += [v for v in value if isinstance(v, str) and not v.startswith("-")]
+    return found
+
+
 def pytest_settings(texts: dict[str, str | None], pyproject: dict) -> dict[str, str]:
     """The pytest settings of the first file that holds them, as pytest picks: pytest.ini, then
     pyproject.toml's [tool.pytest.ini_options], tox.ini's [pytest], setup.cfg's [tool:pytest]."""
@@ -95,8 +152,16 @@ def plugins_used(settings: dict[str, str], plugin_of: dict[str, str]) -> list[st
     return list(dict.fromkeys(found))
 
 
-def declared_needs(texts: dict[str, str | None], pyproject: dict, plugin_of: dict[str, str]) -> list[str]:
-    """Everything above, in order, once each; `texts`: setup.py, setup.cfg, tox.ini, pytest.ini."""
+def declared_needs(texts: dict[str, str | None], pyproject: dict, plugin_of: dict[str, str], groups: list[str] = ()) -> list[str]:
+    """Everything above, in order, once each; `texts`: setup.py, setup.cfg, tox.ini, pytest.ini;
+    `groups`: the names of test and dev groups."""
     found = tests_require(texts.get("setup.py"), texts.get("setup.cfg")) + tox_deps(texts.get("tox.ini"))
+    found += tool_groups(pyproject, list(groups))
     found += plugins_used(pytest_settings(texts, pyproject), plugin_of)
     return list(dict.fromkeys(found))
+
+
+def submodules(gitmodules: str | None) -> list[str]:
+    """The paths of the git submodules a `.gitmodules` declares."""
+    cfg = read_cfg(gitmodules)
+    return [cfg.get(section, "path") for section in cfg.sections() if section.startswith("submodule") and cfg.has_option(section, "path")]

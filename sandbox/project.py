@@ -23,7 +23,7 @@ from sandbox.backends import open_sandbox
 from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
 from sandbox.dated import dated_project_install
-from sandbox.declared import cfg_lines, declared_needs, read_cfg
+from sandbox.declared import cfg_lines, declared_needs, read_cfg, submodules
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import read_requirements, show
@@ -93,7 +93,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
         packages += [p for e in extras for p in extras_declared[e]]
         texts = {"setup.py": setup_py, "setup.cfg": setup_cfg_text, "tox.ini": show(clone, commit, "tox.ini"),
                  "pytest.ini": show(clone, commit, "pytest.ini")}
-        packages += declared_needs(texts, pyproject, pc.pytest_plugins)
+        packages += declared_needs(texts, pyproject, pc.pytest_plugins, pc.test_extras + ["dev"])
         packages += pc.always
     # A project's own name among its extras' requirements (`pkg[test]` needing `pkg`) is the install's job.
     own = canonicalize_name(str(project.get("name", "")))
@@ -122,6 +122,9 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
              "dependencies": (f"as uploaded before {recipe.uploaded_prior_to}" + (f" (Python {python} came out then; the commit is older)"
                               if when and recipe.uploaded_prior_to[:10] > when.date().isoformat() else "")
                               if recipe.uploaded_prior_to else "the newest releases")}
+    missing = submodules(show(clone, commit, ".gitmodules"))
+    if missing:  # a tree is taken without them (git archive, a shared clone)
+        about["submodules"] = f"not included: {', '.join(missing)} (git submodules; tests that read their files fail)"
     return Project(recipe=recipe, install=install, about=about)
 
 

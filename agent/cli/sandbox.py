@@ -147,6 +147,9 @@ def _print_suite(report) -> None:
     about = env.get("about", {})
     print(f"python        {env.get('python')}  ({about.get('python', '')})")
     print(f"dependencies  {about.get('dependencies', '')}")
+    for key, text in about.items():
+        if key not in ("python", "dependencies"):
+            print(f"{key:<13} {text}")
     sources = [*env.get("requirements_files", []), *env.get("pip", [])]
     print(f"installed     {'; '.join(sources) or 'nothing besides the tree'}")
     for line in env.get("install", []):

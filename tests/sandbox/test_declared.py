@@ -59,6 +59,29 @@ def test_the_derived_environment_installs_what_the_tests_declare(tmp_path):
     clone, commit = _repo(tmp_path / "r", {
         "setup.py": "from setuptools import setup\nsetup(name='calc', tests_require=['freezegun'])\n",
         "tox.ini": "[testenv]\ndeps =\n    responses\ncommands = pytest\n[pytest]\naddopts = --cov=calc -n 2\n"})
-    pip = derive(clone, commit, load_settings().sandbox).recipe.pip
-    assert pip[-1] == ["freezegun", "responses", "pytest-cov", "pytest-xdist", "pytest"]
+    data, data_commit = _repo(tmp_path / "d", {".gitmodules": '[submodule "fixtures"]\n\tpath = tests/fixtures\n\turl = https://x/y\n'})
+    assert "not included: tests/fixtures" in derive(data, data_commit, load_settings().sandbox).about["submodules"]
+    project = derive(clone, commit, load_settings().sandbox)
+    assert project.recipe.pip[-1] == ["freezegun", "responses", "pytest-cov", "pytest-xdist", "pytest"]
+    assert "submodules" not in project.about
     assert declared_needs({}, {}, PLUGINS) == []
+
+
+def test_test_and_dev_groups_of_poetry_pdm_hatch_and_flit():
+    from sandbox.declared import tool_groups
+
+    poetry = {"tool": {"poetry": {"dependencies": {"python": "^3.8", "attrs": "*"},
+                                  "dev-dependencies": {"pytest": "^7.2", "mock": "~4.0", "zest": "^0.2.3"},
+                                  "group": {"test": {"dependencies": {"pytest-cov": {"version": "^4", "extras": ["toml"]},
+                                                                      "local": {"path": "../local"}, "exact": "1.2.3"}},
+                                            "docs": {"dependencies": {"sphinx": "*"}}}}}}
+    assert tool_groups(poetry, ["test", "dev"]) == ["pytest>=7.2.0,<8.0.0", "mock>=4.0.0,<4.1", "zest>=0.2.3,<0.3.0",
+                                                    "pytest-cov[toml]>=4.0.0,<5.0.0", "exact==1.2.3"]
+    pdm = {"tool": {"pdm": {"dev-dependencies": {"test": ["pytest>=7", "-e file:///${PROJECT_ROOT}/sub"], "lint": ["ruff"]}}}}
+    hatch = {"tool": {"hatch": {"envs": {"default": {"dependencies": ["coverage[toml]"]}, "test": {"dependencies": ["pytest-mock"]},
+                                         "docs": {"dependencies": ["mkdocs"]}}}}}
+    flit = {"tool": {"flit": {"metadata": {"requires-extra": {"test": ["pytest", "testpath"], "doc": ["sphinx"]}}}}}
+    assert tool_groups(pdm, ["test"]) == ["pytest>=7"]
+    assert tool_groups(hatch, ["test"]) == ["coverage[toml]", "pytest-mock"]
+    assert tool_groups(flit, ["test"]) == ["pytest", "testpath"]
+    assert tool_groups({"tool": "broken"}, ["test"]) == [] and tool_groups({}, ["test"]) == []
