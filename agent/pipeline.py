@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
 from agent.settings import Settings
-from agent.targets import Baseline, below, broken_conftests, cut_off, mentioned_tests, needs_network, reproduces, sort_out
+from agent.targets import Baseline, below, broken_conftests, mentioned_tests, reproduces, sort_out
 from agent.workspace import Workspace
 from configs.errors import LLMError
 from configs.rendering import render
@@ -146,21 +146,6 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
                     settings.repair.offline_failure)
 
 
-def settle(tried: list[Tried], baseline: Baseline, trial: Trial, settings: Settings, progress: Progress) -> None:
-    """What the last candidate's run shows of the tests themselves, and every verdict judged again
-    if it changed the baseline: its regressions that pass when run again are flaky; targets it
-    fails for want of the network (it got them that far) are known failing, and said so."""
-    flaky = confirm(tried[-1], baseline, trial, progress) if settings.repair.rerun_failures else []
-    offline = cut_off(baseline.targets, tried[-1].run, settings.repair.offline_failure)
-    if offline:
-        baseline.known_failing += offline
-        baseline.environment = "; ".join(p for p in (baseline.environment, needs_network(offline, tried[-1].run)) if p)
-    baseline.flaky += flaky
-    if flaky or offline:
-        for t in tried:
-            t.verdict = judge(baseline.reference, t.run)
-
-
 def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) -> list[str]:
     """A candidate that fixes every target but breaks some tests: those tests run again with it;
     the ones that pass now are flaky (returned)."""
@@ -240,7 +225,10 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
                     progress(f"round {round_no}: testing candidate {n}/{len(batch)}")
                     run = trial(candidate.diff, baseline.plan)
                     tried.append(Tried(round=round_no, candidate=candidate, run=run, verdict=judge(baseline.reference, run)))
-                    settle(tried, baseline, trial, settings, progress)
+                    if settings.repair.rerun_failures and (flaky := confirm(tried[-1], baseline, trial, progress)):
+                        baseline.flaky += flaky
+                        for t in tried:
+                            t.verdict = judge(baseline.reference, t.run)
             record.write(f"round-{round_no}", {"generation": generation, "tried": [t for t in tried if t.round == round_no]})
             if not generation.candidates and generation.failures:
                 reason = generation.failures[0].error

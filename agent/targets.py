@@ -117,10 +117,9 @@ def offline(failure: Failure | None, pattern: str) -> bool:
     return bool(failure and pattern and re.search(pattern, f"{failure.kind} {failure.message}"))
 
 
-def cut_off(targets: list[str], run: TestRun, pattern: str) -> list[str]:
-    """The targets that fail in `run` (a candidate's) for want of the network: the fix got them as
-    far as a host the sandbox cannot reach, so whether it is right there cannot be told here."""
-    return [t for t in targets if run.statuses.get(t) in ("failed", "error") and offline(run.failures.get(t), pattern)]
+def cut_off(tests: list[str], run: TestRun, pattern: str) -> list[str]:
+    """The tests that fail in `run` (the original tree's) for want of the network."""
+    return [t for t in tests if run.statuses.get(t) in ("failed", "error") and offline(run.failures.get(t), pattern)]
 
 
 def needs_network(tests: list[str], run: TestRun) -> str:
@@ -179,7 +178,8 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
     flaky: list[str] = []
     ran_twice = False
     if not targets:
-        unreproduced = (f"the tests named ({', '.join(names)}) do not fail on the original tree" if names
+        unreproduced = (f"the tests named ({', '.join(names)}) fail only for want of the network" if offline_named
+                        else f"the tests named ({', '.join(names)}) do not fail on the original tree" if names
                         else "no test was named")
         found = repro(plan, run) if repro is not None else None
         if isinstance(found, str):

@@ -259,13 +259,16 @@ def differs_from_gold(row: dict, wrong: str, cache: Path, sets: list[str]) -> bo
     """Whether the instance's own tests tell the wrong fix from the gold one, judged apart from the
     verifier: SWE-bench's harness (its environment of the instance, its test command, its grading)
     runs both, and some FAIL_TO_PASS or PASS_TO_PASS test passes with gold but not with it. None
-    when the harness cannot tell (it failed, or gold does not pass there either)."""
+    when the harness cannot tell (it failed, or gold does not resolve the instance there)."""
     from agent.settings import load_settings
     from sandbox.instances import validate
 
-    cfg = load_settings(None, sets).sandbox
-    gold, other = validate(row, cache, cfg, row["patch"]), validate(row, cache, cfg, wrong)
-    if gold.error or other.error or not gold.fail_to_pass.passed:
+    try:
+        cfg = load_settings(None, sets).sandbox
+        gold, other = validate(row, cache, cfg, row["patch"]), validate(row, cache, cfg, wrong)
+    except Exception:  # the harness failed: it cannot tell
+        return None
+    if gold.error or other.error or not gold.resolved:
         return None
     return bool(set(gold.fail_to_pass.passed + gold.pass_to_pass.passed) - set(other.fail_to_pass.passed + other.pass_to_pass.passed))
 

@@ -16,7 +16,7 @@ class ServiceConfig(Section):
     """A server the tests of a repository expect (httpbin for requests), run on loopback
     beside them: the sandbox has no network. The defaults here are those of an entry."""
 
-    wanted_by: str  # a tree whose Python files match this (extended) regular expression gets the service
+    wanted_by: str  # a tree whose Python files match this regular expression (POSIX extended, as `git grep -E` reads it) gets the service
     packages: list[str] = Field(min_length=1)  # installed into a venv of their own in the environment image
     start: str  # run in the background before the tests, with the service's venv first on PATH
     ready: str = "true"  # succeeds once the service answers

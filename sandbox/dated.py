@@ -12,16 +12,18 @@ from datetime import datetime
 # declares, markers evaluated here; the constraint holds the tree itself, so that no requirement
 # replaces it by a release of the same name (pytest's own tree needs pytest).
 _TREE_REQUIRES = "; ".join([
-    "import importlib.metadata as m, json, os, sys",
+    "import importlib.metadata as m, json, os, sys, urllib.parse, urllib.request",
     "from pip._vendor.packaging.requirements import Requirement",
     "out, held, extras = sys.argv[1], sys.argv[2], sys.argv[3:] or ['']",
-    "here = 'file://' + os.getcwd()",
-    "d = next(d for d in m.distributions() if json.loads(d.read_text('direct_url.json') or '{}').get('url', '').rstrip('/') == here)",
-    "reqs = [Requirement(r) for r in d.requires or []]",
+    "url = lambda d: json.loads(d.read_text('direct_url.json') or '{}').get('url', '')",
+    "here = lambda u: u.startswith('file:') and os.path.realpath(urllib.request.url2pathname(urllib.parse.urlparse(u).path)) == os.path.realpath('.')",
+    "d = next((d for d in m.distributions() if here(url(d))), None)",
+    "d is None and print('supercoder: the tree is not installed here: what it requires is not installed either')",
+    "reqs = [Requirement(r) for r in d.requires or []] if d else []",
     "keep = [r for r in reqs if r.marker is None or any(r.marker.evaluate({'extra': e}) for e in extras)]",
     "[setattr(r, 'marker', None) for r in keep]",
     "open(out, 'w').write(''.join(f'{r}\\n' for r in keep))",
-    "open(held, 'w').write(f\"{d.metadata['Name']}=={d.version}\\n\")",
+    "open(held, 'w').write(f\"{d.metadata['Name']}=={d.version}\\n\" if d else '')",
 ])
 
 

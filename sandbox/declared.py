@@ -12,6 +12,8 @@ import configparser
 import re
 import shlex
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 # Where each pytest configuration file keeps its ini-style section.
 _INI_SECTIONS = (("pytest.ini", "pytest"), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
 
@@ -32,14 +34,18 @@ def cfg_lines(value: str) -> list[str]:
 def tests_require(setup_py: str | None, setup_cfg: str | None) -> list[str]:
     """setuptools' `tests_require`: the literal list of setup.py, or setup.cfg's `[options]`."""
     found: list[str] = []
-    if setup_py:
-        match = re.search(r"tests_require\s*=\s*(\[[^\]]*\])", setup_py)
-        if match:
-            try:
-                value = ast.literal_eval(match.group(1))
-                found += [v for v in value if isinstance(v, str)]
-            except (ValueError, SyntaxError):
-                pass  # built from variables: not read
+    try:
+        tree = ast.parse(setup_py or "")
+    except (SyntaxError, ValueError):
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in ast.walk(tree):
+        for keyword in getattr(node, "keywords", []) if isinstance(node, ast.Call) else []:
+            if keyword.arg == "tests_require":
+                try:
+                    value = ast.literal_eval(keyword.value)
+                except ValueError:
+                    continue  # built from variables: not read
+                found += [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
     cfg = read_cfg(setup_cfg)
     if cfg.has_option("options", "tests_require"):
         found += cfg_lines(cfg.get("options", "tests_require"))
@@ -59,13 +65,15 @@ def tox_deps(tox_ini: str | None) -> list[str]:
 
 
 def _poetry_spec(name: str, value: object) -> str | None:
-    """A poetry dependency as a requirement (`^1.2` is `>=1.2,<2.0`; `~1.2` is `>=1.2,<1.3`);
-    None for what names no release (a path, a git repository)."""
-    extras = ""
+    """A poetry dependency as a requirement (`^1.2` is `>=1.2,<2.0`; `~1.2` is `>=1.2,<1.3`;
+    `1.2.*` is `==1.2.*`), its markers kept; the bare name for a version pip cannot read (`^1 ||
+    ^2`); None for what names no release (a path, a git repository)."""
+    extras, marker = "", ""
     if isinstance(value, dict):
         if not isinstance(value.get("version"), str):
             return None
         extras = f"[{','.join(value['extras'])}]" if isinstance(value.get("extras"), list) and value["extras"] else ""
+        marker = f"; {value['markers']}" if isinstance(value.get("markers"), str) else ""
         value = value["version"]
     if not isinstance(value, str):
         return None
@@ -73,8 +81,10 @@ def _poetry_spec(name: str, value: object) -> str | None:
     caret = re.fullmatch(r"\^(\d+)(?:\.(\d+))?(?:\.(\d+))?", spec)
     tilde = re.fullmatch(r"~(\d+)(?:\.(\d+))?(?:\.(\d+))?", spec)
     if caret:
-        parts = [int(p) if p else 0 for p in caret.groups()]
-        first = next((i for i, p in enumerate(parts) if p), len(parts) - 1)  # ^0.2.3 holds to 0.2.x
+        given = [int(p) for p in caret.groups() if p is not None]
+        parts = given + [0] * (3 - len(given))
+        # The first part that is not 0 is held (^0.2.3: 0.2.x); if all given are 0, the last given (^0: 0.x, ^0.0: 0.0.x).
+        first = next((i for i, p in enumerate(given) if p), len(given) - 1)
         upper = parts[:first] + [parts[first] + 1] + [0] * (len(parts) - first - 1)
         spec = f">={'.'.join(map(str, parts))},<{'.'.join(map(str, upper))}"
     elif tilde:
@@ -84,9 +94,18 @@ def _poetry_spec(name: str, value: object) -> str | None:
         spec = f">={'.'.join(map(str, parts))},<{'.'.join(map(str, upper))}"
     elif spec in ("*", ""):
         spec = ""
-    elif re.fullmatch(r"\d[\w.]*", spec):
+    elif re.fullmatch(r"\d[\w.]*(\.\*)?", spec):
         spec = f"=={spec}"
-    return f"{name}{extras}{spec}"
+    return _valid(f"{name}{extras}{spec}{marker}") or _valid(f"{name}{extras}{marker}")
+
+
+def _valid(text: str) -> str | None:
+    """`text` if pip can read it as a requirement that names a release (no path, URL or template)."""
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        return None
+    return None if req.url or "{" in text else text
 
 
 def tool_groups(pyproject: dict, groups: list[str]) -> list[str]:
@@ -110,7 +129,7 @@ def tool_groups(pyproject: dict, groups: list[str]) -> list[str]:
             value = table.get(key)
             value = value.get(field) if field and isinstance(value, dict) else value
             if isinstance(value, list):
-                found += [v for v in value if isinstance(v, str) and not v.startswith("-")]
+                found += [v for v in value if isinstance(v, str) and _valid(v)]
     return found
 
 
@@ -146,9 +165,12 @@ def plugins_used(settings: dict[str, str], plugin_of: dict[str, str]) -> list[st
             word = f"-p {word[2:]}"
         option = word.split("=")[0]
         for key, plugin in plugin_of.items():
-            if option == key or (key.startswith("--") and option.startswith(key + "-")):
+            family = key.startswith("--") and option.startswith(key + "-")
+            attached = len(key) == 2 and key[0] == "-" and key[1] != "-" and option.startswith(key)  # -n4, -nauto
+            if option == key or family or attached:
                 found.append(plugin)
-    found += [plugin for key, plugin in plugin_of.items() if not key.startswith("-") and key in settings]
+    present = {k.lower() for k in settings}  # configparser lowercases the names of ini files
+    found += [plugin for key, plugin in plugin_of.items() if not key.startswith("-") and key.lower() in present]
     return list(dict.fromkeys(found))
 
 
@@ -158,7 +180,7 @@ def declared_needs(texts: dict[str, str | None], pyproject: dict, plugin_of: dic
     found = tests_require(texts.get("setup.py"), texts.get("setup.cfg")) + tox_deps(texts.get("tox.ini"))
     found += tool_groups(pyproject, list(groups))
     found += plugins_used(pytest_settings(texts, pyproject), plugin_of)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(r for r in found if _valid(r)))
 
 
 def submodules(gitmodules: str | None) -> list[str]:

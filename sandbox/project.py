@@ -25,7 +25,7 @@ from sandbox.config import SandboxConfig
 from sandbox.dated import dated_project_install
 from sandbox.declared import cfg_lines, declared_needs, read_cfg, submodules
 from sandbox.pythons import choose, commit_date, declared, pin_date
-from sandbox.recipes import Environment, EnvRecipe
+from sandbox.recipes import Environment, EnvRecipe, runner_check
 from sandbox.requirements import read_requirements, show
 from sandbox.services import wanted_services
 
@@ -114,10 +114,12 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
                          declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
     recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
                        uploaded_prior_to=pin_date(when, cfg, python), services=wanted_services(clone, commit, cfg.services),
-                       runner="pytest")
+                       runner="pytest", each_alone=True)
     if pc.install is None and install and recipe.uploaded_prior_to:
         # What the install adds (the dependencies a setup.py declares) is of the commit's time too.
         install = dated_project_install(extras, recipe.uploaded_prior_to, cfg.pin_relax_years)
+    if install:  # what the tree requires may pin the runner again
+        install += runner_check("pytest", python, recipe.uploaded_prior_to, cfg.pin_relax_years)
     about = {"python": f"{python}: {why}",
              "dependencies": (f"as uploaded before {recipe.uploaded_prior_to}" + (f" (Python {python} came out then; the commit is older)"
                               if when and recipe.uploaded_prior_to[:10] > when.date().isoformat() else "")

@@ -31,6 +31,7 @@ class EnvRecipe(BaseModel):
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     uploaded_prior_to: str | None = None  # the `pip` groups install releases uploaded before this (an old commit's date)
     runner: str | None = None  # the test runner, checked to run on this Python once installed (else installed anew)
+    each_alone: bool = False  # a group pip cannot install whole goes one requirement at a time (naming what is left out)
 
 
 class Environment(BaseModel):
@@ -79,33 +80,40 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
             held = f"-c {CONSTRAINTS} "
         each = " ".join(q(p) for p in recipe.optional)
         lines.append(f"python -m pip install -q {held}{each} || " + one_at_a_time(f"for p in {each}", f"python -m pip install -q {held}\"$p\""))
-    lines += ["python -m pip install -q " + " ".join(group) for group in recipe.pip if group]
+    for group in (g for g in recipe.pip if g):
+        whole = "python -m pip install -q " + " ".join(group)
+        if recipe.each_alone:  # what a repository declares may hold a requirement pip cannot install here
+            each = " ".join(q(r) for arg in group for r in _requirements(arg, recipe.files))
+            whole += " || " + one_at_a_time(f"for p in {each}", 'python -m pip install -q "$p"')
+        lines.append(whole)
     return "\n".join(lines + _runner_lines(recipe, relax_years) + _service_lines(recipe, paths))
 
 
 # The distributions that plug into pytest (pytest-cov): pinned with an old pytest, they may not
-# load in a newer one.
+# load in a newer one. (Others declare the entry point too, hypothesis, anyio: they are left be.)
 _PYTEST_PLUGINS = ("import importlib.metadata as m; print(' '.join(sorted({d.metadata['Name'] for d in m.distributions() "
-                   "if any(e.group == 'pytest11' for e in d.entry_points)})))")
+                   "if d.metadata['Name'].lower().startswith('pytest') and any(e.group == 'pytest11' for e in d.entry_points)})))")
+
+
+def runner_check(runner: str, python: str, cutoff: str | None, relax_years: int = 0) -> list[str]:
+    """Shell that checks the test runner can run a one-line test on this Python (a pytest pinned
+    in 2014 cannot on 3.9) and, if not, installs it and its plugins anew: as of `cutoff` (that of
+    the Python, for a commit older than it), else the newest; saying so, and saying so again if
+    even that does not run (the tests then report it), never stopping the build."""
+    q = shlex.quote
+    upgrade = f"--upgrade {q(runner)} $plugins"
+    install = dated_install(upgrade, cutoff, relax_years=relax_years) if cutoff else f"python -m pip install -q {upgrade}"
+    told = f"supercoder: the installed {runner} cannot run a test on Python {python}; installing it and its plugins anew"
+    return ["runner_probe=$(mktemp -d)",
+            "echo 'def test_probe(): pass' > \"$runner_probe/test_probe.py\"",
+            f"runner_runs() {{ ( cd \"$runner_probe\" && python -m {q(runner)} -q test_probe.py ) >/dev/null 2>&1; }}",
+            f"if ! runner_runs; then echo {q(told)}; plugins=$(python -c {q(_PYTEST_PLUGINS)} || true); {{ {install}; }} || true; "
+            f"runner_runs || echo {q(f'supercoder: {runner} still cannot run a test here')}; fi",
+            'rm -rf "$runner_probe"']
 
 
 def _runner_lines(recipe: EnvRecipe, relax_years: int) -> list[str]:
-    """Shell that checks the test runner can run a test on this Python (a pytest pinned in 2014
-    cannot on 3.9) and, if not, installs it and its plugins anew: as of the recipe's date (that of
-    the Python, for a commit older than it), else the newest."""
-    if not recipe.runner:
-        return []
-    q = shlex.quote
-    upgrade = f"--upgrade {q(recipe.runner)} $plugins"
-    install = (dated_install(upgrade, recipe.uploaded_prior_to, relax_years=relax_years) if recipe.uploaded_prior_to
-               else f"python -m pip install -q {upgrade}")
-    told = f"supercoder: the installed {recipe.runner} cannot run a test on Python {recipe.python}; installing it and its plugins anew"
-    return ["runner_probe=$(mktemp -d)",
-            "echo 'def test_probe(): pass' > \"$runner_probe/test_probe.py\"",
-            f"runner_runs() {{ ( cd \"$runner_probe\" && python -m {q(recipe.runner)} -q test_probe.py ) >/dev/null 2>&1; }}",
-            f"runner_runs || {{ echo {q(told)}; plugins=$(python -c {q(_PYTEST_PLUGINS)}); {install}; "
-            f"runner_runs || echo {q(f'supercoder: {recipe.runner} still cannot run a test here')}; }}",
-            'rm -rf "$runner_probe"']
+    return runner_check(recipe.runner, recipe.python, recipe.uploaded_prior_to, relax_years) if recipe.runner else []
 
 
 def _requirements(arg: str, files: dict[str, str]) -> list[str]:
@@ -123,8 +131,10 @@ def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:
     lines: list[str] = []
     for name, service in recipe.services.items():
         venv = f"{paths.services}/{name}"
+        # One that cannot be installed is said; the tests' prelude says again that it does not answer.
         lines += [f"{q(paths.python)} -m venv {q(venv)}",
-                  f"{q(venv)}/bin/python -m pip install -q " + " ".join(q(p) for p in service.packages)]
+                  f"{q(venv)}/bin/python -m pip install -q " + " ".join(q(p) for p in service.packages)
+                  + f" || echo {q(f'supercoder: service {name} could not be installed')}"]
     return lines
 
 

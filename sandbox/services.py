@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from sandbox.base import git
+from sandbox.base import SandboxError, git, git_said
 from sandbox.config import ServiceConfig
 
 
@@ -16,8 +16,10 @@ def wanted_services(clone: Path, commit: str, services: dict[str, ServiceConfig]
     found: dict[str, ServiceConfig] = {}
     for name, service in services.items():
         done = git(clone, "grep", "-q", "-E", "-e", service.wanted_by, commit, "--", "*.py")
-        if done.returncode == 0:  # 1: no match; anything else (a broken pattern is refused in config) is no match either
+        if done.returncode == 0:
             found[name] = service
+        elif done.returncode != 1:  # 1: no match; else git could not read the pattern (it is POSIX ERE) or the tree
+            raise SandboxError(f"sandbox.services.{name}.wanted_by: git grep -E {service.wanted_by!r} failed: {git_said(done.stderr)}")
     return found
 
 

@@ -125,15 +125,20 @@ def sandbox_test(
 
     settings = settings_of(config, set_, {"sandbox.backend": backend})
     from agent.workspace import check_repo, make_workspace
+    from sandbox.base import SandboxError
     from sandbox.project import project_environment
-    from sandbox.suite import run_suite
+    from sandbox.suite import SuiteReport, run_suite
 
     repo = check_repo(repo)
     with tempfile.TemporaryDirectory(prefix="supercoder-test-") as scratch:
         notice("copying the repository")
         ws = make_workspace(repo, Path(scratch) / "repo")
-        env = project_environment(ws.path, ws.commit, settings.sandbox, ephemeral=True)
-        report = run_suite(env, settings.sandbox, list(tests or []), progress=notice)
+        try:
+            env = project_environment(ws.path, ws.commit, settings.sandbox, ephemeral=True)
+        except SandboxError as exc:  # no Python here that the project allows, a tree git cannot read
+            report = SuiteReport(stage="build", problem=str(exc))
+        else:
+            report = run_suite(env, settings.sandbox, list(tests or []), progress=notice)
     if as_json:
         print(json.dumps({**report.model_dump(), "ran": report.ran}))
     else:

@@ -110,30 +110,3 @@ def test_a_regression_that_passes_when_run_again_is_flaky_and_only_a_full_fix_is
     assert confirm(tried(["t.py::a"], ["t.py::b"], ["t.py::test_coin"]), baseline, trial, lambda _: None) == []  # not a fix anyway
     assert confirm(tried([], [], ["t.py::test_coin"]), baseline, trial, lambda _: None) == [] and len(ran) == 1
 
-
-def test_a_target_a_candidate_gets_as_far_as_the_network_is_known_failing_and_every_verdict_judged_again():
-    from agent.pipeline import Tried, settle
-    from agent.settings import load_settings
-    from agent.targets import Baseline
-    from editing.models import Candidate
-    from sandbox.grading import judge
-    from sandbox.models import Failure
-
-    before = TestRun(statuses={"t.py::test_parse": "failed", "t.py::test_remote": "failed", "t.py::test_ok": "passed"})
-    baseline = Baseline(plan=TestPlan(tests=["t.py"]), run=before, source="named")
-    settings = load_settings(None, ["repair.rerun_failures=false"])
-    gaierror = Failure(kind="requests.exceptions.ConnectionError", message="gaierror(-3, 'Temporary failure in name resolution')")
-
-    def candidate(statuses: dict, failures: dict) -> Tried:
-        run = TestRun(statuses=statuses, failures=failures)
-        return Tried(round=1, candidate=Candidate(edits=[], diff="D"), run=run, verdict=judge(baseline.reference, run))
-
-    # The first candidate fails test_remote on the code itself: nothing to settle.
-    tried = [candidate({**before.statuses, "t.py::test_parse": "passed"}, {"t.py::test_remote": Failure(kind="AssertionError")})]
-    settle(tried, baseline, None, settings, lambda _: None)
-    assert baseline.targets == ["t.py::test_parse", "t.py::test_remote"] and not tried[0].verdict.validated
-    # The second gets test_remote as far as a host the sandbox cannot reach.
-    tried.append(candidate({**before.statuses, "t.py::test_parse": "passed"}, {"t.py::test_remote": gaierror}))
-    settle(tried, baseline, None, settings, lambda _: None)
-    assert baseline.targets == ["t.py::test_parse"] and "t.py::test_remote needs the network" in baseline.environment
-    assert tried[0].verdict.validated and tried[1].verdict.validated  # both judged again, by the one target left

@@ -147,6 +147,8 @@ def test_a_named_test_that_fails_for_want_of_the_network_is_no_target(tmp_path):
                     offline_failure=OFFLINE)
     assert base.targets == ["test_web.py::test_local"] and base.known_failing == ["test_web.py::test_remote"]
     assert "test_web.py::test_remote needs the network" in base.environment
+    alone = sort_out(TestPlan(tests=["test_web.py"]), run, ["test_web.py::test_remote"], None, None, offline_failure=OFFLINE)
+    assert alone.targets == [] and "fail only for want of the network" in alone.unreproduced
     assert sort_out(TestPlan(tests=["test_web.py"]), run, ["test_web.py"], None, None).targets == ["test_web.py::test_remote",
                                                                                                    "test_web.py::test_local"]
     # ... nor is a reproduction test that does; without the pattern it would be both.

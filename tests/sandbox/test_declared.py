@@ -17,6 +17,7 @@ PLUGINS = load_settings().sandbox.project.pytest_plugins
 def test_setuptools_tests_require_from_setup_py_and_setup_cfg():
     setup_py = "from setuptools import setup\nsetup(name='x', tests_require=['pytest-mock>=3', \"freezegun\"], install_requires=[])\n"
     assert setuptools_tests_require(setup_py, None) == ["pytest-mock>=3", "freezegun"]
+    assert setuptools_tests_require("setup(tests_require=['pytest-cov[toml]', 'x'])", None) == ["pytest-cov[toml]", "x"]
     assert setuptools_tests_require("setup(tests_require=TEST_DEPS)", "[options]\ntests_require =\n    responses\n    # a comment\n") == ["responses"]
 
 
@@ -33,6 +34,8 @@ def test_pytest_settings_come_from_the_first_file_pytest_would_read():
     texts = {"setup.cfg": "[tool:pytest]\naddopts = --cov=pkg\n", "tox.ini": "[pytest]\naddopts = --timeout 30\n"}
     assert pytest_settings(texts, pyproject) == {"addopts": "-n auto", "asyncio_mode": "auto"}
     assert pytest_settings(texts, {}) == {"addopts": "--timeout 30"}  # tox.ini before setup.cfg
+    django = pytest_settings({"pytest.ini": "[pytest]\nDJANGO_SETTINGS_MODULE = site.settings\naddopts = -n4\n"}, {})
+    assert plugins_used(django, PLUGINS) == ["pytest-xdist", "pytest-django"]  # ini names come lowercased; -n4 is -n
     assert pytest_settings({**texts, "pytest.ini": "[pytest]\nminversion = 6\n"}, pyproject) == {"minversion": "6"}
 
 
@@ -71,14 +74,18 @@ def test_test_and_dev_groups_of_poetry_pdm_hatch_and_flit():
     from sandbox.declared import tool_groups
 
     poetry = {"tool": {"poetry": {"dependencies": {"python": "^3.8", "attrs": "*"},
-                                  "dev-dependencies": {"pytest": "^7.2", "mock": "~4.0", "zest": "^0.2.3"},
+                                  "dev-dependencies": {"pytest": "^7.2", "mock": "~4.0", "zest": "^0.2.3", "zero": "^0",
+                                                       "tiny": "^0.0", "star": "1.2.*", "either": "^1.0 || ^2.0",
+                                                       "pywin32": {"version": "*", "markers": "sys_platform == 'win32'"}},
                                   "group": {"test": {"dependencies": {"pytest-cov": {"version": "^4", "extras": ["toml"]},
                                                                       "local": {"path": "../local"}, "exact": "1.2.3"}},
                                             "docs": {"dependencies": {"sphinx": "*"}}}}}}
     assert tool_groups(poetry, ["test", "dev"]) == ["pytest>=7.2.0,<8.0.0", "mock>=4.0.0,<4.1", "zest>=0.2.3,<0.3.0",
-                                                    "pytest-cov[toml]>=4.0.0,<5.0.0", "exact==1.2.3"]
+                                                    "zero>=0.0.0,<1.0.0", "tiny>=0.0.0,<0.1.0", "star==1.2.*", "either",
+                                                    "pywin32; sys_platform == 'win32'", "pytest-cov[toml]>=4.0.0,<5.0.0", "exact==1.2.3"]
     pdm = {"tool": {"pdm": {"dev-dependencies": {"test": ["pytest>=7", "-e file:///${PROJECT_ROOT}/sub"], "lint": ["ruff"]}}}}
-    hatch = {"tool": {"hatch": {"envs": {"default": {"dependencies": ["coverage[toml]"]}, "test": {"dependencies": ["pytest-mock"]},
+    hatch = {"tool": {"hatch": {"envs": {"default": {"dependencies": ["coverage[toml]", "sub @ {root:uri}/sub"]},
+                                         "test": {"dependencies": ["pytest-mock"]},
                                          "docs": {"dependencies": ["mkdocs"]}}}}}
     flit = {"tool": {"flit": {"metadata": {"requires-extra": {"test": ["pytest", "testpath"], "doc": ["sphinx"]}}}}}
     assert tool_groups(pdm, ["test"]) == ["pytest>=7"]

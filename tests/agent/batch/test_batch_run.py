@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,6 +246,7 @@ def test_bad_input_is_one_line_and_exit_2(fake_openai, venvs, tmp_path, capsys, 
     assert not fake_openai.chat_requests()
 
 
+@pytest.mark.skipif(shutil.which("python3.6") is not None, reason="this machine has Python 3.6")
 def test_an_instance_whose_python_cannot_be_had_is_said_before_any_model_call(fake_openai, venvs, tmp_path, capsys):
     dataset, cache, rows = make_dataset(tmp_path)
     # astropy 1.3's spec asks for Python 3.6: no interpreter here has it (nor does any Docker suite).

@@ -100,6 +100,11 @@ CALC = {"calc.py": "def add(a, b):\n    return a - b\n",
 def test_sandbox_test_refuses_what_is_no_repository(clean_env, tmp_path, capsys):
     code, _, err = run(capsys, "sandbox", "test", "--repo", tmp_path / "nowhere")
     one_error(code, err, "nowhere")
+    # A project no Python here can run is said as the build's problem, not as a crash.
+    repo = _project(tmp_path / "future", {**CALC, "pyproject.toml": '[project]\nname = "calc"\nrequires-python = ">=4"\n'})
+    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", "--json")
+    report = json.loads(out)
+    assert code == 1 and report["stage"] == "build" and ">=4" in report["problem"] and "unexpected" not in err
 
 
 def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path, capsys):
