@@ -33,6 +33,12 @@ def committed(root: Path) -> Path:
     return root
 
 
+def commit_files(root: Path, files: dict[str, str]) -> tuple[Path, str]:
+    """`files` (as written) committed in a new repository at `root`; (root, the commit)."""
+    committed(write_tree(root, files, transform=lambda text: text))
+    return root, git(root, "rev-parse", "HEAD").strip()
+
+
 def toy_repo(root: Path) -> Path:
     return write_tree(root, TOY)
 

@@ -3,8 +3,7 @@ repositories the tests build (and the packages the derived environment gets from
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+from fakes.repos import commit_files
 
 from agent.settings import load_settings
 from sandbox.declared import declared_needs, plugins_used, pytest_settings, tox_deps
@@ -47,22 +46,11 @@ def test_plugins_by_option_family_p_name_setting_and_required_plugins():
     assert plugins_used({"addopts": "--covfefe -ra"}, PLUGINS) == []  # a family is the option and `-`, not any prefix
 
 
-def _repo(root: Path, files: dict[str, str]) -> tuple[Path, str]:
-    root.mkdir()
-    for rel, text in files.items():
-        (root / rel).write_text(text)
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "x"], cwd=root, check=True)
-    return root, subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-
-
 def test_the_derived_environment_installs_what_the_tests_declare(tmp_path):
-    clone, commit = _repo(tmp_path / "r", {
+    clone, commit = commit_files(tmp_path / "r", {
         "setup.py": "from setuptools import setup\nsetup(name='calc', tests_require=['freezegun'])\n",
         "tox.ini": "[testenv]\ndeps =\n    responses\ncommands = pytest\n[pytest]\naddopts = --cov=calc -n 2\n"})
-    data, data_commit = _repo(tmp_path / "d", {".gitmodules": '[submodule "fixtures"]\n\tpath = tests/fixtures\n\turl = https://x/y\n'})
+    data, data_commit = commit_files(tmp_path / "d", {".gitmodules": '[submodule "fixtures"]\n\tpath = tests/fixtures\n\turl = https://x/y\n'})
     assert "not included: tests/fixtures" in derive(data, data_commit, load_settings().sandbox).about["submodules"]
     project = derive(clone, commit, load_settings().sandbox)
     assert project.recipe.pip[-1] == ["freezegun", "responses", "pytest-cov", "pytest-xdist", "pytest"]

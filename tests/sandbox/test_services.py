@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from fakes.repos import commit_files
+
 from sandbox.config import ServiceConfig
 from sandbox.services import service_prelude, wanted_services
 
@@ -19,20 +21,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _tree(tmp_path, files: dict[str, str]):
-    root = tmp_path / "tree"
-    root.mkdir()
-    for rel, text in files.items():
-        (root / rel).write_text(text)
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "x"], cwd=root, check=True)
-    return root, subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-
-
 def test_a_tree_gets_the_services_its_python_code_asks_for(tmp_path):
-    clone, commit = _tree(tmp_path, {"test_api.py": "import os\nURL = os.environ.get('HTTPBIN_URL', 'http://httpbin.org/')\n",
+    clone, commit = commit_files(tmp_path / "tree", {"test_api.py": "import os\nURL = os.environ.get('HTTPBIN_URL', 'http://httpbin.org/')\n",
                                      "README.md": "set MAILHOG_URL to ...\n"})
     services = {"httpbin": ServiceConfig(wanted_by="HTTPBIN_URL", packages=["x"], start="s"),
                 "mail": ServiceConfig(wanted_by="MAILHOG_URL", packages=["x"], start="s")}  # named only outside Python files

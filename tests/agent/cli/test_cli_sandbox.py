@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes.repos import commit_files
 
 from agent import cli
 from sandbox import swebench_adapter as swe
@@ -80,19 +81,6 @@ def test_validate_on_the_local_backend_says_which_python_it_lacks(clean_env, dat
 # -- sandbox test: a repository's own suite ------------------------------------------------------
 
 
-def _project(root: Path, files: dict[str, str]) -> Path:
-    import subprocess
-
-    root.mkdir()
-    for rel, text in files.items():
-        (root / rel).write_text(text)
-    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "x"], cwd=root, check=True)
-    return root
-
-
 CALC = {"calc.py": "def add(a, b):\n    return a - b\n",
         "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n"}
 
@@ -101,14 +89,14 @@ def test_sandbox_test_refuses_what_is_no_repository(clean_env, tmp_path, capsys)
     code, _, err = run(capsys, "sandbox", "test", "--repo", tmp_path / "nowhere")
     one_error(code, err, "nowhere")
     # A project no Python here can run is said as the build's problem, not as a crash.
-    repo = _project(tmp_path / "future", {**CALC, "pyproject.toml": '[project]\nname = "calc"\nrequires-python = ">=4"\n'})
+    repo, _ = commit_files(tmp_path / "future", {**CALC, "pyproject.toml": '[project]\nname = "calc"\nrequires-python = ">=4"\n'})
     code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", "--json")
     report = json.loads(out)
     assert code == 1 and report["stage"] == "build" and ">=4" in report["problem"] and "unexpected" not in err
 
 
 def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path, capsys):
-    repo = _project(tmp_path / "calc", CALC)
+    repo, _ = commit_files(tmp_path / "calc", CALC)
     local = ["--backend", "local", "--set", f"sandbox.local_venv_dir={tmp_path / 'venvs'}"]
     code, out, err = run(capsys, "sandbox", "test", "--repo", repo, *local, "--json")
     report = json.loads(out)
@@ -121,7 +109,7 @@ def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path,
 
 
 def test_sandbox_test_in_docker_says_why_a_file_could_not_be_collected(clean_env, tmp_path, capsys):
-    repo = _project(tmp_path / "calc", {**CALC, "test_old.py": "from collections import Mapping\n\n\ndef test_x():\n    pass\n"})
+    repo, _ = commit_files(tmp_path / "calc", {**CALC, "test_old.py": "from collections import Mapping\n\n\ndef test_x():\n    pass\n"})
     code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--set", "sandbox.project.python=3.11")
     assert code == 1, err
     assert "test_old.py cannot be imported" in out and "Mapping" in out  # the reason, in one line
