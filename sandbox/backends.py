@@ -47,6 +47,15 @@ class Backend(Protocol):
         """Remove what runs that are gone left behind; how many things."""
 
 
+def _refusal(check: Callable[[], object]) -> str | None:
+    """What `check` raises (a SandboxError's message), or None when it passes."""
+    try:
+        check()
+    except SandboxError as exc:
+        return str(exc)
+    return None
+
+
 class DockerBackend:
     fresh_per_trial = True
 
@@ -59,11 +68,7 @@ class DockerBackend:
     def lacks(self, python: str, cfg: SandboxConfig) -> str | None:
         from sandbox.layers import suite_for
 
-        try:
-            suite_for(python, cfg)
-        except SandboxError as exc:
-            return str(exc)
-        return None
+        return _refusal(lambda: suite_for(python, cfg))
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:
@@ -101,11 +106,7 @@ class LocalBackend:
     def lacks(self, python: str, cfg: SandboxConfig) -> str | None:
         from sandbox.venvs import host_python
 
-        try:
-            host_python(python, cfg)
-        except SandboxError as exc:
-            return str(exc)
-        return None
+        return _refusal(lambda: host_python(python, cfg))
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:
