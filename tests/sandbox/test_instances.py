@@ -230,3 +230,15 @@ def test_instance_images_are_reused(synthetic):
     cfg, client = load_settings().sandbox, docker_client()
     first = instances.ensure_instance(_row(commit), root.parent, cfg, client=client)
     assert instances.ensure_instance(_row(commit), root.parent, cfg, client=client) == first
+
+
+def test_an_environment_no_backend_here_can_give_is_known_before_anything_is_built():
+    from sandbox.instances import unsupported
+
+    docker = load_settings().sandbox
+    old = {"instance_id": "astropy__astropy-1", "repo": "astropy/astropy", "version": "1.3"}  # its spec asks for Python 3.6
+    assert "unsupported environment" in unsupported(old, docker) and "Python 3.6" in unsupported(old, docker)
+    assert unsupported({**old, "repo": "pallets/flask", "version": "2.3"}, docker) is None  # 3.11: bookworm
+    assert unsupported({**old, "repo": "acme/calc", "version": "0.1"}, docker) is None  # no spec: derived, always has a Python
+    with_36 = load_settings(None, ['sandbox.python_suites={"3.6": "buster"}']).sandbox
+    assert unsupported(old, with_36) is None
