@@ -214,7 +214,7 @@ def test_container_removed_when_the_run_is_interrupted_or_terminated(image, clie
 
 def test_missing_commit_or_image_is_a_clear_error_and_leaves_nothing(image, cfg, repo, client):
     before = _ours(client)
-    with pytest.raises(SandboxError, match="not found"):
+    with pytest.raises(SandboxError, match="cannot take the tree of 0{40} .*fatal:"):  # git's own words
         DockerSandbox(image, cfg, repo[0], "0" * 40, client=client)
     with pytest.raises(SandboxError, match="not found"):
         DockerSandbox("supercoder-no-such-image:x", cfg, client=client)

@@ -60,7 +60,8 @@ def test_derived_from_pyproject_and_requirements(tmp_path):
     assert recipe.files == {"requirements.txt": "six\n", "requirements-dev.txt": "six\nmock\n"}
     assert recipe.pip[0] == ["-r requirements.txt", "-r requirements-dev.txt"]
     assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "calc-tools", "pytest"]  # docs left out; calc[extra] is the install's
-    assert project.install == ["python -m pip install -e '.[test]'"]
+    assert project.install[0] == "python -m pip install -e '.[test]'"
+    assert "runner_runs" in project.install[-2]  # then pytest checked again: what the tree requires may pin it
 
 
 def test_derived_from_setup_cfg_and_setup_py(tmp_path):
@@ -68,12 +69,12 @@ def test_derived_from_setup_cfg_and_setup_py(tmp_path):
     clone, commit = _repo(tmp_path / "a", {"setup.cfg": cfg_text, "setup.py": "from setuptools import setup\nsetup()\n"})
     project = derive(clone, commit, _cfg())
     assert project.recipe.pip == [["requests", "pytest-mock", "pytest"]]
-    assert project.install == ["python -m pip install -e '.[testing]'"]
+    assert project.install[0] == "python -m pip install -e '.[testing]'" and "runner_runs" in project.install[-2]
     setup_py = "setup(name='b', python_requires='>=3.12', extras_require={'tests': ['nose'], 'docs': ['x']})\n"
     clone, commit = _repo(tmp_path / "b", {"setup.py": setup_py})
     project = derive(clone, commit, _cfg())
     assert project.recipe.python == "3.13"  # the newest suite requires-python allows, the host's being too old
-    assert project.install == ["python -m pip install -e '.[tests]'"]
+    assert project.install[0] == "python -m pip install -e '.[tests]'"
 
 
 def test_the_python_a_backend_offers_that_requires_python_allows():
@@ -112,7 +113,8 @@ def test_the_python_an_old_commit_names_and_its_dependencies_date(tmp_path):
     assert derive(clone, commit, _cfg('sandbox.python_released={"3.9": "2016-01-01"}')).recipe.uploaded_prior_to == "2017-10-02T15:10:19Z"
     # the tree with today's tools (isolated, else the environment's own), then its dependencies of then
     assert project.install[0] == "python -m pip install -q --no-deps -e . || python -m pip install -q --no-deps --no-build-isolation -e ."
-    assert "--uploaded-prior-to=2020-10-05T00:00:00Z --no-build-isolation \"$name\"" in project.install[2]
+    # What the tree declares, as of then, the tree held as it is.
+    assert "--uploaded-prior-to=2020-10-05T00:00:00Z -c \"$tree_held\" --no-build-isolation -r \"$tree_requires\"" in project.install[3]
     assert derive(clone, commit, _cfg("sandbox.pin_by_date_days=null")).recipe.uploaded_prior_to is None
     workflow = "jobs:\n  test:\n    strategy:\n      matrix:\n        python-version: ['3.10', '3.11']\n"
     clone, commit = _repo(tmp_path / "new", {"setup.py": "setup(name='n')\n", ".github/workflows/ci.yml": workflow})
@@ -147,7 +149,7 @@ def test_config_overrides_and_an_impossible_python(tmp_path):
     clone, commit = _repo(tmp_path / "calc", {"pyproject.toml": PYPROJECT})
     project = derive(clone, commit, _cfg('sandbox.project.packages=["numpy==1.26"]', "sandbox.project.install=make dev",
                                          "sandbox.project.python=3.9"))
-    assert project.recipe.pip == [["numpy==1.26"]] and project.install == ["make dev"] and project.recipe.python == "3.9"
+    assert project.recipe.pip == [["numpy==1.26"]] and project.install[0] == "make dev" and project.recipe.python == "3.9"
     with pytest.raises(Exception, match='as text, e.g. "3.10"'):
         _cfg("sandbox.project.python=3.10")
     clone, commit = _repo(tmp_path / "old", {"pyproject.toml": "[project]\nname='old'\nrequires-python='<3.0'\n"})
