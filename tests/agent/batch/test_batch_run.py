@@ -246,7 +246,12 @@ def test_bad_input_is_one_line_and_exit_2(fake_openai, venvs, tmp_path, capsys, 
     assert not fake_openai.chat_requests()
 
 
-@pytest.mark.skipif(shutil.which("python3.6") is not None, reason="this machine has Python 3.6")
+def _runs(python: str) -> bool:
+    """Whether `python` is on PATH and runs (a pyenv shim of a version not enabled does not)."""
+    return shutil.which(python) is not None and subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(_runs("python3.6"), reason="this machine has Python 3.6")
 def test_an_instance_whose_python_cannot_be_had_is_said_before_any_model_call(fake_openai, venvs, tmp_path, capsys):
     dataset, cache, rows = make_dataset(tmp_path)
     # astropy 1.3's spec asks for Python 3.6: no interpreter here has it (nor does any Docker suite).
