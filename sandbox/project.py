@@ -66,6 +66,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
     pc = cfg.project
     pyproject_text = show(clone, commit, "pyproject.toml")
     setup_cfg_text, setup_py = show(clone, commit, "setup.cfg"), show(clone, commit, "setup.py")
+    tox_text = show(clone, commit, "tox.ini") or ""  # read once: test deps and the Pythons its envs name
     pyproject, setup_cfg = _toml(pyproject_text), read_cfg(setup_cfg_text)
     project = pyproject.get("project", {})
     project = project if isinstance(project, dict) else {}
@@ -91,7 +92,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
         if not project and setup_cfg.has_option("options", "install_requires"):
             packages += cfg_lines(setup_cfg.get("options", "install_requires"))
         packages += [p for e in extras for p in extras_declared[e]]
-        texts = {"setup.py": setup_py, "setup.cfg": setup_cfg_text, "tox.ini": show(clone, commit, "tox.ini"),
+        texts = {"setup.py": setup_py, "setup.cfg": setup_cfg_text, "tox.ini": tox_text,
                  "pytest.ini": show(clone, commit, "pytest.ini")}
         packages += declared_needs(texts, pyproject, pc.pytest_plugins, pc.test_extras + ["dev"])
         packages += pc.always
@@ -111,7 +112,7 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
         install = []
     when = commit_date(clone, commit)
     python, why = choose(_requires_python(pyproject, setup_cfg, setup_py),
-                         declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py]), when, cfg)
+                         declared(clone, commit, [pyproject_text, setup_cfg_text, setup_py], tox_text), when, cfg)
     recipe = EnvRecipe(name=name or f"{clone.name.removesuffix('.git')}-env", python=python, files=files, pip=[g for g in pip if g],
                        uploaded_prior_to=pin_date(when, cfg, python), services=wanted_services(clone, commit, cfg.services),
                        runner="pytest", each_alone=True)

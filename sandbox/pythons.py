@@ -68,13 +68,14 @@ def ci_versions(text: str) -> set[str]:
     return found
 
 
-def declared(clone: Path, commit: str, texts: list[str | None]) -> set[str]:
+def declared(clone: Path, commit: str, texts: list[str | None], tox_ini: str | None = None) -> set[str]:
     """The Python 3 versions the commit names: classifiers (in `texts`: its pyproject.toml,
-    setup.cfg, setup.py), tox envs, and the versions its CI configuration tests."""
+    setup.cfg, setup.py), tox envs (`tox_ini`, when the caller has read it already), and the
+    versions its CI configuration tests."""
     found: set[str] = set()
     for text in texts:
         found |= set(_CLASSIFIER.findall(text or ""))
-    tox = show(clone, commit, "tox.ini") or ""
+    tox = (show(clone, commit, "tox.ini") if tox_ini is None else tox_ini) or ""
     found |= tox_versions("\n".join(line for line in tox.splitlines() if "envlist" in line or line[:1].isspace()))
     ci = [".travis.yml", "azure-pipelines.yml", ".circleci/config.yml"]
     listed = git(clone, "ls-tree", "--name-only", f"{commit}:.github/workflows")

@@ -26,7 +26,7 @@ def tail(text: str, chars: int) -> str:
     return text if len(text) <= chars else "[...]\n" + text[-chars:]
 
 
-def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int, services: Services = ({}, "")) -> TestRun:
+def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int, services: Services) -> TestRun:
     """`services`: those of the environment and the folder they live in, started before the tests."""
     for path, text in plan.extra_files.items():
         sb.write_file(path, text)
