@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +67,7 @@ class SandboxConfig(Section):
     pip_spec: str
     dated_pip_spec: str
     pin_by_date_days: int | None = Field(ge=0)
+    swebench_uploaded_prior_to: str | None  # a SWE-bench spec's environment: what it leaves unpinned, as of then
     pin_relax_years: int = Field(ge=0)
     python_released: dict[str, date]
     build_timeout_s: float = Field(gt=0)
@@ -94,6 +95,17 @@ class SandboxConfig(Section):
     base_suite: str
     debian_mirror: str
     base_packages: list[str]
+
+    @field_validator("swebench_uploaded_prior_to", mode="before")
+    @classmethod
+    def _utc_instant(cls, value: Any) -> Any:
+        """A date or time as YAML reads it, written as pip's option wants it (UTC)."""
+        if isinstance(value, datetime):
+            value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(value, date):
+            return f"{value.isoformat()}T00:00:00Z"
+        return value
 
     @field_validator("clone_url")
     @classmethod

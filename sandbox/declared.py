@@ -187,3 +187,23 @@ def submodules(gitmodules: str | None) -> list[str]:
     """The paths of the git submodules a `.gitmodules` declares."""
     cfg = read_cfg(gitmodules)
     return [cfg.get(section, "path") for section in cfg.sections() if section.startswith("submodule") and cfg.has_option(section, "path")]
+
+
+# Build requirements that compile native code as the package is built.
+_NATIVE_BUILDERS = ("scikit-build", "scikit-build-core", "meson-python", "maturin", "setuptools-rust", "cython", "cffi", "pybind11")
+
+
+def native_build(setup_py: str | None, pyproject: dict) -> str | None:
+    """Why installing the tree compiles native code (C extensions), or None: a setup.py that
+    defines extension modules, or a build requirement that compiles."""
+    if setup_py and re.search(r"\b(ext_modules|Extension)\s*[=(]", setup_py):
+        return "setup.py defines extension modules"
+    system = pyproject.get("build-system", {})
+    for requirement in system.get("requires", []) if isinstance(system, dict) else []:
+        try:
+            name = Requirement(str(requirement)).name.lower().replace("_", "-")
+        except InvalidRequirement:
+            continue
+        if name in _NATIVE_BUILDERS:
+            return f"its build requires {name}"
+    return None

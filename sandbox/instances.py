@@ -108,6 +108,7 @@ def swebench_recipe(row: dict, clone: Path, cfg: SandboxConfig) -> EnvRecipe:
     # the packages installed as far as pip can are held to them too.
     return EnvRecipe(name=f"{row['repo'].replace('/', '__')}-{row['version']}", python=spec["python"], files=files,
                      pip=[g for g in (installs, [shlex.quote(p) for p in pins]) if g], optional=optional,
+                     uploaded_prior_to=None if optional else cfg.swebench_uploaded_prior_to,
                      constraints=pins if optional else [], services=wanted_services(clone, row["base_commit"], cfg.services))
 
 
@@ -139,7 +140,10 @@ def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
     if not swe.has_spec(row):
         return project_environment(clone, row["base_commit"], cfg)
     commands, variables = install_commands(row)
-    return Environment(clone=clone, commit=row["base_commit"], recipe=swebench_recipe(row, clone, cfg), install=commands,
+    recipe = swebench_recipe(row, clone, cfg)
+    if recipe.uploaded_prior_to:  # what the install adds, too (the environment's pip knows the option)
+        variables["PIP_UPLOADED_PRIOR_TO"] = recipe.uploaded_prior_to
+    return Environment(clone=clone, commit=row["base_commit"], recipe=recipe, install=commands,
                        variables=variables, name=row["instance_id"], network=row["repo"] in cfg.network_repos)
 
 

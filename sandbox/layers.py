@@ -32,7 +32,7 @@ from sandbox.recipes import Environment, EnvPaths, EnvRecipe, env_script, index_
 
 LAYER_SCHEMA = 2  # bump when the build itself changes (2: a tree is handed to the tests' user)
 VENV = "/opt/venv"
-DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services")
+DOCKER_PATHS = EnvPaths(python="python3", venv=VENV, reqs="/opt/reqs", services="/opt/services", owned=True)
 CA_IN_CONTAINER = "/etc/ssl/certs/supercoder-host-ca.pem"
 
 

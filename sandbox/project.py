@@ -23,7 +23,7 @@ from sandbox.backends import open_sandbox
 from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
 from sandbox.dated import dated_project_install
-from sandbox.declared import cfg_lines, declared_needs, read_cfg, submodules
+from sandbox.declared import cfg_lines, declared_needs, native_build, read_cfg, submodules
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe, runner_check
 from sandbox.requirements import read_requirements, show
@@ -125,6 +125,9 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
              "dependencies": (f"as uploaded before {recipe.uploaded_prior_to}" + (f" (Python {python} came out then; the commit is older)"
                               if when and recipe.uploaded_prior_to[:10] > when.date().isoformat() else "")
                               if recipe.uploaded_prior_to else "the newest releases")}
+    native = native_build(setup_py, pyproject)
+    if native:  # the images hold a compiler (sandbox.base_packages); a host may not
+        about["native code"] = f"compiled at install ({native}): needs a C compiler and Python {python}'s headers"
     missing = submodules(show(clone, commit, ".gitmodules"))
     if missing:  # a tree is taken without them (git archive, a shared clone)
         about["submodules"] = f"not included: {', '.join(missing)} (git submodules; tests that read their files fail)"

@@ -55,12 +55,15 @@ class EnvPaths(BaseModel):
     venv: str
     reqs: str  # requirements files are written here and installs run from here
     services: str  # one venv per service below this
+    # The interpreter is the sandbox's own (an image's): the venv's packages are its site too, so
+    # a tool that links to the interpreter (tox --current-env) still sees them, as in a conda env.
+    owned: bool = False
 
 
 def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_pip_spec: str = "pip>=26.0", relax_years: int = 0) -> str:
     q = shlex.quote
-    lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", f". {q(paths.venv)}/bin/activate",
-             f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
+    lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", *(_site_lines(paths) if paths.owned else []),
+             f". {q(paths.venv)}/bin/activate", f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
     if recipe.uploaded_prior_to and recipe.pip and not recipe.optional:
         # Today's pip (it knows --uploaded-prior-to) and build tools; the dependencies as they stood
         # at the cutoff, built with those tools (an isolated build would look for build tools of that
@@ -87,6 +90,15 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
             whole += " || " + one_at_a_time(f"for p in {each}", 'python -m pip install -q "$p"')
         lines.append(whole)
     return "\n".join(lines + _runner_lines(recipe, relax_years) + _service_lines(recipe, paths))
+
+
+def _site_lines(paths: EnvPaths) -> list[str]:
+    """A .pth in the interpreter's own site that adds the venv's site (its .pth files included)."""
+    q = shlex.quote
+    venv_site = f"$({q(paths.venv)}/bin/python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')"
+    return [f"base_site=$({q(paths.python)} -c 'import site; print(site.getsitepackages()[0])')",
+            'mkdir -p "$base_site"',
+            f'echo "import site; site.addsitedir(\'{venv_site}\')" > "$base_site/supercoder-env.pth"']
 
 
 # The distributions that plug into pytest (pytest-cov): pinned with an old pytest, they may not

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fakes.repos import commit_files
 
 from agent.settings import load_settings
-from sandbox.declared import declared_needs, plugins_used, pytest_settings, tox_deps
+from sandbox.declared import declared_needs, native_build, plugins_used, pytest_settings, tox_deps
 from sandbox.declared import tests_require as setuptools_tests_require  # a name pytest would collect
 from sandbox.project import derive
 
@@ -80,3 +80,10 @@ def test_test_and_dev_groups_of_poetry_pdm_hatch_and_flit():
     assert tool_groups(hatch, ["test"]) == ["coverage[toml]", "pytest-mock"]
     assert tool_groups(flit, ["test"]) == ["pytest", "testpath"]
     assert tool_groups({"tool": "broken"}, ["test"]) == [] and tool_groups({}, ["test"]) == []
+
+
+def test_native_code_from_setup_py_or_the_build_requirements():
+    assert native_build("setup(ext_modules=cythonize('x.pyx'))", {}) == "setup.py defines extension modules"
+    assert native_build("from setuptools import setup\nsetup(name='x')\n", {}) is None
+    assert native_build(None, {"build-system": {"requires": ["setuptools", "Cython>=3"]}}) == "its build requires cython"
+    assert native_build(None, {"build-system": {"requires": ["hatchling", "not a requirement!"]}}) is None

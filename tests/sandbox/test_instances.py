@@ -65,11 +65,23 @@ SPEC = {"python": "3.11", "install": "echo installed > .installed", "test_cmd": 
 def test_env_layer_from_a_requirements_spec(clone, monkeypatch):
     monkeypatch.setattr(swe, "spec", lambda repo, version: {"python": "3.9", "packages": "requirements.txt", "pip_packages": ["flake8"]})
     monkeypatch.setattr(swe, "requirements_paths", lambda repo: ["requirements-dev.txt", "missing.txt"])
-    layer = env_layer(swebench_recipe(_row(clone[1]), clone[0], load_settings().sandbox), "base:tag")
+    undated = load_settings(overrides=["sandbox.swebench_uploaded_prior_to=null"]).sandbox
+    layer = env_layer(swebench_recipe(_row(clone[1]), clone[0], undated), "base:tag")
     assert layer.files == {"/opt/reqs/requirements-dev.txt": "mpmath==1.3.0\n"}  # read at the base commit; a missing file is skipped
     assert "pip install -q -r requirements-dev.txt\n" in layer.script + "\n"
     assert layer.script.endswith("pip install -q flake8")  # the pins after the requirements
     assert layer.env["PATH"].startswith("/opt/venv/bin:")
+
+
+def test_what_a_spec_leaves_unpinned_installs_as_of_the_harness_date(clone, monkeypatch):
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "pip_packages": ["tox==4.16.0"]})
+    cfg = load_settings(overrides=["sandbox.swebench_uploaded_prior_to=2025-01-15T00:00:00Z"]).sandbox
+    env = instance_environment(_row(clone[1]), clone[0].parent, cfg)
+    assert env.recipe.uploaded_prior_to == "2025-01-15T00:00:00Z"
+    script = env_layer(env.recipe, "base:tag").script
+    assert "--uploaded-prior-to=2025-01-15T00:00:00Z" in script and "'pip>=26.0'" in script  # the pip that knows it
+    assert env.variables["PIP_UPLOADED_PRIOR_TO"] == "2025-01-15T00:00:00Z"  # the tree's install, too
+    assert "export PIP_UPLOADED_PRIOR_TO=2025-01-15T00:00:00Z" in tree_layer(env, "env:tag").script
 
 
 def test_requirements_are_read_at_the_environment_setup_commit(clone, monkeypatch):

@@ -15,7 +15,8 @@ from sandbox.base import SandboxError
 from sandbox.docker_backend import DockerSandbox
 from sandbox.docker_engine import LABEL, OWNER_LABEL, docker_client, owner
 from sandbox.images import ensure_base
-from sandbox.layers import CA_IN_CONTAINER, LayerSpec, build_env, ensure_layer, host_ca_bundle
+from sandbox.layers import CA_IN_CONTAINER, DOCKER_PATHS, LayerSpec, build_env, ensure_layer, host_ca_bundle
+from sandbox.recipes import EnvRecipe, env_script
 
 SCRIPT = (
     "mkdir -p /opt/layer && echo built > /opt/layer/marker && "
@@ -127,3 +128,23 @@ def test_a_build_runs_with_limits_and_a_deadline(client, cfg, base):
 def test_missing_parent_is_a_clear_error(client, cfg):
     with pytest.raises(SandboxError, match="parent image .* not found"):
         ensure_layer(client, cfg, _spec("supercoder-nothing:here"))
+
+
+def test_the_environment_is_the_image_interpreters_site_too(client, cfg, base):
+    # tox --current-env runs tests through a link to the interpreter from a folder of its own,
+    # where no pyvenv.cfg is found: the environment's packages must still be there, as in the
+    # official images' conda environment. A venv made apart (a service's) stays apart.
+    purelib = "$(python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')"
+    script = "\n".join([env_script(EnvRecipe(name="site", python="3"), DOCKER_PATHS),
+                        f"echo 'X = 1' > {purelib}/only_in_env.py",
+                        f"mkdir -p /opt/extra && echo 'Y = 2' > /opt/extra/extra_mod.py && echo /opt/extra > {purelib}/extra.pth"])
+    tag = ensure_layer(client, cfg, LayerSpec(kind="env", name=f"test-layer-site-{time.time_ns()}", parent=base, script=script))
+    try:
+        with DockerSandbox(tag, load_settings().sandbox, client=client) as sb:
+            linked = sb.run("mkdir -p /tmp/tox/bin && ln -s /opt/venv/bin/python /tmp/tox/bin/python && "
+                            "/tmp/tox/bin/python -c 'import only_in_env, extra_mod; print(only_in_env.X + extra_mod.Y)'")
+            assert linked.output.strip() == "3", linked.output
+            apart = sb.run("python3 -m venv --without-pip /tmp/apart && /tmp/apart/bin/python -c 'import only_in_env'")
+            assert apart.exit_code != 0 and "No module named 'only_in_env'" in apart.output
+    finally:
+        client.images.remove(tag, force=True)

@@ -234,3 +234,24 @@ def test_an_old_tree_whose_name_the_index_also_has_stays_the_tree(tmp_path, monk
         with project_sandbox(clone, commit, cfg) as sb:
             # The tree; what it needs as of then where that can be had, and as late as it must be where not.
             assert sb.run(check).output.strip().splitlines()[-1] == "tree 1.0 1.1"
+
+
+NATIVE = {
+    "setup.py": "from setuptools import Extension, setup\nsetup(name='spam', ext_modules=[Extension('spam', ['spam.c'])])\n",
+    "spam.c": """#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) { return PyLong_FromLong(2 * PyLong_AsLong(arg)); }
+static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "spam", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_spam(void) { return PyModule_Create(&module); }
+""",
+}
+
+
+def test_a_tree_with_a_c_extension_is_said_so_and_builds_in_docker(tmp_path):
+    clone, commit = _repo(tmp_path / "native", NATIVE)
+    # setuptools comes with the venv of 3.11: no package index needed
+    cfg = _cfg("sandbox.project.packages=[]", "sandbox.project.install=python setup.py -q build_ext --inplace", "sandbox.project.python=3.11")
+    assert "setup.py defines extension modules" in derive(clone, commit, cfg).about["native code"]
+    with project_sandbox(clone, commit, cfg) as sb:
+        done = sb.run("python -c 'import spam; print(spam.twice(21))'")
+    assert done.exit_code == 0 and done.output.strip() == "42", done.output
