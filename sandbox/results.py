@@ -135,7 +135,7 @@ def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, 
     failing, summary_failing = _failing(statuses), counts.get("failed", 0) + counts.get("error", 0)
     if bool(failing) != bool(summary_failing):
         return f"the report has {len(failing)} failing test(s), pytest's summary {summary_failing}"
-    printed: dict[str, TestStatus] = {}  # the short test summary (-rA): each test's worst outcome
+    printed: dict[str, TestStatus] = {}  # the short test summary (-r with p): each test's worst outcome
     starts = [i for i in range(end) if _SHORT_SUMMARY.match(lines[i])]
     for line in lines[starts[-1] + 1:end] if starts else []:
         found = _RESULT.match(line)

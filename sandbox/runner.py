@@ -16,6 +16,12 @@ JUNIT_FILE = ".supercoder-junit.xml"  # untracked: `reset` removes it
 _FAMILY = "-o junit_family=xunit1"  # xunit1 names each test's file: ids come out as pytest's node ids
 
 
+def runner_base(command: str, test_timeout_s: float | None) -> str:
+    """The configured pytest command with the limit per test, for pytest-timeout where installed
+    (a variable: a pytest without the plugin is not told an option it does not know)."""
+    return f"PYTEST_TIMEOUT={test_timeout_s:g} {command}" if test_timeout_s else command
+
+
 def pytest_command(base: str, tests: list[str], family: bool = True) -> str:
     return f"{base} {_FAMILY + ' ' if family else ''}--junitxml={JUNIT_FILE} " + " ".join(shlex.quote(t) for t in tests)
 

@@ -13,7 +13,7 @@ from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.models import TestRun
 from sandbox.recipes import Environment
-from sandbox.runner import run_pytest
+from sandbox.runner import run_pytest, runner_base
 from sandbox.services import with_services
 
 
@@ -60,7 +60,8 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
         with backend.open(env, cfg, progress) as (sb, services_dir):
             report.stage = "collect"
             progress(f"running {'the suite' if not tests else f'{len(tests)} test(s)'}")
-            result, results = run_pytest(sb, list(tests), with_services(cfg.pytest_command, env.recipe.services, services_dir),
+            base = runner_base(cfg.pytest_command, cfg.test_timeout_s)
+            result, results = run_pytest(sb, list(tests), with_services(base, env.recipe.services, services_dir),
                                          optional=cfg.pytest_optional)
     except SandboxError as exc:
         report.problem = str(exc)

@@ -53,7 +53,7 @@ def test_the_derived_environment_installs_what_the_tests_declare(tmp_path):
     data, data_commit = commit_files(tmp_path / "d", {".gitmodules": '[submodule "fixtures"]\n\tpath = tests/fixtures\n\turl = https://x/y\n'})
     assert "not included: tests/fixtures" in derive(data, data_commit, load_settings().sandbox).about["submodules"]
     project = derive(clone, commit, load_settings().sandbox)
-    assert project.recipe.pip[-1] == ["freezegun", "responses", "pytest-cov", "pytest-xdist", "pytest"]
+    assert project.recipe.pip[-1] == ["freezegun", "responses", "pytest-cov", "pytest-xdist", "pytest", "pytest-timeout"]
     assert "submodules" not in project.about
     assert declared_needs({}, {}, PLUGINS) == []
 

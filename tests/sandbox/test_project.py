@@ -59,7 +59,7 @@ def test_derived_from_pyproject_and_requirements(tmp_path):
     assert recipe.uploaded_prior_to is None  # a commit of today: the newest releases
     assert recipe.files == {"requirements.txt": "six\n", "requirements-dev.txt": "six\nmock\n"}
     assert recipe.pip[0] == ["-r requirements.txt", "-r requirements-dev.txt"]
-    assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "calc-tools", "pytest"]  # docs left out; calc[extra] is the install's
+    assert recipe.pip[1] == ["coverage", "'attrs>=22'", "hypothesis", "calc-tools", "pytest", "pytest-timeout"]  # docs left out; calc[extra] is the install's
     assert project.install[0] == "python -m pip install -e '.[test]'"
     assert "runner_runs" in project.install[-2]  # then pytest checked again: what the tree requires may pin it
 
@@ -68,7 +68,7 @@ def test_derived_from_setup_cfg_and_setup_py(tmp_path):
     cfg_text = "[options]\npython_requires = >=3.6\ninstall_requires =\n    requests\n    # a comment\n[options.extras_require]\ntesting =\n    pytest-mock\n"
     clone, commit = _repo(tmp_path / "a", {"setup.cfg": cfg_text, "setup.py": "from setuptools import setup\nsetup()\n"})
     project = derive(clone, commit, _cfg())
-    assert project.recipe.pip == [["requests", "pytest-mock", "pytest"]]
+    assert project.recipe.pip == [["requests", "pytest-mock", "pytest", "pytest-timeout"]]
     assert project.install[0] == "python -m pip install -e '.[testing]'" and "runner_runs" in project.install[-2]
     setup_py = "setup(name='b', python_requires='>=3.12', extras_require={'tests': ['nose'], 'docs': ['x']})\n"
     clone, commit = _repo(tmp_path / "b", {"setup.py": setup_py})
@@ -138,11 +138,11 @@ def test_a_setup_cfg_of_tool_settings_only_is_not_installable(tmp_path):
 def test_a_plain_folder_and_a_broken_pyproject(tmp_path):
     clone, commit = _repo(tmp_path / "plain", {"m.py": "x = 1\n"})
     project = derive(clone, commit, _cfg())
-    assert project.install == [] and project.recipe.pip == [["pytest"]] and project.recipe.python == "3.13"
+    assert project.install == [] and project.recipe.pip == [["pytest", "pytest-timeout"]] and project.recipe.python == "3.13"
     clone, commit = _repo(tmp_path / "broken", {"pyproject.toml": "[project\nname = \n"})
-    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
+    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest", "pytest-timeout"]]
     clone, commit = _repo(tmp_path / "odd", {"pyproject.toml": "project = 3\n"})
-    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest"]]
+    assert derive(clone, commit, _cfg()).recipe.pip == [["pytest", "pytest-timeout"]]
 
 
 def test_config_overrides_and_an_impossible_python(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from agent.settings import load_settings
 from sandbox.grading import grade
 from sandbox.local import LocalSandbox
-from sandbox.runner import JUNIT_FILE, run_pytest
+from sandbox.runner import JUNIT_FILE, run_pytest, runner_base
 from sandbox.selection import is_test_file, module_names, related_tests
 
 FILES = {
@@ -127,3 +127,11 @@ def test_module_names_and_test_files():
     assert module_names("src/pkg/calc.py") == ["src.pkg.calc", "pkg.calc"]
     assert module_names("pkg/__init__.py") == ["pkg"]
     assert is_test_file("a/test_x.py") and is_test_file("x_test.py") and not is_test_file("testing.py")
+
+
+def test_a_hung_test_fails_alone_under_the_limit_per_test(sandbox):
+    sandbox.write_file("tests/test_hangs.py", "import time\n\n\ndef test_hangs():\n    time.sleep(60)\n\n\ndef test_quick():\n    pass\n")
+    result, results = run_pytest(sandbox, ["tests/test_hangs.py"], runner_base(BASE, 1))
+    assert results.statuses == {"tests/test_hangs.py::test_hangs": "failed", "tests/test_hangs.py::test_quick": "passed"}, result.output
+    assert "Timeout" in results.failures["tests/test_hangs.py::test_hangs"].message
+    assert runner_base(BASE, None) == BASE
