@@ -135,12 +135,14 @@ def tool_groups(pyproject: dict, groups: list[str]) -> list[str]:
 
 def pytest_settings(texts: dict[str, str | None], pyproject: dict) -> dict[str, str]:
     """The pytest settings of the first file that holds them, as pytest picks: pytest.ini, then
-    pyproject.toml's [tool.pytest.ini_options], tox.ini's [pytest], setup.cfg's [tool:pytest]."""
+    pyproject.toml's [tool.pytest.ini_options] (or pytest 9's [tool.pytest] itself), tox.ini's
+    [pytest], setup.cfg's [tool:pytest]."""
     order = [_INI_SECTIONS[0], ("pyproject.toml", None), *_INI_SECTIONS[1:]]
     for path, section in order:
         if section is None:
-            options = pyproject.get("tool", {}).get("pytest", {}).get("ini_options") if isinstance(pyproject.get("tool"), dict) else None
-            if isinstance(options, dict):
+            table = pyproject.get("tool", {}).get("pytest") if isinstance(pyproject.get("tool"), dict) else None
+            options = table.get("ini_options", table) if isinstance(table, dict) else None
+            if isinstance(options, dict) and options:
                 return {k: " ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in options.items()}
             continue
         cfg = read_cfg(texts.get(path))

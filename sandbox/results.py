@@ -111,6 +111,11 @@ _RESULT = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S.*?)(?: - .*)?$")
 _SHORT_SUMMARY = re.compile(r"^=+ short test summary info =+$")
 _STATUS = {"PASSED": "passed", "XFAIL": "passed", "XPASS": "passed", "FAILED": "failed", "ERROR": "error"}
 _SYMPY_FINAL = "tests finished:"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colours (a configuration's --color=yes)
+
+
+def _plain_lines(text: str) -> list[str]:
+    return _ANSI.sub("", text).splitlines()
 
 
 def _finals(lines: list[str]) -> list[int]:
@@ -124,7 +129,7 @@ def _failing(statuses: dict[str, TestStatus]) -> set[str]:
 def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, TestStatus]) -> str | None:
     """Why pytest's report (`statuses`), its exit status and its own printed summary do not tell
     the same story, or None when they do."""
-    lines = output.splitlines()
+    lines = _plain_lines(output)
     finals = _finals(lines)
     if not finals:
         return "pytest printed no final summary"
@@ -161,7 +166,7 @@ def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, 
 def log_disagreement(log: str) -> str | None:
     """For a runner read from its log: results printed after pytest's final summary, or a
     second summary of sympy's, were printed by the code under test."""
-    lines = log.splitlines()
+    lines = _plain_lines(log)
     finals = _finals(lines)
     if finals and any(_RESULT.match(line) for line in lines[finals[-1] + 1:]):
         return "test results were printed after pytest's final summary"

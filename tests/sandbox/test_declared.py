@@ -36,6 +36,8 @@ def test_pytest_settings_come_from_the_first_file_pytest_would_read():
     django = pytest_settings({"pytest.ini": "[pytest]\nDJANGO_SETTINGS_MODULE = site.settings\naddopts = -n4\n"}, {})
     assert plugins_used(django, PLUGINS) == ["pytest-xdist", "pytest-django"]  # ini names come lowercased; -n4 is -n
     assert pytest_settings({**texts, "pytest.ini": "[pytest]\nminversion = 6\n"}, pyproject) == {"minversion": "6"}
+    native = {"tool": {"pytest": {"addopts": ["--color=yes", "--cov"], "minversion": "9.0"}}}  # pytest 9's own table
+    assert pytest_settings(texts, native) == {"addopts": "--color=yes --cov", "minversion": "9.0"}
 
 
 def test_plugins_by_option_family_p_name_setting_and_required_plugins():

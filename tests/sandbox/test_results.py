@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,10 @@ def test_channels_that_agree_pass_the_check_with_real_output():
     statuses = parse_junit((DATA / "pytest_xunit1.xml").read_text(), _exists).statuses
     assert pytest_disagreement(log, 1, statuses) is None and log_disagreement(log) is None
     assert log_disagreement((DATA / "sympy_bin_test.log").read_text()) is None
+    # a configuration's --color=yes colours the summaries; they read the same
+    coloured = re.sub(r"^(=+ .* =+|FAILED|PASSED)", lambda m: f"\x1b[31m\x1b[1m{m.group(1)}\x1b[0m", log, flags=re.M)
+    assert coloured != log and pytest_disagreement(coloured, 1, statuses) is None
+    assert pytest_disagreement(coloured, 0, statuses) == pytest_disagreement(log, 0, statuses) is not None
 
 
 def test_summaries_of_sessions_the_tests_run_are_not_pytests_own():
