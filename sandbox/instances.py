@@ -125,10 +125,11 @@ def install_commands(row: dict) -> tuple[list[str], dict[str, str]]:
 
 
 def eval_command(row: dict, env: Environment, services_dir: str) -> str:
-    """The instance's test command on the files its test patch touches, its services started first."""
-    test_cmd = swe.spec(row["repo"], row["version"])["test_cmd"]
-    test_cmd = test_cmd if isinstance(test_cmd, str) else " && ".join(test_cmd)
-    command = f"{test_cmd} " + " ".join(shlex.quote(d) for d in swe.test_directives(row))
+    """The instance's test command on the files its test patch touches, after the spec's
+    `eval_commands` (django's locale variables), its services started first."""
+    spec = swe.spec(row["repo"], row["version"])
+    test_cmd = spec["test_cmd"] if isinstance(spec["test_cmd"], str) else " && ".join(spec["test_cmd"])
+    command = "\n".join([*spec.get("eval_commands", []), f"{test_cmd} " + " ".join(shlex.quote(d) for d in swe.test_directives(row))])
     return with_services(command, env.recipe.services, services_dir)
 
 

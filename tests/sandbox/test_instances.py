@@ -139,6 +139,9 @@ def test_services_a_tree_asks_for_start_before_its_tests(clone, monkeypatch):
     bare = instance_environment(_row(clone[1]), clone[0].parent, unwanted)
     assert bare.recipe.services == {}
     assert eval_command(_row(clone[1]), bare, "/opt/services") == "python run_tests.py test_calc.py"
+    # django's spec sets the locale in the test command's shell first
+    monkeypatch.setattr(swe, "spec", lambda repo, version: {**SPEC, "eval_commands": ["export LANG=en_US.UTF-8"]})
+    assert eval_command(_row(clone[1]), bare, "/opt/services") == "export LANG=en_US.UTF-8\npython run_tests.py test_calc.py"
 
 
 def test_instance_layer_gives_setuptools_scm_the_version(clone, monkeypatch):
