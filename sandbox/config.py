@@ -55,6 +55,7 @@ class SandboxConfig(Section):
 
     backend: Literal["docker", "local"]
     command_timeout_s: float = Field(gt=0)
+    loopback_ipv6: bool = True  # a container's loopback has ::1, as a host's does
     test_timeout_s: float | None = Field(default=None, gt=0)
     kill_grace_s: float = Field(gt=0)
     output_max_chars: int = Field(ge=1000)

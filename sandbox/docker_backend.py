@@ -54,16 +54,24 @@ class DockerSandbox:
             self.client.images.get(image)  # never pull: no registry may be reachable, and a pull is slow
         except docker.errors.ImageNotFound:
             raise SandboxError(f"image {image} not found locally; build it first (supercoder sandbox base)") from None
+        options = dict(
+            detach=True, network_mode="bridge" if network else "none", working_dir="/",
+            nano_cpus=int(cfg.cpus * 1e9), mem_limit=f"{cfg.memory_mb}m", memswap_limit=f"{cfg.memory_mb}m",
+            pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
+            ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],
+            labels={LABEL: "1", OWNER_LABEL: owner()}, init=True,
+            # The tests' user (made in the base image), who owns the tree and nothing else.
+            user=f"{cfg.uid}:{cfg.uid}", cap_drop=["ALL"], security_opt=["no-new-privileges"])
+        # Loopback as a host has it, ::1 too (Docker turns IPv6 off: a test that binds both
+        # families, anyio's free-port fixture, would loop); without it where the kernel has none.
+        ipv6 = {"sysctls": {"net.ipv6.conf.all.disable_ipv6": 0, "net.ipv6.conf.lo.disable_ipv6": 0}} if cfg.loopback_ipv6 else {}
         try:
-            self.container = self.client.containers.run(
-                image, ["sleep", "infinity"], detach=True, network_mode="bridge" if network else "none", working_dir="/",
-                nano_cpus=int(cfg.cpus * 1e9), mem_limit=f"{cfg.memory_mb}m", memswap_limit=f"{cfg.memory_mb}m",
-                pids_limit=cfg.pids_limit, tmpfs={"/tmp": f"size={cfg.tmpfs_mb}m"},
-                ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize)],
-                labels={LABEL: "1", OWNER_LABEL: owner()}, init=True,
-                # The tests' user (made in the base image), who owns the tree and nothing else.
-                user=f"{cfg.uid}:{cfg.uid}", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-            )
+            try:
+                self.container = self.client.containers.run(image, ["sleep", "infinity"], **options, **ipv6)
+            except docker.errors.APIError as exc:
+                if not ipv6 or "sysctl" not in str(exc).lower():
+                    raise
+                self.container = self.client.containers.run(image, ["sleep", "infinity"], **options)
         except docker.errors.APIError as exc:
             raise SandboxError(f"cannot start a container from {image}: {exc.explanation or exc}") from None
         with _OPEN_LOCK:

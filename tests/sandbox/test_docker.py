@@ -108,6 +108,13 @@ def test_no_network(sandbox):
     assert r.exit_code != 0 and "unreachable" in r.output.lower()
 
 
+def test_loopback_answers_on_both_families_without_a_network(sandbox, image, cfg, client):
+    bind = "python3 -c \"import socket; s = socket.socket(socket.AF_INET6); s.bind(('::1', 0)); print(s.getsockname()[0])\""
+    assert sandbox.run(bind).output.strip() == "::1"
+    with DockerSandbox(image, cfg.model_copy(update={"loopback_ipv6": False}), client=client) as sb:
+        assert "Cannot assign requested address" in sb.run(bind).output  # Docker's default
+
+
 def test_network_only_when_asked(image, cfg, client):
     interfaces = "python3 -c \"import socket; print(sorted(n for _, n in socket.if_nameindex()))\""
     with DockerSandbox(image, cfg, client=client) as sb:
