@@ -112,13 +112,20 @@ def swebench_recipe(row: dict, clone: Path, cfg: SandboxConfig) -> EnvRecipe:
                      constraints=pins if optional else [], services=wanted_services(clone, row["base_commit"], cfg.services))
 
 
-def install_commands(row: dict) -> tuple[list[str], dict[str, str]]:
-    """The commands that install the repository at its commit, and the variables they need."""
+def install_commands(row: dict, old_pip: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The commands that install the repository at its commit, and the variables they need.
+    `old_pip`: the environment's pip is today's, and an install it cannot do is tried again with
+    this one (a build backend from before editable hooks: pylint's setuptools~=62.6, which only
+    a pip before 25 installs editable, by `setup.py develop`)."""
     spec = swe.spec(row["repo"], row["version"])
     # The tree comes without git history, so setuptools-scm would make the version 0.1.dev1
     # (and a `minversion` check fails): give it the instance's version instead.
     version = f"{row['version']}.0" if row["version"].count(".") == 1 else row["version"]
-    commands = [*spec.get("pre_install", []), spec.get("install", "true")]
+    install = spec.get("install", "true")
+    if old_pip:
+        told = shlex.quote(f"supercoder: today's pip cannot install the tree; again with {old_pip}")
+        install = f"{install} || {{ echo {told}; python -m pip install -q {shlex.quote(old_pip)} && {install}; }}"
+    commands = [*spec.get("pre_install", []), install]
     if re.search(r"\s(-e|--editable)\s", f" {spec.get('install', '')} "):
         commands.append(TREE_ON_PATH)
     return commands, {"SETUPTOOLS_SCM_PRETEND_VERSION": version}
@@ -140,9 +147,10 @@ def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
     clone = clone_for(repo_cache, row["repo"], cfg, progress)
     if not swe.has_spec(row):
         return project_environment(clone, row["base_commit"], cfg)
-    commands, variables = install_commands(row)
     recipe = swebench_recipe(row, clone, cfg)
-    if recipe.uploaded_prior_to:  # what the install adds, too (the environment's pip knows the option)
+    dated = bool(recipe.uploaded_prior_to and recipe.pip)  # the environment then has today's pip (sandbox.dated_pip_spec)
+    commands, variables = install_commands(row, cfg.pip_spec if dated else None)
+    if dated:  # what the install adds, too (a pip before 26 ignores the variable)
         variables["PIP_UPLOADED_PRIOR_TO"] = recipe.uploaded_prior_to
     return Environment(clone=clone, commit=row["base_commit"], recipe=recipe, install=commands,
                        variables=variables, name=row["instance_id"], network=row["repo"] in cfg.network_repos)
