@@ -103,7 +103,7 @@ def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path,
     # A failing test is the suite's own business: it ran.
     assert code == 0 and report["stage"] == "run" and report["ran"], err
     assert report["counts"] == {"passed": 1, "failed": 1} and report["failing"] == ["test_calc.py::test_add"]
-    assert report["environment"]["pip"] == ["pytest"] and "newest" in report["environment"]["about"]["dependencies"]
+    assert report["environment"]["pip"] == ["pytest pytest-timeout"] and "newest" in report["environment"]["about"]["dependencies"]
     code, out, _ = run(capsys, "sandbox", "test", "--repo", repo, *local, "--tests", "test_calc.py::test_zero")
     assert code == 0 and "1 passed" in out and "failing" not in out
 
