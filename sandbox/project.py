@@ -26,7 +26,7 @@ from sandbox.dated import dated_project_install
 from sandbox.declared import cfg_lines, declared_needs, native_build, read_cfg, submodules
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe, runner_check
-from sandbox.requirements import read_requirements, show
+from sandbox.requirements import own_extras, read_requirements, show
 from sandbox.services import wanted_services
 
 
@@ -86,6 +86,8 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
             text = read_requirements(clone, commit, path)
             if text is not None and text.strip():
                 files[path] = text
+            if text is not None:  # `-e .[zstd]` there: the install names the extras
+                extras += [e for e in own_extras(show(clone, commit, path)) if e in extras_declared and e not in extras]
         groups = pyproject.get("dependency-groups", {})
         packages = [str(p) for g in pc.test_extras + ["dev"] for p in groups.get(g, []) if isinstance(p, str)]
         packages += [str(p) for p in project.get("dependencies", [])]

@@ -38,6 +38,16 @@ _INCLUDE = re.compile(r"^\s*(-r|--requirement)[\s=]+(\S+)")
 _SKIPPED = re.compile(r"^\s*(-c|--constraint)(\s|=)|^\s*(-e\s+)?\.(\[[^\]]*\])?(\s|$)")  # constraints; the package itself (the instance installs it)
 
 
+_OWN_EXTRAS = re.compile(r"^\s*(?:(?:-e|--editable)\s+)?\.\[([^\]]*)\]")
+
+
+def own_extras(text: str | None) -> list[str]:
+    """The extras of the tree itself that a requirements file asks for (`-e .[http2,zstd]`): the
+    line is left to the tree's install, which must then name them."""
+    found = [m.group(1) for m in map(_OWN_EXTRAS.match, (text or "").splitlines()) if m]
+    return [e.strip() for group in found for e in group.split(",") if e.strip()]
+
+
 def read_requirements(clone: Path, commit: str, path: str, seen: set[str] | None = None) -> str | None:
     """A requirements file at `commit` with its `-r` includes inlined (as swebench does), or None."""
     seen = set() if seen is None else seen

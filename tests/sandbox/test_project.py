@@ -64,6 +64,14 @@ def test_derived_from_pyproject_and_requirements(tmp_path):
     assert "runner_runs" in project.install[-2]  # then pytest checked again: what the tree requires may pin it
 
 
+def test_extras_of_the_tree_a_requirements_file_asks_for_go_to_its_install(tmp_path):
+    # httpx's requirements.txt: `-e .[brotli,zstd]`; the line itself is the tree's install
+    clone, commit = _repo(tmp_path / "calc", {"pyproject.toml": PYPROJECT, "requirements-test.txt": "-e .[docs,undeclared]\nmock\n"})
+    project = derive(clone, commit, _cfg())
+    assert project.install[0] == "python -m pip install -e '.[test,docs]'"
+    assert "sphinx" in project.recipe.pip[-1] and project.recipe.files == {"requirements-test.txt": "mock\n"}
+
+
 def test_derived_from_setup_cfg_and_setup_py(tmp_path):
     cfg_text = "[options]\npython_requires = >=3.6\ninstall_requires =\n    requests\n    # a comment\n[options.extras_require]\ntesting =\n    pytest-mock\n"
     clone, commit = _repo(tmp_path / "a", {"setup.cfg": cfg_text, "setup.py": "from setuptools import setup\nsetup()\n"})
