@@ -124,7 +124,7 @@ def install_commands(row: dict, old_pip: str | None = None) -> tuple[list[str], 
     install = spec.get("install", "true")
     if old_pip:
         told = shlex.quote(f"supercoder: today's pip cannot install the tree; again with {old_pip}")
-        install = f"{install} || {{ echo {told}; python -m pip install -q {shlex.quote(old_pip)} && {install}; }}"
+        install = f"{{ {install}; }} || {{ echo {told}; python -m pip install -q {shlex.quote(old_pip)} && {{ {install}; }}; }}"
     commands = [*spec.get("pre_install", []), install]
     if re.search(r"\s(-e|--editable)\s", f" {spec.get('install', '')} "):
         commands.append(TREE_ON_PATH)

@@ -83,8 +83,8 @@ def test_what_a_spec_leaves_unpinned_installs_as_of_the_harness_date(clone, monk
     assert env.variables["PIP_UPLOADED_PRIOR_TO"] == "2025-01-15T00:00:00Z"  # the tree's install, too
     assert "export PIP_UPLOADED_PRIOR_TO=2025-01-15T00:00:00Z" in tree_layer(env, "env:tag").script
     # an install today's pip cannot do (a backend without the editable hook) is tried with the old one
-    assert env.install[-1] == ("echo installed > .installed || { echo 'supercoder: today'\"'\"'s pip cannot install the tree; "
-                               "again with pip<24.1'; python -m pip install -q 'pip<24.1' && echo installed > .installed; }")
+    assert env.install[-1] == ("{ echo installed > .installed; } || { echo 'supercoder: today'\"'\"'s pip cannot install the tree; "
+                               "again with pip<24.1'; python -m pip install -q 'pip<24.1' && { echo installed > .installed; }; }")
 
 
 def test_requirements_are_read_at_the_environment_setup_commit(clone, monkeypatch):
