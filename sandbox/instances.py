@@ -148,9 +148,8 @@ def instance_environment(row: dict, repo_cache: Path, cfg: SandboxConfig,
     if not swe.has_spec(row):
         return project_environment(clone, row["base_commit"], cfg)
     recipe = swebench_recipe(row, clone, cfg)
-    dated = bool(recipe.uploaded_prior_to and recipe.pip)  # the environment then has today's pip (sandbox.dated_pip_spec)
-    commands, variables = install_commands(row, cfg.pip_spec if dated else None)
-    if dated:  # what the install adds, too (a pip before 26 ignores the variable)
+    commands, variables = install_commands(row, cfg.pip_spec if recipe.dated else None)
+    if recipe.dated:  # what the install adds, too (the environment has today's pip: sandbox.dated_pip_spec)
         variables["PIP_UPLOADED_PRIOR_TO"] = recipe.uploaded_prior_to
     return Environment(clone=clone, commit=row["base_commit"], recipe=recipe, install=commands,
                        variables=variables, name=row["instance_id"], network=row["repo"] in cfg.network_repos)
@@ -209,7 +208,7 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
             else:
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
                 result, results = run_pytest(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")],
-                                             with_services(runner_base(cfg.pytest_command, cfg.test_timeout_s), env.recipe.services, services_dir),
+                                             with_services(runner_base(cfg), env.recipe.services, services_dir),
                                              optional=cfg.pytest_optional)
         out.output = result.output
         if result.cut_short:

@@ -33,6 +33,12 @@ class EnvRecipe(BaseModel):
     runner: str | None = None  # the test runner, checked to run on this Python once installed (else installed anew)
     each_alone: bool = False  # a group pip cannot install whole goes one requirement at a time (naming what is left out)
 
+    @property
+    def dated(self) -> bool:
+        """Its groups install as of `uploaded_prior_to`, with the pip that knows the option
+        (an environment file's packages, installed as far as pip can, know no date)."""
+        return bool(self.uploaded_prior_to and self.pip and not self.optional)
+
 
 class Environment(BaseModel):
     """A tree installed in its environment: everything a backend needs to open a sandbox of it."""
@@ -64,7 +70,7 @@ def env_script(recipe: EnvRecipe, paths: EnvPaths, pip_spec: str = "pip", dated_
     q = shlex.quote
     lines = ["set -euxo pipefail", f"{q(paths.python)} -m venv {q(paths.venv)}", *(_site_lines(paths) if paths.owned else []),
              f". {q(paths.venv)}/bin/activate", f"mkdir -p {q(paths.reqs)} && cd {q(paths.reqs)}"]
-    if recipe.uploaded_prior_to and recipe.pip and not recipe.optional:
+    if recipe.dated:
         # Today's pip (it knows --uploaded-prior-to) and build tools; the dependencies as they stood
         # at the cutoff, built with those tools (an isolated build would look for build tools of that
         # time too, and setuptools>=40.8 did not exist before 2019). A group that cannot be had whole

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 
 from sandbox.base import Sandbox, SandboxError
+from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult, TestResults
 from sandbox.results import parse_junit, pytest_disagreement
 
@@ -16,10 +17,10 @@ JUNIT_FILE = ".supercoder-junit.xml"  # untracked: `reset` removes it
 _FAMILY = "-o junit_family=xunit1"  # xunit1 names each test's file: ids come out as pytest's node ids
 
 
-def runner_base(command: str, test_timeout_s: float | None) -> str:
+def runner_base(cfg: SandboxConfig) -> str:
     """The configured pytest command with the limit per test, for pytest-timeout where installed
     (a variable: a pytest without the plugin is not told an option it does not know)."""
-    return f"PYTEST_TIMEOUT={test_timeout_s:g} {command}" if test_timeout_s else command
+    return f"PYTEST_TIMEOUT={cfg.test_timeout_s:g} {cfg.pytest_command}" if cfg.test_timeout_s else cfg.pytest_command
 
 
 def pytest_command(base: str, tests: list[str], family: bool = True) -> str:

@@ -60,8 +60,7 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
         with backend.open(env, cfg, progress) as (sb, services_dir):
             report.stage = "collect"
             progress(f"running {'the suite' if not tests else f'{len(tests)} test(s)'}")
-            base = runner_base(cfg.pytest_command, cfg.test_timeout_s)
-            result, results = run_pytest(sb, list(tests), with_services(base, env.recipe.services, services_dir),
+            result, results = run_pytest(sb, list(tests), with_services(runner_base(cfg), env.recipe.services, services_dir),
                                          optional=cfg.pytest_optional)
     except SandboxError as exc:
         report.problem = str(exc)

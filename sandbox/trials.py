@@ -38,8 +38,7 @@ def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int,
                        duration_s=result.duration_s)
     if not plan.tests:
         return TestRun(problem="no tests to run")
-    base = runner_base(cfg.pytest_command, cfg.test_timeout_s)
-    result, results = run_pytest(sb, plan.tests, with_services(base, *services), optional=cfg.pytest_optional)
+    result, results = run_pytest(sb, plan.tests, with_services(runner_base(cfg), *services), optional=cfg.pytest_optional)
     return TestRun(statuses=dict(results.statuses), failures=dict(results.failures), problem=results.problem,
                    output=tail(result.output, output_chars), duration_s=result.duration_s)
 

@@ -131,7 +131,8 @@ def test_module_names_and_test_files():
 
 def test_a_hung_test_fails_alone_under_the_limit_per_test(sandbox):
     sandbox.write_file("tests/test_hangs.py", "import time\n\n\ndef test_hangs():\n    time.sleep(60)\n\n\ndef test_quick():\n    pass\n")
-    result, results = run_pytest(sandbox, ["tests/test_hangs.py"], runner_base(BASE, 1))
+    limited = load_settings(overrides=[f"sandbox.pytest_command={BASE}", "sandbox.test_timeout_s=1"]).sandbox
+    result, results = run_pytest(sandbox, ["tests/test_hangs.py"], runner_base(limited))
     assert results.statuses == {"tests/test_hangs.py::test_hangs": "failed", "tests/test_hangs.py::test_quick": "passed"}, result.output
     assert "Timeout" in results.failures["tests/test_hangs.py::test_hangs"].message
-    assert runner_base(BASE, None) == BASE
+    assert runner_base(limited.model_copy(update={"test_timeout_s": None})) == BASE
