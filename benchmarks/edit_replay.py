@@ -9,7 +9,9 @@ post-image source of every changed unit, plus `<imports>` when the import block 
 It replays them on the pre-images through `supercoder edit --json` and compares with the
 gold post-images. Printed:
 
-- expressible: gold patches that unit edits can express (the rest, with reasons, in --details);
+- expressible: gold patches the edits can express (units, named statements, search/replace,
+  whole files; the rest, with reasons, in --details); `kinds` counts the edits of each kind, and
+  `fallback` the files whose structured derivation gave way to search/replace hunks;
 - same_tree: replays whose syntax tree equals the gold post-image's, apart from where newly
   added units sit; identical_text: replays equal to the gold post-image byte for byte;
 - git_apply_ok: produced diffs that `git apply --check` accepts on the pre-images;
@@ -34,6 +36,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from unidiff import PatchSet  # noqa: E402
 
+from editing.code import parse_code  # noqa: E402
 from editing.engine import apply_edits  # noqa: E402
 from editing.models import (
     Edit,  # noqa: E402
@@ -59,23 +62,27 @@ def supercoder_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-c", "from agent.cli import main; main()"]
 
 
-def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str], dict[str, str], str | None]:
-    """Pre-images written under work/pre, post-images under work/post; a reason when not expressible."""
-    pre, post = {}, {}
+def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str | None], dict[str, str | None], str | None]:
+    """Pre-images written under work/pre, post-images under work/post (None: no such file on
+    that side); a reason when the patch cannot be replayed (a binary file)."""
+    pre: dict[str, str | None] = {}
     for pf in PatchSet(row["patch"]):
-        path = pf.path
-        if pf.is_added_file or pf.is_removed_file or pf.source_file[2:] != pf.target_file[2:]:
-            return pre, post, f"{path}: file added, removed or renamed"
-        if not path.endswith(".py"):
-            return pre, post, f"{path}: not a Python file"
-        text = git_show(clone, row["base_commit"], path)
-        for side in ("pre", "post"):
-            dest = work / side / path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(text)
-        pre[path] = text.decode("utf-8")
+        source, target = pf.source_file[2:], pf.target_file[2:]
+        if pf.is_binary_file:
+            return pre, {}, f"{pf.path}: a binary file"
+        if not pf.is_added_file:
+            text = git_show(clone, row["base_commit"], source)
+            for side in ("pre", "post"):
+                dest = work / side / source
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(text)
+            pre[source] = text.decode("utf-8")
+        if not pf.is_removed_file and target != source:
+            pre[target] = None
+        if pf.is_added_file:
+            pre[pf.path] = None
     subprocess.run(["git", "apply", "-"], cwd=work / "post", input=row["patch"].encode(), check=True, capture_output=True)
-    post = {p: (work / "post" / p).read_text(encoding="utf-8") for p in pre}
+    post = {p: (work / "post" / p).read_text(encoding="utf-8") if (work / "post" / p).is_file() else None for p in pre}
     return pre, post, None
 
 
@@ -86,43 +93,59 @@ def replay(row: dict, clone: Path, identity_units: int) -> dict:
         pre, post, problem = prepare(row, clone, work)
         edits: list[Edit] = []
         added: set[str] = set()
+        kinds: dict[str, int] = {}
         for path in pre:
             if problem:
                 break
             derived = derive(path, pre[path], post[path])
             problem = derived.problem
+            if derived.fallback:
+                rec.setdefault("fallback", []).append(f"{path}: {derived.fallback}")
             edits += derived.edits
             added |= derived.added
         if problem:
             rec["expressible"] = False
             rec["reason"] = problem
             return rec
-        rec.update(expressible=True, edits=len(edits))
+        for e in edits:
+            kinds[_kind(e)] = kinds.get(_kind(e), 0) + 1
+        rec.update(expressible=True, edits=len(edits), kinds=kinds)
         edits_file = work / "edits.json"
-        edits_file.write_text(json.dumps([e.model_dump() for e in edits]))
+        edits_file.write_text(json.dumps([e.model_dump(exclude_defaults=True) for e in edits]))
         out = subprocess.run([*supercoder_cmd(), "edit", "--repo", str(work / "pre"), "--edits", str(edits_file), "--json"], capture_output=True, text=True)
         if out.returncode != 0:
             rec.update(same_tree=False, identical_text=False, git_apply_ok=False, error=out.stderr.strip()[-500:])
             return rec
         result = json.loads(out.stdout)
-        replayed = {p: result["files"].get(p, pre[p]) for p in pre}
-        rec["same_tree"] = all(same_tree(replayed[p], post[p], added) for p in pre)
+        replayed = {p: None if p in result["deleted"] else result["files"].get(p, pre[p]) for p in pre}
+        same = {p: replayed[p] == post[p] or (replayed[p] is not None and post[p] is not None and p.endswith(".py")
+                                               and same_tree(replayed[p], post[p], added)) for p in pre}
+        rec["same_tree"] = all(same.values())
         rec["identical_text"] = all(replayed[p] == post[p] for p in pre)
         check = subprocess.run(["git", "apply", "--check", "-"], cwd=work / "pre", input=result["diff"].encode(), capture_output=True)
         rec["git_apply_ok"] = check.returncode == 0 and bool(result["diff"])
         rec["lint"] = len(result["lint"])
         if not rec["same_tree"]:
-            rec["mismatch"] = [p for p in pre if not same_tree(replayed[p], post[p], added)]
+            rec["mismatch"] = [p for p in pre if not same[p]]
         rec["_edits"] = edits
-        rec["_pre"] = pre
-        rec["identity_tried"], rec["identity_same"] = identity(pre, identity_units)
+        rec["_pre"] = {p: t for p, t in pre.items() if t is not None}
+        rec["identity_tried"], rec["identity_same"] = identity(rec["_pre"], identity_units)
     return rec
+
+
+def _kind(edit: Edit) -> str:
+    """unit, statement, imports, replace, file or delete."""
+    if edit.kind == "unit":
+        return "statement" if parse_code(edit.unit, edit.code)[0].kind == "statement" else "unit"
+    return edit.kind
 
 
 def identity(pre: dict[str, str], limit: int) -> tuple[int, int]:
     """(units tried, files left unchanged) for units re-given at column 0."""
     tried = same = 0
     for path, text in pre.items():
+        if not path.endswith(".py"):
+            continue
         src = Source(text)
         names: dict[str, list] = {}
         for d in definitions(src):
@@ -178,6 +201,8 @@ def main() -> int:
         "identical_text": sum(r["identical_text"] for r in done),
         "git_apply_ok": sum(r["git_apply_ok"] for r in done),
         "edits": sum(r["edits"] for r in done),
+        "kinds": {k: sum(r["kinds"].get(k, 0) for r in done) for k in sorted({k for r in done for k in r["kinds"]})},
+        "fallback": sum(1 for r in done if r.get("fallback")),
         "edits_per_s": round(speed([r for r in done if r["same_tree"]], args.repeat), 1),
         "identity_units": sum(r.get("identity_tried", 0) for r in done),
         "identity_unchanged": sum(r.get("identity_same", 0) for r in done),

@@ -4,9 +4,11 @@ localization, editing and validation leave of a perfect model?
     python benchmarks/oracle_pipeline.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES [--instances ID ...]
 
 The oracle knows the gold patch but answers only from what it is shown (the formats are those
-of docs/prompts.md): in localization it picks the gold files and units among those offered; in
-generation it returns the gold post-image of the units in its prompt (and of units the gold
-patch adds to files in its prompt); it writes no reproduction test. The pipeline runs as
+of docs/prompts.md): in localization it picks the gold files and units among those offered (a
+search/replace edit's lines as a `<module>:A-B` span); in generation it returns the gold
+post-image of the units and statements in its prompt (and of units the gold patch adds to files
+in its prompt), and the gold search/replace edits whose search lines the prompt shows; it writes
+no reproduction test. The pipeline runs as
 `supercoder repair` does, in the instance's Docker image; then the sandbox grades the patch
 with FAIL_TO_PASS and PASS_TO_PASS. Printed: resolved among the instances whose gold patch
 validates, where the misses come from (not expressible as unit edits, not located, no patch,
@@ -41,6 +43,7 @@ from agent.pipeline import RepairRequest  # noqa: E402
 from agent.repair import run  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from editing.oracle import derive  # noqa: E402
+from editing.replace import bare_lines  # noqa: E402
 from sandbox.base import git, terminate_as_interrupt  # noqa: E402
 from sandbox.instances import clone_for, validate  # noqa: E402
 
@@ -48,67 +51,106 @@ from sandbox.instances import clone_for, validate  # noqa: E402
 class Oracle:
     """Answers each stage's prompt from the gold edits, as far as the prompt shows them."""
 
-    def __init__(self, edits: list, added: set[tuple[str, str]]):
-        self.edits = {(e.path, e.unit): e.code for e in edits}
+    def __init__(self, edits: list, added: set[tuple[str, str]], spans: dict[int, str]):
+        self.units = {(e.path, e.unit): e.code for e in edits if e.unit}
+        self.replaces = [e for e in edits if e.search is not None]
         self.files = list(dict.fromkeys(e.path for e in edits))
         self.added = added
+        self.spans = spans  # index in self.replaces -> "path::<module>:A-B", where its search text sits
+
+    def _names(self, prompt: str) -> list[str]:
+        # A unit the gold patch adds cannot be named (it does not exist yet): name the class it goes in.
+        named = [(p, u.rpartition(".")[0] if (p, u) in self.added else u) for (p, u) in self.units]
+        names = [f"{p}::{u}" for (p, u) in named if p in prompt and u and u not in ("<imports>", "<file>", "<delete>")]
+        names += [span for span in self.spans.values() if span.split("::")[0] in prompt]
+        return list(dict.fromkeys(names))
 
     def __call__(self, body: dict) -> str:
         prompt = body["messages"][-1]["content"]
         if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
-            return "```json\n" + json.dumps({"files": [f for f in self.files if f in prompt]}) + "\n```"
+            shown = _tree_paths(prompt)
+            return "```json\n" + json.dumps({"files": [f for f in self.files if f in prompt or f in shown]}) + "\n```"
         if "Name the functions, methods or classes" in prompt:
-            # A unit the gold patch adds cannot be named (it does not exist yet): name the class it goes in.
-            named = [(p, u.rpartition(".")[0] if (p, u) in self.added else u) for (p, u) in self.edits]
-            units = list(dict.fromkeys(f"{p}::{u}" for (p, u) in named if p in prompt and u and u != "<imports>"))
-            return "```json\n" + json.dumps({"units": units}) + "\n```"
+            return "```json\n" + json.dumps({"units": self._names(prompt)}) + "\n```"
         if "These names are not defined" in prompt:
             choices = re.findall(r"^- (\S+)$", prompt, re.M)
-            return "```json\n" + json.dumps({"units": [c for c in choices if tuple(c.split("::", 1)) in self.edits]}) + "\n```"
+            return "```json\n" + json.dumps({"units": [c for c in choices if tuple(c.split("::", 1)) in self.units]}) + "\n```"
         if "Your edits could not be used" in prompt:
             prompt = body["messages"][0]["content"]  # answer the original question again
         if "You are fixing an issue" in prompt:
-            shown = set(re.findall(r'<unit path="([^"]+)" name="([^"]+)">', prompt))
+            shown = set(re.findall(r'<unit path="([^"]+)" name="([^"]+)"(?: lines="[^"]*")?>', prompt))
             files = {p for p, _ in shown}
-            chosen = [(p, u) for (p, u) in self.edits
+            chosen = [(p, u) for (p, u) in self.units
                       if (p, u) in shown or (p in files and ((p, u) in self.added or u == "<imports>"))]
-            return "\n".join(f'<edit path="{p}" unit="{u}">\n{self.edits[(p, u)]}\n</edit>' for p, u in chosen) or "No change."
+            blocks = [f'<edit path="{p}" unit="{u}">\n{self.units[(p, u)]}\n</edit>' for p, u in chosen]
+            # A search/replace edit once every line it searches for was shown.
+            blocks += [f'<edit path="{e.path}">\n<<<<<<< SEARCH\n{e.search.rstrip(chr(10))}\n=======\n{e.replace.rstrip(chr(10))}\n>>>>>>> REPLACE\n</edit>'
+                       for e in self.replaces if e.path in files and all(line in prompt for line in e.search.splitlines() if line.strip())]
+            return "\n".join(blocks) or "No change."
         return "I cannot answer that."
 
 
-def gold_edits(clone: Path, commit: str, patch: str) -> tuple[list, set, str | None]:
-    """The gold patch as unit edits (what a perfect model returns), or why it cannot be."""
-    edits, added, problem = [], set(), None
+def _tree_paths(prompt: str) -> set[str]:
+    """The paths a file map (localization.repomap.file_tree: a folder line, then its files indented) shows."""
+    out, folder = set(), None
+    for line in prompt.splitlines():
+        if line.endswith("/") and not line.startswith(" "):
+            folder = line[:-1]
+        elif folder is not None and line.startswith("  ") and not line.startswith("   ") and line.strip():
+            out.add(line.strip() if folder == "." else f"{folder}/{line.strip()}")
+        else:
+            folder = None
+    return out
+
+
+def _span(pre: str, search: str) -> str | None:
+    """"<module>:A-B", the lines of `search` in `pre`."""
+    lines, wanted = bare_lines(pre), bare_lines(search)
+    for at in range(len(lines) - len(wanted) + 1):
+        if lines[at : at + len(wanted)] == wanted:
+            return f"<module>:{at + 1}-{at + len(wanted)}"
+    return None
+
+
+def gold_edits(clone: Path, commit: str, patch: str) -> tuple[list, set, dict, str | None]:
+    """The gold patch as the edits a perfect model returns, or why it cannot be."""
+    edits, added, spans, problem = [], set(), {}, None
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        files = [f for f in PatchSet(patch) if f.path.endswith(".py")]
+        files = list(PatchSet(patch))
         for f in files:
-            shown = git(clone, "show", f"{commit}:{f.path}")
-            (root / f.path).parent.mkdir(parents=True, exist_ok=True)
-            (root / f.path).write_bytes(shown.stdout if shown.returncode == 0 else b"")
+            shown = git(clone, "show", f"{commit}:{f.source_file[2:]}") if not f.is_added_file else None
+            if shown is not None and shown.returncode == 0:
+                (root / f.source_file[2:]).parent.mkdir(parents=True, exist_ok=True)
+                (root / f.source_file[2:]).write_bytes(shown.stdout)
         subprocess.run(["git", "init", "-q"], cwd=root, check=True)
         done = subprocess.run(["git", "apply", "-"], cwd=root, input=patch.encode(), capture_output=True)
         if done.returncode != 0:
-            return [], set(), "the gold patch does not apply"
+            return [], set(), {}, "the gold patch does not apply"
         for f in files:
-            pre = git(clone, "show", f"{commit}:{f.path}").stdout.decode("utf-8", "replace")
-            post = (root / f.path).read_text(encoding="utf-8") if (root / f.path).exists() else ""
-            d = derive(f.path, pre, post)
+            pre = None if f.is_added_file else git(clone, "show", f"{commit}:{f.source_file[2:]}").stdout.decode("utf-8", "replace")
+            target = f.target_file[2:] if not f.is_removed_file else f.source_file[2:]
+            post = (root / target).read_text(encoding="utf-8") if (root / target).exists() else None
+            d = derive(target, pre, post)
             if d.problem:
                 problem = problem or d.problem
-            edits += d.edits
-            added |= {(f.path, name) for name in d.added}
-    return edits, added, problem
+            for e in d.edits:
+                if e.search is not None and pre is not None and (span := _span(pre, e.search)):
+                    spans[len([x for x in edits if x.search is not None])] = f"{e.path}::{span}"
+                edits.append(e)
+            added |= {(target, name) for name in d.added}
+    return edits, added, spans, problem
 
 
 def run_one(row: dict, cache: Path, settings, server: FakeOpenAIServer, runs: Path) -> dict:
     rec: dict = {"instance_id": row["instance_id"]}
     clone = clone_for(cache, row["repo"], settings.sandbox)
-    edits, added, problem = gold_edits(clone, row["base_commit"], row["patch"])
+    edits, added, spans, problem = gold_edits(clone, row["base_commit"], row["patch"])
     if problem or not edits:
-        return {**rec, "miss": "not expressible", "detail": problem or "no Python unit changes"}
-    server.responder = Oracle(edits, added)
-    gold_units = {(e.path, e.unit) for e in edits if e.unit != "<imports>" and (e.path, e.unit) not in added}
+        return {**rec, "miss": "not expressible", "detail": problem or "no change"}
+    server.responder = Oracle(edits, added, spans)
+    gold_units = {(e.path, e.unit) for e in edits if e.unit and e.unit not in ("<imports>", "<file>", "<delete>") and (e.path, e.unit) not in added}
+    gold_units |= {tuple(span.split("::", 1)) for span in spans.values()}
     start = time.monotonic()
     # As `supercoder swebench run` solves an instance (the repair entry, on the instance's tree and image).
     outcome = run(RepairRequest(issue=row["problem_statement"]), Instance(row, cache, settings.sandbox), settings,

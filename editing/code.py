@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from editing.models import IMPORTS_UNIT, EditError
 from editing.source import Source, indent_of, is_blank, syntax_problem
+from editing.statements import holds_statement
 from editing.units import Definition, definitions, is_import_statement
 from localization.parser import unwrap_definition
 
+_CODE_DEFS = ("comment", "function_definition", "class_definition", "decorated_definition")
 # Row kinds: "code" gets the target indentation (and the file's indent unit); "blank" is an
 # empty row; "blankws" a whitespace-only row, indented like code; "shift" (a continuation row
 # of a string indented with its code) moves with the code; "keep" (a string row that is not)
@@ -20,7 +22,7 @@ Row = tuple[str, str]
 @dataclass
 class Piece:
     name: str  # qualified name in the target file
-    kind: str  # "class" | "function" | "imports"
+    kind: str  # "class" | "function" | "imports" | "statement"
     comments: list[Row] = field(default_factory=list)  # attached leading comment rows
     decorators: list[Row] = field(default_factory=list)  # from the first decorator to the def row
     body: list[Row] = field(default_factory=list)  # the def row to the end
@@ -123,8 +125,15 @@ def parse_code(unit: str, code: str) -> list[Piece]:
         return [_imports_piece(src, offset)]
     defs = definitions(src)
     shiftable = _shiftable_rows(src, offset)
-    _only_definitions(src, src.root, unit, "")
+    if is_statement_name(unit) and not any(d.name == unit for d in defs):
+        if holds_statement(src, unit):
+            return [_statement_piece(src, unit, shiftable, offset)]
+        if unit.startswith("if ") or any(c.type not in _CODE_DEFS for c in src.root.named_children):
+            raise EditError(f"code for {unit} neither defines nor assigns {unit} at its top level")
     parts = unit.split(".")
+    if len(parts) > 1 and not any(d.leaf == parts[-1] for d in defs) and holds_statement(src, parts[-1]):
+        raise EditError(f"code for {unit} assigns {parts[-1]} but class attributes are edited with their class: edit {'.'.join(parts[:-1])} as a whole")
+    _only_definitions(src, src.root, unit, "")
     leaf, scope_parts = parts[-1], parts[:-1]
     # A method may come bare (`def m`) or inside its class wrapper(s) (`class C: def m`):
     # find the deepest scope of the code whose path is a suffix of the unit's scope.
@@ -145,6 +154,22 @@ def parse_code(unit: str, code: str) -> list[Piece]:
         qualify = (lambda n: f"{outer}.{n}" if outer else n)
         return [_piece(src, d, qualify(d.name), shiftable, offset) for d in targets + siblings]
     raise EditError(f"code for {unit} does not define {leaf!r}")
+
+
+def is_statement_name(unit: str) -> bool:
+    """Whether a unit name could address a module-level statement (`NAME`, `if COND`)."""
+    return unit.startswith("if ") or ("." not in unit and unit.isidentifier())
+
+
+def _statement_piece(src: Source, unit: str, shiftable: set[int], offset: str) -> Piece:
+    """Module-level statements: leading comment rows apart (kept from the file when the code has none)."""
+    rows = [r for r in range(len(src.lines)) if not is_blank(src.lines[r])]
+    first, last = rows[0], rows[-1]
+    body = first
+    while body <= last and src.is_comment_row(body):
+        body += 1
+    return Piece(name=unit, kind="statement", comments=_rows(src, first, body, "", shiftable, offset),
+                 body=_rows(src, body, last + 1, "", shiftable, offset), indent_unit=src.indent_unit)
 
 
 def _only_definitions(src: Source, block, unit: str, where: str) -> None:

@@ -24,6 +24,7 @@ class EditingConfig(Section):
     schematic_files: int = Field(ge=0)
     prompt_max_chars: int = Field(gt=0)
     diff_context: int = Field(ge=1)  # git apply needs context to place hunks
+    whole_file_max_lines: int = Field(ge=1)  # an existing file this long or shorter may be given whole
 
     @field_validator("temperatures")
     @classmethod

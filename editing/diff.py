@@ -69,3 +69,23 @@ def file_diff(path: str, old: str, new: str, context: int = 3, matcher: difflib.
             out.extend("-" + line for line in a[a1:a2])
             out.extend("+" + line for line in b[b1:b2])
     return "".join(line if line.endswith("\n") else line + "\n" + _NO_NEWLINE for line in out)
+
+
+def _body(lines: list[str], sign: str) -> list[str]:
+    return [sign + line if line.endswith("\n") else sign + line + "\n" + _NO_NEWLINE for line in lines]
+
+
+def new_file_diff(path: str, text: str) -> str:
+    lines = split_lines(text)
+    out = [f"diff --git a/{path} b/{path}\n", "new file mode 100644\n"]
+    if lines:  # an empty new file is the header alone, as git writes it
+        out += ["--- /dev/null\n", f"+++ b/{path}\n", f"@@ -0,0 +{_range(0, len(lines))} @@\n", *_body(lines, "+")]
+    return "".join(out)
+
+
+def deleted_file_diff(path: str, text: str) -> str:
+    lines = split_lines(text)
+    out = [f"diff --git a/{path} b/{path}\n", "deleted file mode 100644\n"]
+    if lines:
+        out += [f"--- a/{path}\n", "+++ /dev/null\n", f"@@ -{_range(0, len(lines))} +0,0 @@\n", *_body(lines, "-")]
+    return "".join(out)

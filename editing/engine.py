@@ -1,25 +1,26 @@
-"""CodeEditing: apply unit edits to a repository's files in memory.
+"""CodeEditing: apply edits to a repository's files in memory.
 
-Edits to one file apply in turn, each locating its unit by name in the current text, so
-they never shift each other. Nothing is written here: the result holds the diff and the
-new texts, and the caller decides.
+Edits to one file apply in turn, each locating its target (a unit by name, a statement by
+name, a search text by its lines) in the current text, so they never shift each other. Nothing
+is written here: the result holds the diff and the new texts, and the caller decides.
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from editing.code import Piece, parse_code
 from editing.config import EditingConfig
-from editing.diff import changed_rows, file_diff, line_matcher
+from editing.diff import changed_rows, deleted_file_diff, file_diff, line_matcher, new_file_diff
 from editing.lint import new_findings
 from editing.models import IMPORTS_UNIT, Edit, EditError, EditResult, LintFinding
-from editing.place import place
-from editing.source import Source, indent_of, syntax_problem
+from editing.paths import MissingFile, Reader, Resolver, is_python, repo_reader, resolve_path
+from editing.place import hoist, place
+from editing.replace import search_replace
+from editing.source import Source, indent_of, split_lines, syntax_problem
 from editing.units import find, import_block
-
-Reader = Callable[[str], str]
 
 
 class Editor(Protocol):
@@ -28,46 +29,17 @@ class Editor(Protocol):
     def apply_with(self, read: Reader, edits: list[Edit]) -> EditResult: ...
 
 
-def check_path(repo: Path, path: str) -> Path:
-    """The file an edit names, inside the repository; EditError otherwise."""
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
-        raise EditError(f"path must be relative to the repository root: {path!r}")
-    if pure.suffix != ".py":
-        raise EditError(f"only Python files can be edited: {path}")
-    full = repo / pure
-    try:
-        resolved = full.resolve()
-        resolved.relative_to(repo.resolve())
-    except (OSError, ValueError):
-        raise EditError(f"path leaves the repository: {path}") from None
-    if not full.is_file():
-        raise EditError(f"no such file in the repository: {path}")
-    return full
-
-
-def repo_reader(repo: Path) -> Reader:
-    def read(path: str) -> str:
-        full = check_path(repo, path)
-        try:
-            return full.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise EditError(f"{path} is not UTF-8 text") from None
-        except OSError as exc:
-            raise EditError(f"cannot read {path}: {exc.strerror}") from None
-
-    return read
-
-
 def _label(i: int, edit: Edit) -> str:
-    return f"edit {i + 1} ({edit.path} {edit.unit})"
+    return f"edit {i + 1} ({edit.label})"
 
 
 def _check_overlaps(edits: list[Edit], pieces: list[list[Piece]]) -> None:
     seen: dict[tuple[str, str, tuple[str, ...]], int] = {}
     for i, edit in enumerate(edits):
+        if not pieces[i]:
+            continue
         for j, other in enumerate(edits[:i]):
-            if other.path != edit.path or IMPORTS_UNIT in (edit.unit, other.unit):
+            if other.path != edit.path or not pieces[j] or IMPORTS_UNIT in (edit.unit, other.unit):
                 continue
             if edit.unit.startswith(other.unit + ".") or other.unit.startswith(edit.unit + "."):
                 raise EditError(f"{_label(i, edit)} overlaps {_label(j, other)}: one unit holds the other", i)
@@ -133,59 +105,135 @@ def _changed_problem(edited: Source, matcher) -> str | None:
     return None
 
 
+@dataclass
+class _File:
+    original: str | None  # None: the file did not exist
+    text: str | None  # None: deleted (or not there)
+    src: Source | None = None  # the Python source of `text`, kept while units are placed
+    first: Source | None = None  # the Python source of `original`, parsed once
+
+    def source(self) -> Source:
+        if self.src is None or self.src.text != self.text:
+            self.src = Source(self.text or "")
+        return self.src
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+
+
+def _whole_file(state: _File, code: str, max_lines: int, path: str) -> str:
+    if state.original is not None and len(split_lines(state.original)) > max_lines:
+        raise EditError(f"{path} has {len(split_lines(state.original))} lines, more than editing.whole_file_max_lines "
+                        f"({max_lines}): change it with search/replace edits")
+    text = code.replace("\r\n", "\n").replace("\r", "\n")
+    if text and not text.endswith("\n") and (state.original is None or state.original.endswith("\n") or not state.original):
+        text += "\n"
+    nl = _newline(state.original) if state.original else "\n"
+    return text.replace("\n", nl) if nl != "\n" else text
+
+
+def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: list[str], max_lines: int) -> None:
+    kind = edit.kind
+    if kind == "file":
+        state.text = _whole_file(state, edit.code, max_lines, path)
+        return
+    if state.text is None:
+        raise EditError(f"no such file in the repository: {path}" if state.original is None else f"{path} is deleted by an earlier edit")
+    if kind == "delete":
+        state.text = None
+        return
+    python = is_python(path)
+    before = state.source() if python else None
+    if kind == "replace":
+        state.text = search_replace(state.text, edit.search or "", edit.replace or "", _newline(state.text)).text
+        after = Source(state.text) if python else None
+    else:
+        if not python:
+            raise EditError(f"{path} is not a Python file: change it with search/replace or a whole-file edit (unit \"<file>\")")
+        added += [p.name for p in pieces if p.kind in ("class", "function") and "." not in p.name and not find(before, p.name)]
+        after = place(before, pieces)
+        state.src, state.text = after, after.text
+    if after is not None and after.root.has_error and not before.root.has_error:
+        problem = syntax_problem(after.text) or "syntax error"
+        raise EditError(f"the edited file does not parse: {problem}")
+
+
 def apply_edits(
-    read: Reader, edits: list[Edit], lint: bool = True, blocking: frozenset[str] = frozenset(), context: int = 3
+    read: Reader, edits: list[Edit], lint: bool = True, blocking: frozenset[str] = frozenset(), context: int = 3,
+    whole_file_max_lines: int = 200, resolve: Resolver = str,
 ) -> EditResult:
     """Apply the edits in memory. Raises EditError naming the first edit that cannot apply."""
     pieces: list[list[Piece]] = []
+    paths: list[str] = []
     for i, edit in enumerate(edits):
         try:
-            pieces.append(parse_code(edit.unit, edit.code))
+            paths.append(resolve(edit.path))
+            if edit.kind in ("unit", "imports") and not is_python(paths[-1]):
+                raise EditError(f"{paths[-1]} is not a Python file: change it with search/replace or a whole-file edit (unit \"<file>\")")
+            pieces.append(parse_code(edit.unit, edit.code) if edit.kind in ("unit", "imports") else [])
         except EditError as exc:
             raise EditError(f"{_label(i, edit)}: {exc}", i) from None
-    _check_overlaps(edits, pieces)
-    first: dict[str, Source] = {}  # the files as read
-    sources: dict[str, Source] = {}  # the files as edited so far
+    keyed = [e.model_copy(update={"path": p}) for e, p in zip(edits, paths)]
+    _check_overlaps(keyed, pieces)
+    files: dict[str, _File] = {}
+    added: dict[str, list[str]] = {}
     for i, edit in enumerate(edits):
-        if edit.path not in first:
-            try:
-                sources[edit.path] = first[edit.path] = Source(read(edit.path))
-            except EditError as exc:
-                raise EditError(f"{_label(i, edit)}: {exc}", i) from None
-        before = sources[edit.path]
+        path = paths[i]
         try:
-            after = place(before, pieces[i])
+            if path not in files:
+                try:
+                    text = read(path)
+                except MissingFile:
+                    text = None
+                files[path] = _File(original=text, text=text)
+                if text is not None and is_python(path):
+                    files[path].src = files[path].first = Source(text)
+            _apply_one(files[path], edit, pieces[i], path, added.setdefault(path, []), whole_file_max_lines)
         except EditError as exc:
             raise EditError(f"{_label(i, edit)}: {exc}", i) from None
-        if after.root.has_error and not before.root.has_error:
-            problem = syntax_problem(after.text) or "syntax error"
-            raise EditError(f"{_label(i, edit)}: the edited file does not parse: {problem}", i)
-        sources[edit.path] = after
     result = EditResult(diff="")
-    for path, src in sources.items():
-        text, original = src.text, first[path].text
-        if text == original:
+    for path, state in files.items():
+        if state.text == state.original:
             continue
-        matcher = line_matcher(first[path].lines, src.lines)
+        last = max(i for i, p in enumerate(paths) if p == path)
+        if state.text is None:
+            result.deleted.append(path)
+            result.diff += deleted_file_diff(path, state.original or "")
+            continue
+        if added[path]:
+            state.src = hoist(state.source(), added[path])
+            state.text = state.src.text
+        if state.original is None:
+            if is_python(path) and (problem := syntax_problem(state.text)):
+                raise EditError(f"{_label(last, edits[last])}: the new file does not parse: {problem}", last)
+            result.created.append(path)
+            result.files[path] = state.text
+            result.diff += new_file_diff(path, state.text)
+            continue
+        matcher = line_matcher(state.first.lines if state.first else split_lines(state.original), split_lines(state.text))
         # An original that tree-sitter cannot parse (another Python version, say) is not held against the edit.
-        if not first[path].root.has_error and (problem := _changed_problem(src, matcher)):
-            index = max(i for i, e in enumerate(edits) if e.path == path)
-            raise EditError(f"{_label(index, edits[index])}: the edited file does not parse: {problem}", index)
-        result.files[path] = text
-        result.diff += file_diff(path, original, text, context, matcher)
+        if state.first is not None and not state.first.root.has_error and (problem := _changed_problem(state.source(), matcher)):
+            raise EditError(f"{_label(last, edits[last])}: the edited file does not parse: {problem}", last)
+        result.files[path] = state.text
+        result.diff += file_diff(path, state.original, state.text, context, matcher)
     for i, edit in enumerate(edits):
-        result.units.extend(f"{edit.path}::{p.name}" for p in pieces[i])
+        result.units.extend(f"{paths[i]}::{p.name}" for p in pieces[i])
     if lint:
-        result.lint = _lint(edits, pieces, {path: src.text for path, src in first.items()}, result.files, blocking)
+        result.lint = _lint(keyed, pieces, {p: s.original or "" for p, s in files.items()}, result.files, blocking)
     return result
 
 
 def _lint(edits, pieces, originals, files, blocking) -> list[LintFinding]:
     out = []
     for path, text in files.items():
-        owners = [(i, span) for i, e in enumerate(edits) if e.path == path for span in _spans(text, {p.name for p in pieces[i]})]
+        if not is_python(path):
+            continue
+        owners = [(i, span) for i, e in enumerate(edits) if e.path == path for span in _spans(text, {p.name for p in pieces[i] if p.kind != "statement"})]
+        # What no unit holds was written by a statement, search/replace or whole-file edit: the last such one is named.
+        loose = max((i for i, e in enumerate(edits) if e.path == path and (not pieces[i] or pieces[i][0].kind == "statement")), default=None)
         for f in new_findings(originals[path], text, path):
-            edit = next((i for i, (lo, hi) in owners if lo <= f.line <= hi), None)
+            edit = next((i for i, (lo, hi) in owners if lo <= f.line <= hi), loose)
             out.append(LintFinding(path=path, line=f.line, message=f.message, kind=f.kind, edit=edit, blocking=f.kind in blocking))
     return out
 
@@ -197,11 +245,14 @@ class AstEditor:
         self.cfg = cfg
 
     def apply(self, repo: Path, edits: list[Edit]) -> EditResult:
-        return self.apply_with(repo_reader(repo), edits)
+        return self._apply(repo_reader(repo), edits, lambda path: resolve_path(repo, path))
 
     def apply_with(self, read: Reader, edits: list[Edit]) -> EditResult:
+        return self._apply(read, edits, str)
+
+    def _apply(self, read: Reader, edits: list[Edit], resolve: Resolver) -> EditResult:
         cfg = self.cfg
-        return apply_edits(read, edits, cfg.lint, frozenset(cfg.lint_blocking), cfg.diff_context)
+        return apply_edits(read, edits, cfg.lint, frozenset(cfg.lint_blocking), cfg.diff_context, cfg.whole_file_max_lines, resolve)
 
 
 EDITORS = {"ast": AstEditor}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import re
 import threading
 import tokenize
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +25,14 @@ from configs.errors import LLMError
 from configs.rendering import render
 from editing.answer import AnswerError, parse_edits
 from editing.config import EditingConfig
-from editing.engine import Editor, repo_reader
+from editing.engine import Editor
 from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
+from editing.paths import is_python, repo_reader
 from editing.source import Source
+from editing.statements import find_statement
 from editing.units import find, import_block
-from localization.parser import parse_source
+from localization.models import FILE_TARGET
+from localization.parser import module_statements, parse_source
 from localization.repomap import schematic
 from localization.stages import ChatModel
 
@@ -41,17 +45,38 @@ class Target:
     name: str
 
 
-def _unit_code(text: str, name: str) -> str | None:
+_SPAN = re.compile(r"^<module>:(\d+)-(\d+)$")
+
+
+def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
+    """The code a target names and, for module-level code and files, its lines ("START-END")."""
+    lines = text.splitlines()
+    if name == FILE_TARGET:
+        return text.rstrip("\n"), f"1-{len(lines)}"
+    span = _SPAN.match(name)
+    if span:
+        lo, hi = int(span.group(1)), min(int(span.group(2)), len(lines))
+        return ("\n".join(lines[lo - 1 : hi]) or None), f"{lo}-{hi}"
+    if not is_python(path):
+        return None, ""
     src = Source(text)
     if name in (IMPORTS_UNIT, "<module>"):
         block = import_block(src)
-        return "".join(src.lines[block.start : block.end]).rstrip("\n") if block else None
-    defs = find(src, name)
-    return "\n".join("".join(src.lines[d.comment_row : d.end]).rstrip("\n") for d in defs) or None
+        return ("".join(src.lines[block.start : block.end]).rstrip("\n") if block else None), ""
+    defs = find(src, name) if not name.startswith("if ") else []
+    if defs:
+        return "\n".join("".join(src.lines[d.comment_row : d.end]).rstrip("\n") for d in defs), ""
+    try:
+        stmt = find_statement(src, name)
+    except EditError:
+        stmt = None
+    if stmt is None:
+        return None, ""
+    return "".join(src.lines[stmt.comment_row : stmt.end]).rstrip("\n"), f"{stmt.comment_row + 1}-{stmt.end}"
 
 
 def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tuple[list[dict], list[str]]:
-    """The located units in full (within the prompt budget) and the schematics of their files."""
+    """The located code in full (within the prompt budget) and the schematics of its Python files."""
     read = repo_reader(repo)
     texts: dict[str, str | None] = {}
     units: list[dict] = []
@@ -64,17 +89,17 @@ def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tupl
                 texts[target.path] = None
         text = texts[target.path]
         name = IMPORTS_UNIT if target.name == "<module>" else target.name
-        code = _unit_code(text, name) if text is not None else None
+        code, lines = _unit_code(text, name, target.path) if text is not None else (None, "")
         if code is None or any(u["path"] == target.path and u["name"] == name for u in units):
             continue
         if len(code) > budget:
             continue  # keeps smaller units that still fit
         budget -= len(code)
-        units.append({"path": target.path, "name": name, "code": code})
+        units.append({"path": target.path, "name": name, "code": code, "lines": lines})
     schematics = []
-    for path in list(dict.fromkeys(u["path"] for u in units))[: cfg.schematic_files]:
-        parsed = parse_source(texts[path].encode("utf-8")).units
-        text = schematic(path, parsed)
+    for path in [p for p in dict.fromkeys(u["path"] for u in units) if is_python(p)][: cfg.schematic_files]:
+        data = texts[path].encode("utf-8")
+        text = schematic(path, parse_source(data).units, module_statements(data))
         if len(text) <= budget:
             budget -= len(text)
             schematics.append(text)
@@ -137,7 +162,7 @@ class Generator:
             # One at a time: ast.parse is not thread-safe on CPython 3.11 (python/cpython#106905),
             # and the work is CPU-bound, so only the model calls gain from threads.
             with _PARSE_LOCK:
-                result = self.editor.apply_with(repo_reader(self.repo), edits)
+                result = self.editor.apply(self.repo, edits)
                 result_key = candidate_key(result.files)
         except (AnswerError, EditError) as exc:
             return None, [], str(exc), ""

@@ -4,19 +4,55 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 IMPORTS_UNIT = "<imports>"
+FILE_UNIT = "<file>"  # the whole file: written as given (created when it does not exist)
+DELETE_UNIT = "<delete>"  # the file is removed
 
 
 class Edit(BaseModel):
-    """Replace (or add) one unit of one file with the given source."""
+    """One change to one file, in one of three forms (docs/prompts.md shows each):
+
+    - a unit: `unit` names a function, method or class (`Class.method`), `<imports>`, or a
+      module-level statement by the name it assigns (`DEFAULT_FORMAT`, `__all__`) or its head
+      (`if TYPE_CHECKING`); `code` is its whole new source, at any indentation;
+    - a file: `unit` is `<file>` (the whole text) or `<delete>`;
+    - a search/replace: `search` holds exact old lines that occur once in the file, `replace`
+      the lines that take their place.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     path: str  # repo-relative, posix separators
-    unit: str  # "func", "Class.method", "Outer.Inner.f", or "<imports>"
-    code: str  # the full new source of the unit, at any indentation
+    unit: str = ""
+    code: str = ""
+    search: str | None = None
+    replace: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Edit:
+        if self.search is not None or self.replace is not None:
+            if self.search is None or self.replace is None:
+                raise ValueError("a search/replace edit needs both `search` and `replace`")
+            if self.unit or self.code:
+                raise ValueError("a search/replace edit takes no `unit` or `code`")
+            if not self.search.strip():
+                raise ValueError("`search` is empty: give the exact old lines to replace")
+        elif not self.unit:
+            raise ValueError("an edit needs `unit` and `code`, or `search` and `replace`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """"replace", "file", "delete", "imports" or "unit" (a definition or a named statement)."""
+        if self.search is not None:
+            return "replace"
+        return {FILE_UNIT: "file", DELETE_UNIT: "delete", IMPORTS_UNIT: "imports"}.get(self.unit, "unit")
+
+    @property
+    def label(self) -> str:
+        return f"{self.path} {self.unit}" if self.unit else f"{self.path} search/replace"
 
 
 class LintFinding(BaseModel):
@@ -32,12 +68,14 @@ class EditResult(BaseModel):
     """The edits applied in memory: a `git apply`-able diff and the new file texts."""
 
     diff: str
-    files: dict[str, str] = Field(default_factory=dict)  # path -> new text, changed files only
+    files: dict[str, str] = Field(default_factory=dict)  # path -> new text, changed and created files
+    created: list[str] = Field(default_factory=list)  # files the edits create (in `files` too)
+    deleted: list[str] = Field(default_factory=list)  # files the edits remove
     lint: list[LintFinding] = Field(default_factory=list)
     units: list[str] = Field(default_factory=list)  # "path::unit" of every unit written, extras included
 
     def public(self) -> dict:
-        return self.model_dump(include={"diff", "files", "lint"})
+        return self.model_dump(include={"diff", "files", "created", "deleted", "lint"})
 
     @property
     def blocking_lint(self) -> list[LintFinding]:

@@ -1,6 +1,13 @@
-"""The edits a perfect model would return for a known change: from a pre-image and a
-post-image of a file, the post-image source of every changed unit (plus `<imports>` when
-the import block changed). Used to replay gold patches and to check the engine against them.
+"""The edits a perfect model would return for a known change, from a pre-image and a post-image
+of a file. Used to replay gold patches and to check the engine against them.
+
+A Python file's change is expressed as a model would write it: the post-image source of every
+changed unit, `<imports>` when the import block changed, named module-level statements by name;
+what none of these holds (an unnamed module-level statement, a removed top-level function, a new
+constant placed between two others) goes as search/replace edits, applied first. Each
+derivation is replayed in memory; one that does not reproduce the post-image falls back to
+search/replace hunks for the whole file (`Derived.fallback` says why), as does every other
+text file. New files are written whole, removed ones deleted.
 """
 
 from __future__ import annotations
@@ -9,16 +16,24 @@ import ast
 import difflib
 from dataclasses import dataclass, field
 
-from editing.models import IMPORTS_UNIT, Edit
-from editing.source import Source, is_blank
+from editing.engine import apply_edits
+from editing.models import DELETE_UNIT, FILE_UNIT, IMPORTS_UNIT, Edit, EditError
+from editing.paths import is_python
+from editing.replace import bare_lines
+from editing.source import Source, is_blank, split_lines
+from editing.statements import find_statement, named_statements
 from editing.units import Definition, definitions, import_block
+
+# Context lines tried around a search/replace hunk until its search text occurs once.
+_CONTEXT_STEPS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55)
 
 
 @dataclass
 class Derived:
     edits: list[Edit] = field(default_factory=list)
-    problem: str | None = None  # why the change is not expressible as unit edits
+    problem: str | None = None  # why the change is not expressible
     added: set[str] = field(default_factory=set)  # qualified names the change adds
+    fallback: str | None = None  # why the structured derivation gave way to search/replace hunks
 
 
 def _owner(defs: list[Definition], row: int) -> Definition | None:
@@ -26,16 +41,8 @@ def _owner(defs: list[Definition], row: int) -> Definition | None:
     return max(holders, key=lambda d: (d.name.count("."), d.comment_row - d.end), default=None)
 
 
-def _changed_rows(pre: Source, post: Source) -> tuple[set[int], set[int]]:
-    """Rows of each side that differ, ignoring blank rows."""
-    a, b = set(), set()
-    matcher = difflib.SequenceMatcher(None, pre.lines, post.lines, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            continue
-        a.update(r for r in range(i1, i2) if not is_blank(pre.lines[r]))
-        b.update(r for r in range(j1, j2) if not is_blank(post.lines[r]))
-    return a, b
+def _opcodes(pre: list[str], post: list[str]) -> list[tuple[str, int, int, int, int]]:
+    return difflib.SequenceMatcher(None, pre, post, autojunk=False).get_opcodes()
 
 
 def _names(defs: list[Definition]) -> dict[str, list[Definition]]:
@@ -49,64 +56,194 @@ def _code(src: Source, group: list[Definition]) -> str:
     return "\n".join("".join(src.lines[d.comment_row : d.end]) for d in group)
 
 
-def derive(path: str, pre_text: str, post_text: str) -> Derived:
-    pre, post = Source(pre_text), Source(post_text)
-    pre_defs, post_defs = definitions(pre), definitions(post)
-    pre_names, post_names = _names(pre_defs), _names(post_defs)
-    pre_imports, post_imports = import_block(pre), import_block(post)
-    rows_a, rows_b = _changed_rows(pre, post)
-    changed: set[str] = set()
-
-    def module_level(src: Source, row: int, block) -> str | None:
-        if block is not None and block.start <= row < block.end:
-            return IMPORTS_UNIT
-        if src.is_comment_row(row):
-            return ""  # a comment between units: invisible to the syntax tree, nothing to edit
+def _unique(src: Source, name: str):
+    try:
+        return find_statement(src, name)
+    except EditError:
         return None
 
-    for side, rows, defs, block in (("pre", rows_a, pre_defs, pre_imports), ("post", rows_b, post_defs, post_imports)):
-        src = pre if side == "pre" else post
-        for row in sorted(rows):
-            owner = _owner(defs, row)
-            if owner is not None:
-                changed.add(owner.name)
-                continue
-            name = module_level(src, row, block)
-            if name is None:
-                return Derived(problem=f"{path}: module-level change outside the import block ({side} line {row + 1})")
-            if name:
-                changed.add(name)
 
-    result = Derived()
-    # A unit that is gone, or lost its decorators (the engine keeps decorators the new code
-    # omits), is expressed through its enclosing class.
-    resolved: set[str] = set()
-    for name in changed:
-        target = name
-        while target != IMPORTS_UNIT and (
-            target not in post_names
-            or (target in pre_names and any(d.decorators for d in pre_names[target]) and not any(d.decorators for d in post_names[target]))
-        ):
-            parent = target.rpartition(".")[0]
-            if not parent:
-                return Derived(problem=f"{path}: {target} is removed or undecorated at module level")
-            target = parent
-        resolved.add(target)
+class _Side:
+    """One image of a Python file and who owns each of its rows."""
+
+    def __init__(self, text: str):
+        self.src = Source(text)
+        self.defs = definitions(self.src)
+        self.names = _names(self.defs)
+        self.imports = import_block(self.src)
+        self.statements = named_statements(self.src)
+
+    def statement(self, row: int) -> str | None:
+        """The name that addresses the named top-level statement holding `row`, when one does."""
+        for s in self.statements:
+            if s.first_row <= row < s.end:
+                for name in s.names:
+                    found = _unique(self.src, name)
+                    if found is not None and found.first_row == s.first_row:
+                        return name
+        return None
+
+    def owner(self, row: int) -> str | None:
+        """A unit name, `<imports>`, "stmt:NAME", "" (a comment: nothing to edit), or None (only search/replace reaches it)."""
+        d = _owner(self.defs, row)
+        if d is not None:
+            return d.name
+        if self.imports is not None and self.imports.start <= row < self.imports.end:
+            return IMPORTS_UNIT
+        if self.src.is_comment_row(row):
+            return ""
+        name = self.statement(row)
+        return f"stmt:{name}" if name else None
+
+
+def _structured(path: str, pre_text: str, post_text: str) -> Derived:
+    pre, post = _Side(pre_text), _Side(post_text)
+    ops = [op for op in _opcodes(pre.src.lines, post.src.lines) if op[0] != "equal"]
+    raw: set[int] = set()  # opcodes only search/replace expresses
+    for _ in range(3):  # a removal found below makes its rows raw: settle
+        changed: set[str] = set()
+        for k, (_, i1, i2, j1, j2) in enumerate(ops):
+            if k in raw:
+                continue
+            owners = [pre.owner(r) for r in range(i1, i2) if not is_blank(pre.src.lines[r])]
+            owners += [post.owner(r) for r in range(j1, j2) if not is_blank(post.src.lines[r])]
+            # A statement that is new, or gone, goes by search/replace: by name it would move.
+            stmts = {o for o in owners if o and o.startswith("stmt:")}
+            if None in owners or any(_unique(pre.src, o[5:]) is None or _unique(post.src, o[5:]) is None for o in stmts):
+                raw.add(k)
+            else:
+                changed.update(o for o in owners if o)
+        removed = _removed_top_level(changed, pre, post)
+        more = {k for k, (_, i1, i2, _, _) in enumerate(ops) for d in removed if i1 < d.end and i2 > d.comment_row} - raw
+        if not more:
+            break
+        raw |= more
+    else:
+        return Derived(problem=f"{path}: removed top-level units could not be settled")
+    result = Derived(edits=_hunks(path, pre.src.lines, post.src.lines, [ops[k] for k in sorted(raw)]) if raw else [])
+    if result.edits is None:
+        return Derived(problem=f"{path}: no unique search text for a module-level change")
+    resolved = _resolved(changed, pre, post)
     for name in sorted(resolved):
         if any(name.startswith(other + ".") for other in resolved if other != IMPORTS_UNIT):
             continue  # inside another edited unit
-        if name == IMPORTS_UNIT:
-            if post_imports is None:
-                return Derived(problem=f"{path}: the import block is removed")
-            result.edits.append(Edit(path=path, unit=name, code="".join(post.lines[post_imports.start : post_imports.end])))
+        if name.startswith("stmt:"):
+            found = find_statement(post.src, name[5:])
+            result.edits.append(Edit(path=path, unit=name[5:], code="".join(post.src.lines[found.comment_row : found.end])))
             continue
-        group = post_names[name]
-        if name in pre_names and len(group) > 1 and len(pre_names[name]) != len(group):
-            return Derived(problem=f"{path}: {name} is defined {len(pre_names[name])} times before and {len(group)} after")
-        if name not in pre_names:
+        if name == IMPORTS_UNIT:
+            if post.imports is None:
+                return Derived(problem=f"{path}: the import block is removed")
+            result.edits.append(Edit(path=path, unit=name, code="".join(post.src.lines[post.imports.start : post.imports.end])))
+            continue
+        group = post.names[name]
+        if name in pre.names and len(group) > 1 and len(pre.names[name]) != len(group):
+            return Derived(problem=f"{path}: {name} is defined {len(pre.names[name])} times before and {len(group)} after")
+        if name not in pre.names:
             result.added.add(name)
-        result.edits.append(Edit(path=path, unit=name, code=_code(post, group)))
+        result.edits.append(Edit(path=path, unit=name, code=_code(post.src, group)))
     return result
+
+
+def _gone(name: str, pre: _Side, post: _Side) -> bool:
+    """A unit that is gone, or lost its decorators (the engine keeps decorators the new code omits)."""
+    return name not in post.names or (
+        name in pre.names and any(d.decorators for d in pre.names[name]) and not any(d.decorators for d in post.names[name]))
+
+
+def _removed_top_level(changed: set[str], pre: _Side, post: _Side) -> list[Definition]:
+    """Top-level units the change removes: no unit edit expresses them."""
+    out = []
+    for name in changed:
+        if name == IMPORTS_UNIT or name.startswith("stmt:"):
+            continue
+        while name and _gone(name, pre, post):
+            parent = name.rpartition(".")[0]
+            if not parent:
+                out += pre.names.get(name, [])
+            name = parent
+    return out
+
+
+def _resolved(changed: set[str], pre: _Side, post: _Side) -> set[str]:
+    """Changed names, a gone unit expressed through its enclosing class (top-level ones are raw)."""
+    out = set()
+    for name in changed:
+        target = name
+        while target != IMPORTS_UNIT and not target.startswith("stmt:") and _gone(target, pre, post):
+            target = target.rpartition(".")[0]
+        if target:
+            out.add(target)
+    return out
+
+
+def _hunks(path: str, pre: list[str], post: list[str], ops: list) -> list[Edit] | None:
+    """Search/replace edits for the given opcodes, each widened by context until its search
+    text occurs once in the pre-image; None when no width does."""
+    align: dict[int, int] = {}  # a position between pre rows -> the same position in post
+    for tag, i1, i2, j1, j2 in _opcodes(pre, post):
+        align.setdefault(i1, j1)
+        align.setdefault(i2, j2)
+        if tag == "equal":
+            align.update({i1 + t: j1 + t for t in range(i2 - i1 + 1)})
+    bare = bare_lines("".join(pre))
+    for n in _CONTEXT_STEPS:
+        spans: list[list[int]] = []
+        for _, i1, i2, _, _ in ops:
+            lo, hi = i1 - n, i2 + n
+            if lo == hi or not any(not is_blank(line) for line in pre[max(lo, 0) : hi]):
+                lo, hi = lo - 1, hi + 1  # an insertion needs a line to anchor on
+            lo, hi = max(lo, 0), min(hi, len(pre))
+            while lo not in align:
+                lo -= 1
+            while hi not in align:
+                hi += 1
+            if spans and lo <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], hi)
+            else:
+                spans.append([lo, hi])
+        if all(_occurrences(bare, bare[lo:hi]) == 1 for lo, hi in spans):
+            return [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[align[lo] : align[hi]])) for lo, hi in spans]
+    return None
+
+
+def _occurrences(lines: list[str], wanted: list[str]) -> int:
+    if not wanted:
+        return 0
+    first, size = wanted[0], len(wanted)
+    return sum(1 for at in range(len(lines) - size + 1) if lines[at] == first and lines[at : at + size] == wanted)
+
+
+def _replays(path: str, pre: str, post: str, derived: Derived) -> str | None:
+    """Why applying the derived edits to `pre` does not give `post` (None when it does)."""
+    try:
+        result = apply_edits({path: pre}.__getitem__, derived.edits, lint=False, whole_file_max_lines=len(split_lines(pre)) + 1)
+    except EditError as exc:
+        return str(exc)
+    out = result.files.get(path, pre)
+    if is_python(path) and same_tree(out, post, derived.added):
+        return None
+    return None if out == post else "the replay differs from the post-image"
+
+
+def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
+    """The edits that turn `pre_text` into `post_text` (None: the file does not exist on that side)."""
+    if pre_text is None:
+        return Derived(edits=[Edit(path=path, unit=FILE_UNIT, code=post_text or "")])
+    if post_text is None:
+        return Derived(edits=[Edit(path=path, unit=DELETE_UNIT)])
+    fallback = None
+    if is_python(path):
+        derived = _structured(path, pre_text, post_text)
+        fallback = derived.problem or _replays(path, pre_text, post_text, derived)
+        if fallback is None:
+            return derived
+    pre, post = split_lines(pre_text), split_lines(post_text)
+    ops = [op for op in _opcodes(pre, post) if op[0] != "equal"]
+    edits = _hunks(path, pre, post, ops) if ops else []
+    if edits is None:
+        return Derived(problem=f"{path}: no unique search text for a change", fallback=fallback)
+    return Derived(edits=edits, fallback=fallback)
 
 
 def _normalized(node: ast.AST, added: set[str], scope: str = "") -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from editing.code import Piece, Row
 from editing.models import IMPORTS_UNIT, EditError
 from editing.source import Source, is_blank
+from editing.statements import find_statement, head_end, insertion
 from editing.units import Definition, docstring_end, find, import_block, main_guard
 
 # PEP 8 spacing around a unit that is added: one blank line before a method, two around top-level units.
@@ -138,8 +139,21 @@ def _after(src: Source, d: Definition, piece: Piece) -> Source:
     return _splice(src, d.end, d.end, [""] * _METHOD_GAP + _piece_lines(src, piece, d.indent))
 
 
+def _statement(src: Source, piece: Piece) -> Source:
+    """Replace the statement the piece names (its comments too when the piece has some), or add it after the module's head."""
+    comments = render(piece.comments, "", piece.indent_unit, src.indent_unit)
+    body = render(piece.body, "", piece.indent_unit, src.indent_unit)
+    found = find_statement(src, piece.name)
+    if found is None:
+        at, lines = insertion(src, head_end(src), comments + body)
+        return _splice(src, at, at, lines)
+    return _splice(src, found.comment_row if comments else found.first_row, found.end, comments + body)
+
+
 def place(src: Source, pieces: list[Piece]) -> Source:
     """Apply the pieces of one edit; each name's group sees the result of the groups before."""
+    if pieces[0].kind == "statement":
+        return _statement(src, pieces[0])
     groups: dict[str, list[Piece]] = {}
     for piece in pieces:
         groups.setdefault(piece.name, []).append(piece)
@@ -161,4 +175,46 @@ def place(src: Source, pieces: list[Piece]) -> Source:
         for piece, index in zip(group, targets):
             if index is None:
                 src = _after(src, find(src, name)[-1], piece)
+    return src
+
+
+def _used_when_run(src: Source, node, name: bytes) -> bool:
+    """Whether `node` reads `name` as the module runs: function bodies and lambdas run later."""
+    if node.type == "identifier":
+        return src.data[node.start_byte : node.end_byte] == name
+    if node.type in ("import_statement", "import_from_statement", "future_import_statement", "lambda"):
+        return False
+    if node.type == "function_definition":
+        params = node.child_by_field_name("parameters")  # defaults are evaluated at the def
+        return params is not None and _used_when_run(src, params, name)
+    return any(_used_when_run(src, child, name) for child in node.named_children)
+
+
+def hoist(src: Source, names: list[str]) -> Source:
+    """Move each added top-level unit above the first module-level code that uses it as the
+    module runs (a table of handlers, a decorator, a class attribute): at the end of the module it
+    would not exist yet when that code runs."""
+    for name in names:
+        defs = find(src, name)
+        if len(defs) != 1 or "." in name:
+            continue
+        d, key = defs[0], name.encode("utf-8")
+        use = next((c.start_point[0] for c in src.root.named_children if c.start_point[0] < d.comment_row
+                    and key in src.data[c.start_byte : c.end_byte] and _used_when_run(src, c, key)), None)
+        if use is None:
+            continue
+        while use > 0 and src.lines[use - 1].startswith("#"):  # the user's comments stay with it
+            use -= 1
+        cut = d.comment_row
+        while cut > use and is_blank(src.lines[cut - 1]):
+            cut -= 1
+        lines, nl = src.lines, src.newline
+        above = next((k for k in range(use) if not is_blank(lines[use - 1 - k])), use)  # blank rows already above
+        gap = [nl] * (_TOP_GAP - above) if use and above < _TOP_GAP else []
+        moved = gap + [line.rstrip("\r\n") + nl for line in lines[d.comment_row : d.end]] + [nl] * _TOP_GAP
+        tail = lines[d.end :]
+        head = lines[use:cut]
+        if not tail and head and not head[-1].endswith("\n"):
+            head[-1] += nl
+        src = Source("".join(lines[:use] + moved + head + tail))
     return src

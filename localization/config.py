@@ -72,6 +72,7 @@ class LocalizationConfig(Section):
     top_files: int = Field(ge=1)
     top_units: int = Field(ge=1)
     llm_map_files: int = Field(ge=1)
+    llm_text_files: int = Field(ge=0)
     llm_retrieved_units: int = Field(ge=0)
     llm_candidate_files: int = Field(ge=1)
     llm_schematic_files: int = Field(ge=1)

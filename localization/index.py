@@ -68,9 +68,15 @@ def _grammar_version() -> str:
 def list_python_files(root: Path) -> list[str]:
     """Repo-relative posix paths of Python files: git's view (tracked plus untracked, not ignored)
     inside a git work tree, from any subdirectory of it; a plain walk elsewhere."""
+    return list_files(root, ".py")
+
+
+def list_files(root: Path, suffix: str = "") -> list[str]:
+    """Repo-relative posix paths of the files ending in `suffix` (every file for ""), as list_python_files."""
     # safe.directory: reading a repository owned by another user (a container, CI) is harmless.
     proc = subprocess.run(
-        ["git", "-c", "safe.directory=*", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py"],
+        ["git", "-c", "safe.directory=*", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+         "--", f"*{suffix}"],
         capture_output=True,
     )
     if proc.returncode == 0:
@@ -80,7 +86,7 @@ def list_python_files(root: Path) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if name.endswith(".py"):
+            if name.endswith(suffix):
                 out.append(Path(dirpath, name).relative_to(root).as_posix())
     return sorted(out)
 

@@ -6,15 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-UnitKind = Literal["module", "class", "function", "method"]
+UnitKind = Literal["module", "class", "function", "method", "statement", "span", "file"]
 MODULE_UNIT = "<module>"
+FILE_TARGET = "<file>"  # a whole file, named by localization (a text file that is not Python, say)
 
 
 class Unit(BaseModel):
     """A code unit: a function, method, class, or a module's head (its top-level code)."""
 
     path: str = ""  # repo-relative, posix separators; empty inside the content-addressed cache
-    name: str  # qualified: "Session.request", "Outer.Inner.f", "<module>"
+    name: str  # qualified: "Session.request", "Outer.Inner.f", "<module>"; a statement: "NAME"; a span: "<module>:12-20"
     kind: UnitKind
     start_line: int  # 1-based, inclusive, decorators included
     end_line: int

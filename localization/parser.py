@@ -150,3 +150,59 @@ def parse_source(src: bytes, body_max_chars: int = 4000, parser: Parser | None =
         ctx.units.insert(0, module)
     ctx.units.sort(key=lambda u: (u.start_line, u.kind != "module"))
     return ParsedFile(units=ctx.units, has_errors=root.has_error)
+
+
+# Module-level statements that have a name: an assignment by what it binds, a top-level `if` by its head.
+_BINDING_TARGETS = {"pattern_list", "tuple_pattern", "list_pattern"}
+
+
+def normal_name(name: str) -> str:
+    """How a statement's name is compared: spaces collapsed, a trailing colon dropped."""
+    return " ".join(name.strip().rstrip(":").split())
+
+
+def _bound(src: bytes, target: Node) -> list[str]:
+    if target.type == "identifier":
+        return [src[target.start_byte : target.end_byte].decode("utf-8", "replace")]
+    if target.type in _BINDING_TARGETS:
+        return [n for child in target.named_children for n in _bound(src, child)]
+    return []
+
+
+def statement_names(src: bytes, node: Node) -> tuple[list[str], bool]:
+    """The names a top-level statement answers to, and whether it is a plain binding (`=`, not `+=`)."""
+    if node.type == "if_statement":
+        condition = node.child_by_field_name("condition")
+        head = src[condition.start_byte : condition.end_byte].decode("utf-8", "replace") if condition is not None else ""
+        return ([normal_name("if " + head)] if head else []), True
+    if node.type != "expression_statement" or not node.named_children:
+        return [], False
+    inner = node.named_children[0]
+    if inner.type == "augmented_assignment":
+        left = inner.child_by_field_name("left")
+        return (_bound(src, left) if left is not None else []), False
+    names: list[str] = []
+    while inner is not None and inner.type == "assignment":  # a = b = 1 binds both
+        left = inner.child_by_field_name("left")
+        if left is not None:
+            names += _bound(src, left)
+        inner = inner.child_by_field_name("right")
+    return names, True
+
+
+def module_statements(src: bytes, parser: Parser | None = None) -> list[Unit]:
+    """Named module-level statements as units of kind "statement" (1-based lines), in order;
+    a name bound more than once is listed at its first binding."""
+    root = (parser or new_parser()).parse(src).root_node
+    out: list[Unit] = []
+    seen: set[str] = set()
+    for child in root.named_children:
+        names, _ = statement_names(src, child)
+        names = [n for n in names if n not in seen]
+        if not names:
+            continue
+        seen.update(names)
+        head = " ".join(src[child.start_byte : child.end_byte].decode("utf-8", "replace").split("\n", 1)[0].split())
+        out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=_end_line(child),
+                        signature=head[:100], tokens=[]))
+    return out

@@ -6,6 +6,11 @@ from __future__ import annotations
 from localization.models import MODULE_UNIT, Unit
 
 
+def text_file_map(path: str, text: str) -> str:
+    """A file that is not Python, as the model sees it among schematics: its path and length."""
+    return f"{path}  (a text file, {len(text.splitlines())} lines; name it as {path}::<file> or {path}::<module>:START-END)"
+
+
 def file_tree(paths: list[str]) -> str:
     """Paths grouped by directory, one directory header per group."""
     lines: list[str] = []
@@ -19,9 +24,13 @@ def file_tree(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
-def schematic(path: str, units: list[Unit]) -> str:
+def schematic(path: str, units: list[Unit], statements: list[Unit] | None = None) -> str:
+    """The file's units (and named module-level statements, when given) with their line spans."""
     lines = [path]
-    for unit in units:
+    for unit in sorted([*units, *(statements or [])], key=lambda u: (u.start_line, u.kind != "module")):
+        if unit.kind == "statement":
+            lines.append(f"  {unit.signature}  [L{unit.start_line}-{unit.end_line}]")
+            continue
         if unit.name == MODULE_UNIT:
             if unit.doc:
                 lines.append(f'  "{unit.doc}"')

@@ -13,6 +13,8 @@ from localization.config import RetrievalConfig
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import issue_title
 
+# A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
+_TEXT_PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.(?!py\b)[A-Za-z][\w]{0,7})(?![\w/])")
 _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
@@ -222,3 +224,19 @@ class SignalResolver:
             if 0 < len(files) <= cfg.identifier_max_defs:
                 for path in files:
                     sig.add_file(path, cfg.signal_identifier_weight * cfg.signal_file_share / math.sqrt(len(files)))
+
+
+def named_text_files(issue: str, files: list[str]) -> list[str]:
+    """Files of the repository that are not Python and that the issue names, by path or by a
+    file name only one file has: the model may be shown them beside the ranked sources."""
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path in files:
+        by_name[path.rsplit("/", 1)[-1]].append(path)
+    present = set(files)
+    out: list[str] = []
+    for m in _TEXT_PATH.finditer(issue):
+        name = m.group(1).lstrip("./")
+        hits = [name] if name in present else [p for p in files if p.endswith("/" + name)] if "/" in name else by_name.get(name, [])
+        if len(hits) == 1 and hits[0] not in out and not hits[0].endswith(".py"):
+            out.append(hits[0])
+    return out

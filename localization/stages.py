@@ -19,12 +19,15 @@ from typing import Protocol
 from configs.errors import LLMError
 from configs.rendering import render
 from localization.config import LocalizationConfig
-from localization.index import CodeIndex
+from localization.index import CodeIndex, list_files
 from localization.localize_result import merge_ranked, ranking_to_localization
-from localization.models import MODULE_UNIT, Localization, Unit
-from localization.repomap import file_tree, schematic
+from localization.models import FILE_TARGET, MODULE_UNIT, Localization, Unit
+from localization.parser import module_statements
+from localization.repomap import file_tree, schematic, text_file_map
 from localization.retrieval import Ranking
+from localization.signals import named_text_files
 
+_SPAN = re.compile(r"^<module>:(\d+)-(\d+)$")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
 _OBJECT = re.compile(r"\{.*\}", re.S)
 
@@ -74,14 +77,53 @@ def _known_paths(names: list[str], paths: set[str]) -> list[str]:
     return out
 
 
-def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str]) -> tuple[list[Unit], list[str]]:
+class _Files:
+    """The text of the files in play, read once: their statements, spans and whole-file targets."""
+
+    def __init__(self, index: CodeIndex):
+        self.index = index
+        self.texts: dict[str, str | None] = {}
+
+    def text(self, path: str) -> str | None:
+        if path not in self.texts:
+            try:
+                self.texts[path] = self.index.sources.get(path) or (self.index.root / path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self.texts[path] = None
+        return self.texts[path]
+
+    def statements(self, path: str) -> list[Unit]:
+        text = self.text(path) if path.endswith(".py") else None
+        return [u.model_copy(update={"path": path}) for u in module_statements(text.encode("utf-8"))] if text else []
+
+    def schematic(self, path: str, units: list[Unit]) -> str:
+        if not path.endswith(".py") and (text := self.text(path)) is not None:
+            return text_file_map(path, text)
+        return schematic(path, units, self.statements(path))
+
+    def target(self, path: str, name: str) -> Unit | None:
+        """A statement, span or whole-file target the index does not hold."""
+        text = self.text(path)
+        if text is None:
+            return None
+        lines = max(len(text.splitlines()), 1)
+        if name == FILE_TARGET:
+            return Unit(path=path, name=name, kind="file", start_line=1, end_line=lines)
+        span = _SPAN.match(name)
+        if span:
+            lo, hi = int(span.group(1)), int(span.group(2))
+            return Unit(path=path, name=name, kind="span", start_line=lo, end_line=hi) if 1 <= lo <= hi <= lines else None
+        return next((u for u in self.statements(path) if u.name == name), None)
+
+
+def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str], extra: _Files | None = None) -> tuple[list[Unit], list[str]]:
     found: list[Unit] = []
     unknown: list[str] = []
     for raw in names:
         path, sep, qual = raw.strip().strip("`").partition("::")
         if not sep:  # a bare name: accept it when it is unique among the files in play
             qual, path = path, ""
-        candidates = [by_uid.get(f"{p}::{qual}") for p in ([path] if path else files)]
+        candidates = [by_uid.get(f"{p}::{qual}") or (extra.target(p, qual) if extra and p in files else None) for p in ([path] if path else files)]
         hits = [u for u in candidates if u is not None]
         if len(hits) == 1:
             if hits[0] not in found:
@@ -94,7 +136,9 @@ def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str]) 
 def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: LocalizationConfig, llm: ChatModel) -> Localization:
     log = StageLog()
     notes: list[str] = []
-    paths = set(index.paths)
+    texts = _Files(index)
+    named = named_text_files(issue, list_files(index.root))[: cfg.llm_text_files]
+    paths = set(index.paths) | set(named)
     ranked_files = [p for p, _ in ranking.files]
     units_by_path: dict[str, list[Unit]] = {}
     for unit in index.units:
@@ -105,7 +149,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
     chosen: list[Unit] = []
     try:
         retrieved = [u for u, _ in ranking.units[: cfg.llm_retrieved_units]]
-        prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranked_files[: cfg.llm_map_files]),
+        prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranked_files[: cfg.llm_map_files] + named),
                         retrieved=retrieved, max_files=cfg.llm_candidate_files)
         answer, _ = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
@@ -114,7 +158,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
             candidates = ranked_files[: cfg.llm_candidate_files]
 
         prompt = render("localize_schematic.j2", issue=issue, max_files=cfg.llm_schematic_files,
-                        schematics=[schematic(p, units_by_path.get(p, [])) for p in candidates])
+                        schematics=[texts.schematic(p, units_by_path.get(p, [])) for p in candidates])
         answer, _ = _ask(llm, prompt, log, "schematic")
         narrowed = [p for p in _known_paths(parse_answer(answer, "files"), paths) if p in candidates][: cfg.llm_schematic_files]
         if narrowed:
@@ -125,15 +169,16 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
             picked = picked[: cfg.llm_schematic_files]  # only what the model itself named counts as its pick
 
         prompt = render("localize_units.j2", issue=issue, max_units=cfg.llm_max_units,
-                        schematics=[schematic(p, units_by_path.get(p, [])) for p in narrowed])
+                        schematics=[texts.schematic(p, units_by_path.get(p, [])) for p in narrowed])
         answer, history = _ask(llm, prompt, log, "units")
-        chosen, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed)
+        chosen, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed, texts)
         for _ in range(cfg.llm_reask):
             if not unknown:
                 break
-            choices = [u.uid for p in narrowed for u in units_by_path.get(p, []) if u.name != MODULE_UNIT]
+            choices = [u.uid for p in narrowed for u in [*units_by_path.get(p, []), *texts.statements(p)] if u.name != MODULE_UNIT]
+            choices += [f"{p}::{FILE_TARGET}" for p in narrowed if not p.endswith(".py")]
             answer, history = _ask(llm, render("localize_reask.j2", unknown=unknown, choices=choices), log, "reask", history)
-            more, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed)
+            more, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed, texts)
             chosen.extend(u for u in more if u not in chosen)
         if unknown:
             notes.append(f"model named unknown units, ignored: {', '.join(unknown)}")

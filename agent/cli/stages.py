@@ -163,16 +163,32 @@ def _read_edits(path: Path) -> list:
         raise UserError(f"edits file {path}: edit {int(index) + 1}:{where} {hint}") from None
 
 
+def _write(repo: Path, result) -> None:
+    """Write the edited files (created ones with their folders) and remove deleted ones."""
+    try:
+        for path, text in result.files.items():
+            target = repo / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, text, keep_mode=target.exists())
+        for path in result.deleted:
+            (repo / path).unlink()
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    parts = [f"{len(result.files)} file(s) written"] + ([f"{len(result.deleted)} removed"] if result.deleted else [])
+    notice("applied: " + ", ".join(parts))
+
+
 @app.command()
 def edit(
     repo: Annotated[Path, typer.Option("--repo", help="Path to the repository (written only with --apply).")],
-    edits: Annotated[Path, typer.Option("--edits", help='JSON list of {"path", "unit", "code"} edits (\'-\' for stdin).')],
+    edits: Annotated[Path, typer.Option("--edits", help='JSON list of edits: {"path", "unit", "code"} or {"path", "search", "replace"} (\'-\' for stdin).')],
     apply: Annotated[bool, typer.Option("--apply", help="Write the edited files into the repository.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"diff", "files", "lint"}.')] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object: {"diff", "files", "created", "deleted", "lint"}.')] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Replace or add whole units (functions, methods, classes, <imports>) and print the unified diff."""
+    """Replace or add whole units (functions, methods, classes, <imports>, named module-level statements), search/replace
+    lines in any text file, or write whole files (<file>, <delete>); print the unified diff."""
     settings = settings_of(config, set_)
     if not repo.is_dir():
         raise UserError(f"repository not found: {repo}")
@@ -190,9 +206,7 @@ def edit(
         owner = f" (edit {f.edit + 1})" if f.edit is not None else ""
         notice(f"lint: {f.path}:{f.line}: {f.message}{owner}")
     if apply:
-        for path, text in result.files.items():
-            write_atomic(repo / path, text, keep_mode=True)
-        notice(f"applied: {len(result.files)} file(s) written")
+        _write(repo, result)
     if as_json:
         print(json.dumps(result.public()))
     else:

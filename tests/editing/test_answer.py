@@ -262,3 +262,54 @@ def test_one_bad_block_fails_the_answer():
 )
 def test_clean_path(raw, clean):
     assert clean_path(raw) == clean
+
+
+def test_an_answer_mixing_units_statements_search_replace_and_files():
+    answer = """The format is wrong and the pin too.
+
+<edit path="pkg/log.py" unit="DEFAULT_FORMAT">
+DEFAULT_FORMAT = "%(levelname)s %(message)s"
+</edit>
+
+<edit path="pkg/log.py" unit="Handler.emit">
+```python
+def emit(self, record):
+    return record
+```
+</edit>
+
+<edit path="setup.cfg">
+```
+<<<<<<< SEARCH
+    requests>=2.0
+=======
+    requests>=2.25
+>>>>>>> REPLACE
+```
+<<<<<<< SEARCH
+version = 1
+=======
+>>>>>>> REPLACE
+</edit>
+
+<edit path="docs/changes/1.rst" unit="<file>">
+Fixed.
+</edit>
+
+<edit path="pkg/old.py" unit="<delete>">
+</edit>
+"""
+    edits = parse_edits(answer)
+    assert [(e.kind, e.path, e.unit) for e in edits] == [
+        ("unit", "pkg/log.py", "DEFAULT_FORMAT"), ("unit", "pkg/log.py", "Handler.emit"),
+        ("replace", "setup.cfg", ""), ("replace", "setup.cfg", ""),
+        ("file", "docs/changes/1.rst", "<file>"), ("delete", "pkg/old.py", "<delete>"),
+    ]
+    assert edits[2].search == "    requests>=2.0\n" and edits[2].replace == "    requests>=2.25\n"
+    assert edits[3].search == "version = 1\n" and edits[3].replace == ""
+    assert edits[4].code == "Fixed." and edits[5].code == ""
+
+
+def test_an_empty_search_part_is_told_to_the_model():
+    with pytest.raises(AnswerError, match="a SEARCH part for setup.cfg is empty"):
+        parse_edits('<edit path="setup.cfg">\n<<<<<<< SEARCH\n=======\nx = 1\n>>>>>>> REPLACE\n</edit>')

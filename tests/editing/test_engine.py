@@ -987,20 +987,27 @@ def test_diff_context_setting(tmp_path):
         ("/etc/x.py", "relative to the repository"),
         ("pkg\\mod.py", "relative to the repository"),
         ("", "relative to the repository"),
-        ("README.md", "only Python files"),
+        (".git/config", "under .git"),
+        ("logo.png", "binary file"),
+        ("latin1.txt", "not UTF-8"),
         ("pkg/missing.py", "no such file"),
-        ("pkg", "only Python files"),
+        ("pkg", "no such file"),
     ],
 )
 def test_repo_reader_refuses_bad_paths(tmp_path, path, reason):
-    from editing.engine import repo_reader
+    from editing.paths import repo_reader
 
     (tmp_path / "pkg").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/config").write_text("[core]\n")
     (tmp_path / "pkg/mod.py").write_text(CLASS_A)
     (tmp_path / "README.md").write_text("x\n")
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9\n".encode("latin-1"))
     with pytest.raises(EditError, match=reason):
         repo_reader(tmp_path)(path)
     assert repo_reader(tmp_path)(PATH) == CLASS_A
+    assert repo_reader(tmp_path)("README.md") == "x\n"  # any text file reads
 
 
 def test_configured_editor_uses_the_blocking_set_and_diff_context(tmp_path):

@@ -23,6 +23,7 @@ from fakes.tree import write_tree
 
 from agent.llm import make_llm
 from agent.settings import load_settings
+from configs.rendering import render
 from editing.config import EditingConfig
 from editing.engine import make_editor
 from editing.generate import Generator, Target, build_context, candidate_key
@@ -743,7 +744,26 @@ def test_context_units_reaches_the_prompt(make, fake_openai):
 
 def test_build_context_module_target_is_the_import_block(repo):
     units, _ = build_context(repo, [Target(PATH, "<module>")], EditingConfig())
-    assert units == [{"path": PATH, "name": "<imports>", "code": "import os"}]
+    assert units == [{"path": PATH, "name": "<imports>", "code": "import os", "lines": ""}]
+
+
+def test_build_context_shows_statements_spans_and_text_files_with_their_lines(tmp_path):
+    files = {"pkg/log.py": "import os\n\n# The format.\nFORMAT = '%(message)s'\nLEVEL = 1\n\n\ndef f():\n    return FORMAT\n",
+             "setup.cfg": "[metadata]\nname = x\nversion = 1\n"}
+    root = write_tree(tmp_path / "r", files, str)
+    targets = [Target("pkg/log.py", "FORMAT"), Target("pkg/log.py", "<module>:4-5"), Target("setup.cfg", "<file>"),
+               Target("setup.cfg", "<module>:2-3"), Target("setup.cfg", "metadata"), Target("pkg/log.py", "MISSING")]
+    units, schematics = build_context(root, targets, EditingConfig())
+    assert units == [
+        {"path": "pkg/log.py", "name": "FORMAT", "code": "# The format.\nFORMAT = '%(message)s'", "lines": "3-4"},
+        {"path": "pkg/log.py", "name": "<module>:4-5", "code": "FORMAT = '%(message)s'\nLEVEL = 1", "lines": "4-5"},
+        {"path": "setup.cfg", "name": "<file>", "code": "[metadata]\nname = x\nversion = 1", "lines": "1-3"},
+        {"path": "setup.cfg", "name": "<module>:2-3", "code": "name = x\nversion = 1", "lines": "2-3"},
+    ]
+    assert schematics == ["pkg/log.py\n  FORMAT = '%(message)s'  [L4-4]\n  LEVEL = 1  [L5-5]\n  def f()  [L8-9]"]
+    prompt = render("edit_generate.j2", issue="x", units=units, schematics=schematics, feedback="")
+    assert '<unit path="setup.cfg" name="<file>" lines="1-3">\n[metadata]' in prompt
+    assert "<<<<<<< SEARCH" in prompt and 'unit="<file>"' in prompt
 
 
 def test_build_context_module_without_imports_is_skipped(repo):

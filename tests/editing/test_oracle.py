@@ -63,14 +63,53 @@ def test_removed_decorator_is_expressed_through_the_class():
     assert replayed == post
 
 
-def test_module_level_statement_change_is_not_expressible():
-    derived = derive("m.py", PRE + "\nX = 1\n", PRE + "\nX = 2\n")
-    assert derived.problem and "module-level change" in derived.problem
+def test_a_named_statement_change_is_a_statement_edit():
+    derived, replayed = _replay(PRE + "\nX = 1\n", PRE + "\nX = 2\n")
+    assert [(e.unit, e.code) for e in derived.edits] == [("X", "X = 2\n")]
+    assert derived.fallback is None
+    assert replayed == PRE + "\nX = 2\n"
 
 
-def test_removed_function_at_module_level_is_not_expressible():
-    derived = derive("m.py", PRE, PRE.replace("\n\ndef g():\n    return 2\n", ""))
-    assert derived.problem and "g" in derived.problem
+def test_a_removed_top_level_function_goes_by_search_replace():
+    post = PRE.replace("\n\ndef g():\n    return 2\n", "")
+    derived, replayed = _replay(PRE, post)
+    assert [e.kind for e in derived.edits] == ["replace"]
+    assert derived.edits[0].replace.strip() == "" or "def g" not in derived.edits[0].replace
+    assert same_tree(replayed, post)
+
+
+def test_an_unnamed_module_level_call_and_a_unit_in_one_file():
+    pre = PRE + "\nregister(A)\n"
+    post = pre.replace("register(A)", "register(A, name='a')").replace("return 2", "return 3")
+    derived, replayed = _replay(pre, post)
+    assert sorted(e.kind for e in derived.edits) == ["replace", "unit"]
+    assert derived.edits[0].kind == "replace"  # search/replace goes first, on the text as it was
+    assert replayed == post
+
+
+def test_a_new_statement_keeps_its_place_through_search_replace():
+    post = PRE.replace("import os\n", "import os\n\nLIMIT = 3\n")
+    derived, replayed = _replay(PRE, post)
+    assert [e.kind for e in derived.edits] == ["replace"]
+    assert replayed == post
+
+
+def test_text_files_new_files_and_removed_files():
+    cfg = "[metadata]\nname = x\nversion = 1\n\n[options]\nzip_safe = False\n"
+    derived = derive("setup.cfg", cfg, cfg.replace("version = 1", "version = 2"))
+    assert [e.kind for e in derived.edits] == ["replace"] and derived.problem is None
+    result = apply_edits({"setup.cfg": cfg}.__getitem__, derived.edits, lint=False)
+    assert result.files["setup.cfg"] == cfg.replace("version = 1", "version = 2")
+    assert [(e.unit, e.code) for e in derive("docs/new.rst", None, "Title\n").edits] == [("<file>", "Title\n")]
+    assert [e.unit for e in derive("old.py", "x = 1\n", None).edits] == ["<delete>"]
+
+
+def test_a_repeated_line_gets_context_until_it_occurs_once():
+    text = "a\nx\nb\nx\nc\n"
+    derived = derive("f.txt", text, "a\nx\nb\ny\nc\n")
+    (edit,) = derived.edits
+    assert edit.search.count("\n") >= 2 and "b\n" in edit.search  # "x" alone occurs twice
+    assert apply_edits({"f.txt": text}.__getitem__, derived.edits, lint=False).files["f.txt"] == "a\nx\nb\ny\nc\n"
 
 
 def test_same_tree_ignores_comments_and_layout_but_not_code():

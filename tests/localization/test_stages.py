@@ -251,3 +251,44 @@ def test_retrieval_files_are_not_passed_off_as_model_picks(setup, fake_openai):
     result = loc.localize(ISSUE, llm)
     assert result.mode == "retrieval"
     assert result.public() == expected.public()
+
+
+def test_statements_spans_and_text_files_the_issue_names_can_be_picked(tmp_path, fake_openai, monkeypatch):
+    from fakes.repos import committed
+    from fakes.tree import write_tree
+
+    root = committed(write_tree(tmp_path / "logrepo", {
+        "pkg/__init__.py": "",
+        "pkg/log.py": "import os\n\n# The format.\nFORMAT = '%(message)s'\nLEVEL = 1\n\n\ndef emit(record):\n    return FORMAT % record\n",
+        "setup.cfg": "[metadata]\nname = x\nversion = 1\n",
+        "docs/setup.cfg": "[x]\n",
+    }, str))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "llm.model=fake",
+                                 f"llm.base_url={fake_openai.base_url}", "llm.max_retries=0", "llm.timeout_s=10"])
+    loc, llm = Localizer.open(root, s), make_llm(s.llm)
+    fake_openai.script_chat([
+        fenced("files", ["pkg/log.py", "setup.cfg"]),
+        fenced("files", ["pkg/log.py", "setup.cfg"]),
+        fenced("units", ["pkg/log.py::FORMAT", "pkg/log.py::<module>:4-5", "setup.cfg::<file>", "pkg/log.py::<module>:90-99"]),
+        fenced("units", []),
+    ])
+    issue = "The log FORMAT ignores the level; and pkg/setup.cfg should pin the version (see setup.cfg)."
+    result = loc.localize(issue, llm)
+    picked = [(u.path, u.name, u.start_line, u.end_line) for u in result.units[:3]]
+    assert picked == [("pkg/log.py", "FORMAT", 4, 4), ("pkg/log.py", "<module>:4-5", 4, 5), ("setup.cfg", "<file>", 1, 3)]
+    sent = prompts(fake_openai)
+    assert "  setup.cfg" in sent[0]  # the file the issue names, in the stage-1 map (the ambiguous docs/ one is not)
+    assert "docs/" not in sent[0]
+    assert "setup.cfg  (a text file, 3 lines" in sent[1]
+    assert "  FORMAT = '%(message)s'  [L4-4]" in sent[2] and "  def emit(record)  [L8-9]" in sent[2]
+    assert "<module>:90-99" in sent[3]  # lines the file does not have: asked again
+    assert "setup.cfg::<file>" in sent[3] and "pkg/log.py::LEVEL" in sent[3]  # the valid choices include both kinds
+
+
+def test_named_text_files_by_path_or_by_a_unique_name():
+    from localization.signals import named_text_files
+
+    files = ["setup.cfg", "docs/conf.rst", "a/tox.ini", "b/tox.ini", "pkg/mod.py", "README.md"]
+    issue = "Edit `docs/conf.rst` and setup.cfg; tox.ini is twice; see mod.py and README.md. Version 1.2.3, e.g. foo.bar()."
+    assert named_text_files(issue, files) == ["docs/conf.rst", "setup.cfg", "README.md"]

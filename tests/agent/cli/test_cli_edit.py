@@ -41,6 +41,7 @@ FILES = {
     "pkg/mod.py": MOD,
     "pkg/util.py": "def helper():\n    return 1\n",
     "README.md": "# readme\n",
+    "notes.txt": "x = 1\ny = 2\nx = 1\n",
 }
 
 METHOD_EDIT = {"path": "pkg/mod.py", "unit": "Klass.method", "code": "def method(self, x):\n    return x + 2\n"}
@@ -163,8 +164,9 @@ def test_edit_json(env, repo, tmp_path, capsys):
     assert code == 0, err
     assert out.count("\n") == 1
     data = json.loads(out)
-    assert set(data) == {"diff", "files", "lint"}
+    assert set(data) == {"diff", "files", "created", "deleted", "lint"}
     assert data["files"] == {"pkg/mod.py": MOD_AFTER_METHOD_EDIT}
+    assert data["created"] == data["deleted"] == []
     assert data["diff"].startswith("diff --git a/pkg/mod.py b/pkg/mod.py\n")
     assert data["lint"] == []
     assert snapshot(repo) == before
@@ -239,7 +241,7 @@ def test_script_edit_from_stdin_with_apply(env, repo):
         ({"path": "{abs}", "unit": "f", "code": "def f():\n    pass\n"},
          ["edit 2 (", "relative to the repository"]),
         ({"path": "README.md", "unit": "f", "code": "def f():\n    pass\n"},
-         ["edit 2 (README.md f)", "only Python files"]),
+         ["edit 2 (README.md f)", "not a Python file", "search/replace"]),
         ({"path": "pkg/mod.py", "unit": "Foo.bar", "code": "def bar(self):\n    pass\n"},
          ["edit 2 (pkg/mod.py Foo.bar)", "Foo does not exist"]),
         ({"path": "pkg/mod.py", "unit": "func", "code": "def func(a, b:\n    pass\n"},
@@ -254,9 +256,20 @@ def test_script_edit_from_stdin_with_apply(env, repo):
          ["edit 2 (pkg/mod.py Klass)", "overlaps", "edit 1 (pkg/mod.py Klass.method)"]),
         ({"path": "pkg/evil\nline2\u0000.py", "unit": "f\rx", "code": "def f():\n    pass\n"},
          ["edit 2 (pkg/evil\\nline2\\x00.py f\\rx)"]),  # one line, whatever the names hold
+        ({"path": "notes.txt", "search": "x = 1\n", "replace": "x = 3\n"},
+         ["edit 2 (notes.txt search/replace)", "the search text occurs 2 times (lines 1, 3)"]),
+        ({"path": "README.md", "search": "# read me", "replace": "# Read me"},
+         ["edit 2 (README.md search/replace)", "the search text is not in the file", "closest line is 1"]),
+        ({"path": "README.md", "search": "", "replace": "x"},
+         ["edits file", "edit 2", "`search` is empty"]),
+        ({"path": "pkg/new.txt", "search": "a", "replace": "b"},
+         ["edit 2 (pkg/new.txt search/replace)", "no such file"]),
+        ({"path": ".git/config", "unit": "<file>", "code": "x"},
+         ["edit 2 (.git/config <file>)", "under .git"]),
     ],
     ids=["missing-file", "dotdot", "absolute", "not-python", "unplaceable", "syntax", "imports-non-import",
-         "wrong-name", "empty-code", "overlap", "control-characters"],
+         "wrong-name", "empty-code", "overlap", "control-characters", "ambiguous-search", "missing-search",
+         "empty-search", "search-in-missing-file", "git-dir"],
 )
 def test_bad_edit_exits_2_and_changes_nothing(env, repo, tmp_path, capsys, bad, fragments):
     bad = {k: v.replace("{abs}", str(repo / "pkg/util.py")) for k, v in bad.items()}
@@ -265,6 +278,26 @@ def test_bad_edit_exits_2_and_changes_nothing(env, repo, tmp_path, capsys, bad, 
     code, out, err = run(capsys, "edit", "--repo", repo, "--edits", edits, "--apply")
     assert_error(code, out, err, *fragments)
     assert snapshot(repo) == before
+
+
+def test_apply_creates_deletes_and_edits_through_a_symlink(env, repo, tmp_path, capsys):
+    (repo / "pkg/alias.py").symlink_to("mod.py")
+    edits = [
+        {"path": "pkg/alias.py", "unit": "func", "code": "def func(a, b):\n    return os.path.join(b, a)\n"},
+        {"path": "README.md", "search": "# readme", "replace": "# Read me"},
+        {"path": "docs/changes/1.rst", "unit": "<file>", "code": "Fixed."},
+        {"path": "pkg/util.py", "unit": "<delete>"},
+    ]
+    code, out, err = run(capsys, "edit", "--repo", repo, "--edits", write_edits(tmp_path, edits), "--apply")
+    assert code == 0, err
+    assert err.strip() == "applied: 3 file(s) written, 1 removed"
+    assert (repo / "pkg/alias.py").is_symlink()  # the link stays a link; the file it points to changed
+    assert (repo / "pkg/mod.py").read_text() == MOD.replace("join(a, b)", "join(b, a)")
+    assert (repo / "README.md").read_text() == "# Read me\n"
+    assert (repo / "docs/changes/1.rst").read_text() == "Fixed.\n"
+    assert not (repo / "pkg/util.py").exists()
+    assert "diff --git a/pkg/mod.py b/pkg/mod.py" in out and "alias" not in out
+    assert "new file mode 100644\n--- /dev/null\n+++ b/docs/changes/1.rst" in out
 
 
 def test_symlink_leaving_the_repo_is_refused(env, repo, tmp_path, capsys):
