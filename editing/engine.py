@@ -148,9 +148,7 @@ def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: 
     if kind == "replace":
         state.text = search_replace(state.text, edit.search or "", edit.replace or "", _newline(state.text)).text
         after = Source(state.text) if python else None
-    else:
-        if not python:
-            raise EditError(f"{path} is not a Python file: change it with search/replace or a whole-file edit (unit \"<file>\")")
+    else:  # a unit or statement of a Python file (apply_edits refused the rest)
         added += [p.name for p in pieces if p.kind in ("class", "function") and "." not in p.name and not find(before, p.name)]
         after = place(before, pieces)
         state.src, state.text = after, after.text

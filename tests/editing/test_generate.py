@@ -815,3 +815,29 @@ def test_candidate_key_of_text_that_does_not_parse_ignores_comments_and_layout()
 def test_candidate_key_of_text_that_does_not_parse_keeps_hashes_in_strings():
     a = {PATH: "print 'x'\ndef f():\n    return '#1'\n"}
     assert candidate_key(a) != candidate_key({PATH: "print 'x'\ndef f():\n    return '#2'\n"})
+
+
+def test_a_model_answer_mixing_kinds_becomes_one_candidate_and_a_bad_search_is_retried(make, fake_openai, repo):
+    mixed = "\n".join([
+        edit("""
+            def f(self):
+                return SEP
+            """),
+        edit('SEP = "/"\n', unit="SEP"),
+        '<edit path="pkg/util.py">\n<<<<<<< SEARCH\n    return x + x\n=======\n    return 2 * x\n>>>>>>> REPLACE\n</edit>',
+        '<edit path="docs/notes.txt" unit="<file>">\nf returns SEP now.\n</edit>',
+    ])
+    missing = '<edit path="pkg/util.py">\n<<<<<<< SEARCH\n    return x - x\n=======\n    return 0\n>>>>>>> REPLACE\n</edit>'
+    gen, _ = make("editing.temperatures=[0.0]")
+    fake_openai.script_chat([missing, mixed])
+    out = gen.generate(ISSUE, TARGETS)
+    (cand,) = out.candidates
+    retry = fake_openai.chat_requests()[1].messages[-1]["content"]
+    assert "edit 1 (pkg/util.py search/replace): the search text is not in the file; the closest line is 2" in retry
+    assert cand.attempts == 2 and cand.lint_clean
+    assert cand.files[PATH] == ORIGINAL.replace("return 1\n", "return SEP\n").replace(
+        "import os\n", 'import os\n\nSEP = "/"\n')
+    assert cand.files["pkg/util.py"] == "def twice(x):\n    return 2 * x\n"
+    assert cand.files["docs/notes.txt"] == "f returns SEP now.\n"
+    check = subprocess.run(["git", "apply", "--check", "-"], cwd=repo, input=cand.diff.encode(), capture_output=True)
+    assert check.returncode == 0, check.stderr
