@@ -16,6 +16,9 @@ gold post-images. Printed:
   added units sit; identical_text: replays equal to the gold post-image byte for byte;
 - git_apply_ok: produced diffs that `git apply --check` accepts on the pre-images;
 - edits_per_s: the engine alone, in this process, lint off (`--repeat` passes over all edits);
+- with --history N instead of a dataset, the gold patches are the last N small commits of every
+  clone in the cache (changes the development set never showed: docs, changelogs, configs, new
+  and removed files); binary files there are counted as not expressible, by design;
 - identity: units of the pre-images (up to `--identity-units` per file) given back unchanged but
   dedented to column 0, as a model writes them: how many leave the file byte-for-byte as it was.
 """
@@ -57,6 +60,31 @@ def load_instances(path: Path, only: list[str] | None) -> list[dict]:
     return [r for r in rows if not only or r["instance_id"] in only]
 
 
+def _git(clone: Path, *args: str) -> str:
+    git_dir = clone / ".git" if (clone / ".git").exists() else clone
+    return subprocess.run(["git", "--git-dir", str(git_dir), *args], capture_output=True, check=True).stdout.decode("utf-8", "replace")
+
+
+def history_rows(cache: Path, per_repo: int, max_files: int, max_lines: int) -> list[dict]:
+    """Rows like a dataset's from each clone's own history: the last `per_repo` commits (merges
+    aside) that change at most `max_files` files and `max_lines` lines, each diffed against its parent."""
+    rows = []
+    for clone in sorted(p for p in cache.iterdir() if "__" in p.name):
+        taken = 0
+        for sha in _git(clone, "log", "--no-merges", "--format=%H", "-n", str(per_repo * 10), "HEAD").split():
+            stat = [line.split("\t") for line in _git(clone, "show", "--numstat", "--format=", sha).splitlines() if line.strip()]
+            lines = sum(int(a) + int(d) for a, d, _ in stat if a.isdigit() and d.isdigit())
+            if not stat or len(stat) > max_files or lines > max_lines:
+                continue
+            parent = _git(clone, "rev-parse", f"{sha}^").strip()
+            patch = _git(clone, "diff", "--binary", parent, sha)
+            rows.append({"instance_id": f"{clone.name}@{sha[:10]}", "repo": clone.name.replace("__", "/", 1), "base_commit": parent, "patch": patch})
+            taken += 1
+            if taken >= per_repo:
+                break
+    return rows
+
+
 def supercoder_cmd() -> list[str]:
     exe = shutil.which("supercoder", path=str(Path(sys.executable).parent)) or shutil.which("supercoder")
     return [exe] if exe else [sys.executable, "-c", "from agent.cli import main; main()"]
@@ -66,6 +94,8 @@ def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str | None], 
     """Pre-images written under work/pre, post-images under work/post (None: no such file on
     that side); a reason when the patch cannot be replayed (a binary file)."""
     pre: dict[str, str | None] = {}
+    for side in ("pre", "post"):
+        (work / side).mkdir(parents=True, exist_ok=True)
     for pf in PatchSet(row["patch"]):
         source, target = pf.source_file[2:], pf.target_file[2:]
         if pf.is_binary_file:
@@ -76,13 +106,19 @@ def prepare(row: dict, clone: Path, work: Path) -> tuple[dict[str, str | None], 
                 dest = work / side / source
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(text)
-            pre[source] = text.decode("utf-8")
+            try:
+                pre[source] = text.decode("utf-8")
+            except UnicodeDecodeError:
+                return pre, {}, f"{source}: not UTF-8 text"
         if not pf.is_removed_file and target != source:
             pre[target] = None
         if pf.is_added_file:
             pre[pf.path] = None
     subprocess.run(["git", "apply", "-"], cwd=work / "post", input=row["patch"].encode(), check=True, capture_output=True)
-    post = {p: (work / "post" / p).read_text(encoding="utf-8") if (work / "post" / p).is_file() else None for p in pre}
+    try:
+        post = {p: (work / "post" / p).read_text(encoding="utf-8") if (work / "post" / p).is_file() else None for p in pre}
+    except UnicodeDecodeError:
+        return pre, {}, "a post-image is not UTF-8 text"
     return pre, post, None
 
 
@@ -177,14 +213,23 @@ def speed(records: list[dict], repeat: int) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--dataset", help="SWE-bench-style JSONL (or use --history)")
     ap.add_argument("--repo-cache", required=True)
+    ap.add_argument("--history", type=int, metavar="N",
+                    help="instead of a dataset: the last N small commits of every clone in --repo-cache, their diffs as gold patches")
+    ap.add_argument("--history-max-files", type=int, default=5, help="--history: commits changing more files are skipped")
+    ap.add_argument("--history-max-lines", type=int, default=300, help="--history: commits changing more lines are skipped")
     ap.add_argument("--instances", nargs="*")
     ap.add_argument("--repeat", type=int, default=3, help="passes over all edits for the speed figure")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     ap.add_argument("--identity-units", type=int, default=60, help="units per file for the identity figure")
     args = ap.parse_args()
-    rows = load_instances(Path(args.dataset), args.instances)
+    if bool(args.dataset) == bool(args.history):
+        ap.error("give --dataset or --history")
+    if args.history:
+        rows = history_rows(Path(args.repo_cache), args.history, args.history_max_files, args.history_max_lines)
+    else:
+        rows = load_instances(Path(args.dataset), args.instances)
     records = []
     for n, row in enumerate(rows, 1):
         clone = Path(args.repo_cache) / row["repo"].replace("/", "__")

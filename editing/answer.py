@@ -81,6 +81,8 @@ def _edit(attrs: str, body: str) -> list[Edit]:
     code = _body(body)
     if not code.strip() and unit not in (FILE_UNIT, DELETE_UNIT):
         raise AnswerError(f"the <edit> block for {path} {unit} holds no code")
+    if unit == FILE_UNIT and code:
+        code += "\n"  # a whole file ends with a newline (the block's text before </edit>)
     return [Edit(path=path, unit=unit, code="" if unit == DELETE_UNIT else code)]
 
 

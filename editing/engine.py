@@ -126,11 +126,9 @@ def _whole_file(state: _File, code: str, max_lines: int, path: str) -> str:
     if state.original is not None and len(split_lines(state.original)) > max_lines:
         raise EditError(f"{path} has {len(split_lines(state.original))} lines, more than editing.whole_file_max_lines "
                         f"({max_lines}): change it with search/replace edits")
-    text = code.replace("\r\n", "\n").replace("\r", "\n")
-    if text and not text.endswith("\n") and (state.original is None or state.original.endswith("\n") or not state.original):
-        text += "\n"
-    nl = _newline(state.original) if state.original else "\n"
-    return text.replace("\n", nl) if nl != "\n" else text
+    if not state.original or "\r" in code:
+        return code  # a new file, or newlines chosen by the edit: exactly as given
+    return code.replace("\n", "\r\n") if _newline(state.original) == "\r\n" else code
 
 
 def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: list[str], max_lines: int) -> None:

@@ -177,15 +177,18 @@ def _resolved(changed: set[str], pre: _Side, post: _Side) -> set[str]:
     return out
 
 
-def _hunks(path: str, pre: list[str], post: list[str], ops: list) -> list[Edit] | None:
+def _hunks(path: str, pre: list[str], post: list[str], ops: list, check=None) -> list[Edit] | None:
     """Search/replace edits for the given opcodes, each widened by context until its search
-    text occurs once in the pre-image; None when no width does."""
-    align: dict[int, int] = {}  # a position between pre rows -> the same position in post
+    text occurs once in the pre-image (and `check`, when given, accepts them); None when no width does."""
+    # A position between pre rows -> the same position in post: before what is inserted there
+    # (a region's start) and after it (a region's end).
+    before: dict[int, int] = {}
+    after: dict[int, int] = {}
     for tag, i1, i2, j1, j2 in _opcodes(pre, post):
-        align.setdefault(i1, j1)
-        align.setdefault(i2, j2)
-        if tag == "equal":
-            align.update({i1 + t: j1 + t for t in range(i2 - i1 + 1)})
+        pairs = [(i1 + t, j1 + t) for t in range(i2 - i1 + 1)] if tag == "equal" else [(i1, j1), (i2, j2)]
+        for i, j in pairs:
+            before[i] = min(before.get(i, j), j)
+            after[i] = max(after.get(i, j), j)
     bare = bare_lines("".join(pre))
     for n in _CONTEXT_STEPS:
         spans: list[list[int]] = []
@@ -194,16 +197,18 @@ def _hunks(path: str, pre: list[str], post: list[str], ops: list) -> list[Edit] 
             if lo == hi or not any(not is_blank(line) for line in pre[max(lo, 0) : hi]):
                 lo, hi = lo - 1, hi + 1  # an insertion needs a line to anchor on
             lo, hi = max(lo, 0), min(hi, len(pre))
-            while lo not in align:
+            while lo not in before:
                 lo -= 1
-            while hi not in align:
+            while hi not in after:
                 hi += 1
             if spans and lo <= spans[-1][1]:
                 spans[-1][1] = max(spans[-1][1], hi)
             else:
                 spans.append([lo, hi])
         if all(_occurrences(bare, bare[lo:hi]) == 1 for lo, hi in spans):
-            return [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[align[lo] : align[hi]])) for lo, hi in spans]
+            edits = [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[before[lo] : after[hi]])) for lo, hi in spans]
+            if check is None or check(edits):
+                return edits
     return None
 
 
@@ -232,6 +237,8 @@ def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
         return Derived(edits=[Edit(path=path, unit=FILE_UNIT, code=post_text or "")])
     if post_text is None:
         return Derived(edits=[Edit(path=path, unit=DELETE_UNIT)])
+    if pre_text != post_text and pre_text.replace("\r\n", "\n") == post_text.replace("\r\n", "\n"):
+        return Derived(problem=f"{path}: only its line endings change, and edits keep a file's line endings")
     fallback = None
     if is_python(path):
         derived = _structured(path, pre_text, post_text)
@@ -240,7 +247,7 @@ def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
             return derived
     pre, post = split_lines(pre_text), split_lines(post_text)
     ops = [op for op in _opcodes(pre, post) if op[0] != "equal"]
-    edits = _hunks(path, pre, post, ops) if ops else []
+    edits = _hunks(path, pre, post, ops, lambda e: _replays(path, pre_text, post_text, Derived(edits=e)) is None) if ops else []
     if edits is None:
         return Derived(problem=f"{path}: no unique search text for a change", fallback=fallback)
     return Derived(edits=edits, fallback=fallback)

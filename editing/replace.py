@@ -122,14 +122,19 @@ def search_replace(text: str, search: str, replace: str, newline: str) -> Replac
                 raise EditError(f"the search text occurs {len(hits)} times (lines {where}); include more lines around it so it occurs once")
             if hits:
                 at, shift = hits[0]
-                return _splice(text, at, len(lines), _reindent(new_lines, shift), newline)
+                # At the end of the file, a final newline the search text has and the replacement lacks
+                # (or the other way round) is meant; otherwise the file keeps what it had.
+                final = replace.endswith(("\n", "\r")) if search.endswith(("\n", "\r")) != replace.endswith(("\n", "\r")) else None
+                return _splice(text, at, len(lines), _reindent(new_lines, shift), newline, final)
     raise EditError(f"the search text is not in the file{_closest(file, wanted)}")
 
 
-def _splice(text: str, at: int, count: int, new: list[str], newline: str) -> Replaced:
+def _splice(text: str, at: int, count: int, new: list[str], newline: str, final: bool | None = None) -> Replaced:
     lines = split_lines(text)
     body = "".join(line + newline for line in new)
     end = at + count
-    if end >= len(lines) and lines and not lines[-1].endswith("\n") and body:
-        body = body[: -len(newline)]  # the file had no final newline: neither does it now
+    if end >= len(lines) and lines and body:
+        had = lines[-1].endswith("\n")
+        if not (had if final is None else final):
+            body = body[: -len(newline)]  # no final newline: as the file had it, or as the edit says
     return Replaced(text="".join(lines[:at]) + body + "".join(lines[end:]), start=at, rows=len(new))

@@ -307,7 +307,7 @@ Fixed.
     ]
     assert edits[2].search == "    requests>=2.0\n" and edits[2].replace == "    requests>=2.25\n"
     assert edits[3].search == "version = 1\n" and edits[3].replace == ""
-    assert edits[4].code == "Fixed." and edits[5].code == ""
+    assert edits[4].code == "Fixed.\n" and edits[5].code == ""
 
 
 def test_an_empty_search_part_is_told_to_the_model():

@@ -171,7 +171,7 @@ def test_a_new_file_its_diff_applies_and_a_deleted_file(tmp_path):
     (repo / "old.txt").write_text("gone\n")
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     editor = AstEditor(EditingConfig())
-    result = editor.apply(repo, [Edit(path="docs/new.rst", unit="<file>", code="Title\n====="),
+    result = editor.apply(repo, [Edit(path="docs/new.rst", unit="<file>", code="Title\n=====\n"),
                                  Edit(path="pkg/empty.py", unit="<file>", code=""),
                                  Edit(path="old.txt", unit="<delete>")])
     assert result.files == {"docs/new.rst": "Title\n=====\n", "pkg/empty.py": ""}
@@ -188,11 +188,14 @@ def test_whole_file_rewrites_are_for_small_files_and_new_python_must_parse():
     with pytest.raises(EditError, match=r"big.txt has 30 lines, more than editing.whole_file_max_lines \(20\)"):
         run({"big.txt": big}, Edit(path="big.txt", unit="<file>", code="x\n"), whole_file_max_lines=20)
     assert new_text({"small.txt": "a\r\nb\r\n"}, Edit(path="small.txt", unit="<file>", code="c\nd\n"), path="small.txt") == "c\r\nd\r\n"
-
+    # A new file is written exactly as given: its own newlines, a final newline or none.
     def missing(path):
         from editing.paths import MissingFile
 
         raise MissingFile(path)
+
+    made = apply_edits(missing, [Edit(path="a.csv", unit="<file>", code="x,y\r\n1,2\r\n"), Edit(path="b.json", unit="<file>", code="{}")])
+    assert made.files == {"a.csv": "x,y\r\n1,2\r\n", "b.json": "{}"}
 
     with pytest.raises(EditError, match="the new file does not parse"):
         apply_edits(missing, [Edit(path="n.py", unit="<file>", code="def f(:\n")])
@@ -216,3 +219,14 @@ def test_an_edit_through_a_symlink_edits_the_file_it_points_to(tmp_path):
     assert result.diff.startswith(f"diff --git a/{PATH} b/{PATH}\n")
     with pytest.raises(EditError, match="leaves the repository: out.py"):
         editor.apply(repo, [Edit(path="out.py", unit="<file>", code="x = 2\n")])
+
+
+def test_a_final_newline_follows_the_file_unless_search_and_replace_say_otherwise():
+    def out(text, search, replace):
+        return new_text({"f.txt": text}, Edit(path="f.txt", search=search, replace=replace), path="f.txt")
+
+    assert out("a\nb", "b\n", "c\n") == "a\nc"  # both end alike: the file keeps its missing newline
+    assert out("a\nb\n", "b", "c") == "a\nc\n"
+    assert out("a\nb", "b", "c\n") == "a\nc\n"  # the replacement adds the final newline the search lacked
+    assert out("a\nb\n", "b\n", "c") == "a\nc"  # ... or drops it
+    assert out("a\nb\nz\n", "b", "c\n") == "a\nc\nz\n"  # away from the end, nothing to decide

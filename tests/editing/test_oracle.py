@@ -116,3 +116,11 @@ def test_same_tree_ignores_comments_and_layout_but_not_code():
     assert same_tree("x = 1  # one\n", "x = (1)\n")
     assert not same_tree("x = 1\n", "x = 2\n")
     assert not same_tree("x = (\n", "x = 1\n")  # what does not parse is never equal
+
+
+def test_lines_inserted_at_the_top_of_a_file_land_before_the_anchor():
+    pre = "Release 1.0\n-----------\n\n- fixed\n"
+    post = "Development\n-----------\n\nNothing yet.\n\n" + pre
+    derived = derive("CHANGES", pre, post)
+    assert derived.problem is None and [e.kind for e in derived.edits] == ["replace"]
+    assert apply_edits({"CHANGES": pre}.__getitem__, derived.edits, lint=False).files["CHANGES"] == post

@@ -285,7 +285,7 @@ def test_apply_creates_deletes_and_edits_through_a_symlink(env, repo, tmp_path, 
     edits = [
         {"path": "pkg/alias.py", "unit": "func", "code": "def func(a, b):\n    return os.path.join(b, a)\n"},
         {"path": "README.md", "search": "# readme", "replace": "# Read me"},
-        {"path": "docs/changes/1.rst", "unit": "<file>", "code": "Fixed."},
+        {"path": "docs/changes/1.rst", "unit": "<file>", "code": "Fixed.\n"},
         {"path": "pkg/util.py", "unit": "<delete>"},
     ]
     code, out, err = run(capsys, "edit", "--repo", repo, "--edits", write_edits(tmp_path, edits), "--apply")

@@ -302,3 +302,35 @@ def test_a_reproduction_test_that_fails_on_its_own_import_is_not_kept_and_nothin
     result = json.loads(out)
     assert code == 0 and result["status"] == "validated" and result["targets_from"] == "reproduction", (err, result["reason"])
     assert result["tests"]["target"] == {"test_supercoder_repro.py::test_it": "passed"}
+
+
+def test_a_module_level_statement_and_a_text_file_end_to_end(fake_openai, repo, tmp_path, capsys):
+    (repo / "limits.py").write_text("OFFSET = 1\n\n\ndef shift(x):\n    return x - OFFSET\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "limits")
+    seen: list[str] = []
+
+    def answer(body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        seen.append(prompt)
+        if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
+            return '```json\n{"files": ["limits.py"]}\n```'
+        if "Name the functions, methods or classes" in prompt:
+            return '```json\n{"units": ["limits.py::OFFSET"]}\n```'
+        if "You are fixing an issue" in prompt:
+            return ('<edit path="limits.py" unit="OFFSET">\nOFFSET = 0\n</edit>\n'
+                    '<edit path="README.md">\n<<<<<<< SEARCH\ncalc\n=======\ncalc (shift keeps its argument)\n>>>>>>> REPLACE\n</edit>')
+        return "I cannot help with that."
+
+    fake_openai.responder = answer
+    args = _args(repo, fake_openai, tmp_path, "--test-cmd", "python -c 'import limits; assert limits.shift(1) == 1'")
+    args[args.index("--issue") + 1] = "shift(1) gives 0: OFFSET should be 0"
+    code, out, err = run(capsys, args)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    assert "-OFFSET = 1\n+OFFSET = 0\n" in result["patch"] and "+calc (shift keeps its argument)\n" in result["patch"]
+    stage3 = next(p for p in seen if "Name the functions, methods or classes" in p)
+    assert "  OFFSET = 1  [L1-1]" in stage3  # the statement is in the map the model picks from
+    generation = next(p for p in seen if "You are fixing an issue" in p)
+    assert '<unit path="limits.py" name="OFFSET" lines="1-1">\nOFFSET = 1\n</unit>' in generation
+    assert _git(repo, "status", "--porcelain") == ""  # the user's tree untouched
