@@ -46,6 +46,7 @@ from editing.models import (
     EditError,  # noqa: E402
 )
 from editing.oracle import derive, same_tree  # noqa: E402
+from editing.paths import MissingFile, is_python  # noqa: E402
 from editing.source import Source  # noqa: E402
 from editing.units import definitions  # noqa: E402
 
@@ -154,7 +155,7 @@ def replay(row: dict, clone: Path, identity_units: int) -> dict:
             return rec
         result = json.loads(out.stdout)
         replayed = {p: None if p in result["deleted"] else result["files"].get(p, pre[p]) for p in pre}
-        same = {p: replayed[p] == post[p] or (replayed[p] is not None and post[p] is not None and p.endswith(".py")
+        same = {p: replayed[p] == post[p] or (replayed[p] is not None and post[p] is not None and is_python(p)
                                                and same_tree(replayed[p], post[p], added)) for p in pre}
         rec["same_tree"] = all(same.values())
         rec["identical_text"] = all(replayed[p] == post[p] for p in pre)
@@ -180,7 +181,7 @@ def identity(pre: dict[str, str], limit: int) -> tuple[int, int]:
     """(units tried, files left unchanged) for units re-given at column 0."""
     tried = same = 0
     for path, text in pre.items():
-        if not path.endswith(".py"):
+        if not is_python(path):
             continue
         src = Source(text)
         names: dict[str, list] = {}
@@ -200,13 +201,21 @@ def identity(pre: dict[str, str], limit: int) -> tuple[int, int]:
     return tried, same
 
 
+def _reader(files: dict[str, str]):
+    def read(path: str) -> str:
+        if path not in files:
+            raise MissingFile(f"no such file: {path}")  # a file the change creates
+        return files[path]
+
+    return read
+
+
 def speed(records: list[dict], repeat: int) -> float:
     total = 0
     t0 = time.perf_counter()
     for _ in range(repeat):
         for rec in records:
-            pre = rec["_pre"]
-            apply_edits(pre.__getitem__, rec["_edits"], lint=False)
+            apply_edits(_reader(rec["_pre"]), rec["_edits"], lint=False)
             total += len(rec["_edits"])
     return total / (time.perf_counter() - t0)
 

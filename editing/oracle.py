@@ -249,7 +249,8 @@ def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
     ops = [op for op in _opcodes(pre, post) if op[0] != "equal"]
     edits = _hunks(path, pre, post, ops, lambda e: _replays(path, pre_text, post_text, Derived(edits=e)) is None) if ops else []
     if edits is None:
-        return Derived(problem=f"{path}: no unique search text for a change", fallback=fallback)
+        why = "; its line endings are mixed, and edits keep a file's line endings" if "\r" in pre_text + post_text else ""
+        return Derived(problem=f"{path}: no search/replace edits reproduce the change{why}", fallback=fallback)
     return Derived(edits=edits, fallback=fallback)
 
 

@@ -144,6 +144,8 @@ def _statement(src: Source, piece: Piece) -> Source:
     comments = render(piece.comments, "", piece.indent_unit, src.indent_unit)
     body = render(piece.body, "", piece.indent_unit, src.indent_unit)
     found = find_statement(src, piece.name)
+    if found is None and find(src, piece.name):
+        raise EditError(f"{piece.name} is a function or class here, and the code only assigns it: give its definition, or use search/replace")
     if found is None:
         at, lines = insertion(src, head_end(src), comments + body)
         return _splice(src, at, at, lines)

@@ -230,3 +230,8 @@ def test_a_final_newline_follows_the_file_unless_search_and_replace_say_otherwis
     assert out("a\nb", "b", "c\n") == "a\nc\n"  # the replacement adds the final newline the search lacked
     assert out("a\nb\n", "b\n", "c") == "a\nc"  # ... or drops it
     assert out("a\nb\nz\n", "b", "c\n") == "a\nc\nz\n"  # away from the end, nothing to decide
+
+
+def test_a_statement_cannot_stand_in_for_a_definition_of_the_same_name():
+    with pytest.raises(EditError, match="f is a function or class here, and the code only assigns it"):
+        run({PATH: MOD}, Edit(path=PATH, unit="f", code="f = print"))
