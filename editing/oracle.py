@@ -84,14 +84,12 @@ class _Side:
         return None
 
     def owner(self, row: int) -> str | None:
-        """A unit name, `<imports>`, "stmt:NAME", "" (a comment: nothing to edit), or None (only search/replace reaches it)."""
+        """A unit name, `<imports>`, "stmt:NAME", or None (only search/replace reaches it: a comment between units, say)."""
         d = _owner(self.defs, row)
         if d is not None:
             return d.name
         if self.imports is not None and self.imports.start <= row < self.imports.end:
             return IMPORTS_UNIT
-        if self.src.is_comment_row(row):
-            return ""
         name = self.statement(row)
         return f"stmt:{name}" if name else None
 
@@ -243,8 +241,9 @@ def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
     if is_python(path):
         derived = _structured(path, pre_text, post_text)
         fallback = derived.problem or _replays(path, pre_text, post_text, derived)
-        if fallback is None:
+        if fallback is None and (derived.edits or pre_text == post_text):
             return derived
+        fallback = fallback or "only blank lines change"
     pre, post = split_lines(pre_text), split_lines(post_text)
     ops = [op for op in _opcodes(pre, post) if op[0] != "equal"]
     edits = _hunks(path, pre, post, ops, lambda e: _replays(path, pre_text, post_text, Derived(edits=e)) is None) if ops else []

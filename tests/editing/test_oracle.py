@@ -124,3 +124,13 @@ def test_lines_inserted_at_the_top_of_a_file_land_before_the_anchor():
     derived = derive("CHANGES", pre, post)
     assert derived.problem is None and [e.kind for e in derived.edits] == ["replace"]
     assert apply_edits({"CHANGES": pre}.__getitem__, derived.edits, lint=False).files["CHANGES"] == post
+
+
+def test_comments_between_units_and_blank_lines_are_replayed_to_the_letter():
+    pre = PRE.replace("\n\ndef g", "\n\n# helpers\n\n\ndef g")  # a comment of its own, not attached to g
+    post = pre.replace("# helpers", "# small helpers")
+    derived, replayed = _replay(pre, post)
+    assert [e.kind for e in derived.edits] == ["replace"] and replayed == post
+    post = PRE.replace("def g():\n    return 2\n", "def g():\n\n    return 2\n")
+    derived, replayed = _replay(PRE, post)
+    assert derived.fallback == "only blank lines change" and replayed == post
