@@ -23,15 +23,15 @@ def repo(calc_repo) -> Path:
     return calc_repo
 
 
-def responder(edits: list[str], seen: list[str]):
+def responder(edits: list[str], seen: list[str], files: tuple[str, ...] = ("calc.py",), units: tuple[str, ...] = ("calc.py::add",)):
     """Answers each stage's prompt in its documented format; edits are given in turn."""
     def answer(body: dict) -> str:
         prompt = body["messages"][-1]["content"]
         seen.append(prompt)
         if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
-            return '```json\n{"files": ["calc.py"]}\n```'
+            return "```json\n" + json.dumps({"files": list(files)}) + "\n```"
         if "Name the functions, methods or classes" in prompt:
-            return '```json\n{"units": ["calc.py::add"]}\n```'
+            return "```json\n" + json.dumps({"units": list(units)}) + "\n```"
         if "You are fixing an issue" in prompt:
             return edits.pop(0) if len(edits) > 1 else edits[0]
         return "I cannot help with that."
@@ -309,20 +309,9 @@ def test_a_module_level_statement_and_a_text_file_end_to_end(fake_openai, repo, 
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "limits")
     seen: list[str] = []
-
-    def answer(body: dict) -> str:
-        prompt = body["messages"][-1]["content"]
-        seen.append(prompt)
-        if "Which files most likely need to be edited" in prompt or "Which of these files need to be edited" in prompt:
-            return '```json\n{"files": ["limits.py"]}\n```'
-        if "Name the functions, methods or classes" in prompt:
-            return '```json\n{"units": ["limits.py::OFFSET"]}\n```'
-        if "You are fixing an issue" in prompt:
-            return ('<edit path="limits.py" unit="OFFSET">\nOFFSET = 0\n</edit>\n'
-                    '<edit path="README.md">\n<<<<<<< SEARCH\ncalc\n=======\ncalc (shift keeps its argument)\n>>>>>>> REPLACE\n</edit>')
-        return "I cannot help with that."
-
-    fake_openai.responder = answer
+    fix = ('<edit path="limits.py" unit="OFFSET">\nOFFSET = 0\n</edit>\n'
+           '<edit path="README.md">\n<<<<<<< SEARCH\ncalc\n=======\ncalc (shift keeps its argument)\n>>>>>>> REPLACE\n</edit>')
+    fake_openai.responder = responder([fix], seen, files=("limits.py",), units=("limits.py::OFFSET",))
     args = _args(repo, fake_openai, tmp_path, "--test-cmd", "python -c 'import limits; assert limits.shift(1) == 1'")
     args[args.index("--issue") + 1] = "shift(1) gives 0: OFFSET should be 0"
     code, out, err = run(capsys, args)
