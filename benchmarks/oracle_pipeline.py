@@ -43,7 +43,7 @@ from agent.pipeline import RepairRequest  # noqa: E402
 from agent.repair import run  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from editing.oracle import derive  # noqa: E402
-from editing.replace import bare_lines  # noqa: E402
+from editing.replace import bare_lines, exact_positions  # noqa: E402
 from sandbox.base import git, terminate_as_interrupt  # noqa: E402
 from sandbox.instances import clone_for, validate  # noqa: E402
 
@@ -105,11 +105,9 @@ def _tree_paths(prompt: str) -> set[str]:
 
 def _span(pre: str, search: str) -> str | None:
     """"<module>:A-B", the lines of `search` in `pre`."""
-    lines, wanted = bare_lines(pre), bare_lines(search)
-    for at in range(len(lines) - len(wanted) + 1):
-        if lines[at : at + len(wanted)] == wanted:
-            return f"<module>:{at + 1}-{at + len(wanted)}"
-    return None
+    wanted = bare_lines(search)
+    at = next(iter(exact_positions(bare_lines(pre), wanted)), None)
+    return None if at is None else f"<module>:{at + 1}-{at + len(wanted)}"
 
 
 def gold_edits(clone: Path, commit: str, patch: str) -> tuple[list, set, dict, str | None]:

@@ -19,7 +19,7 @@ from editing.models import IMPORTS_UNIT, Edit, EditError, EditResult, LintFindin
 from editing.paths import MissingFile, Reader, Resolver, is_python, repo_reader, resolve_path
 from editing.place import hoist, place
 from editing.replace import search_replace
-from editing.source import Source, indent_of, split_lines, syntax_problem
+from editing.source import Source, indent_of, newline_of, split_lines, syntax_problem
 from editing.units import find, import_block
 
 
@@ -118,17 +118,14 @@ class _File:
         return self.src
 
 
-def _newline(text: str) -> str:
-    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
-
-
 def _whole_file(state: _File, code: str, max_lines: int, path: str) -> str:
-    if state.original is not None and len(split_lines(state.original)) > max_lines:
-        raise EditError(f"{path} has {len(split_lines(state.original))} lines, more than editing.whole_file_max_lines "
+    lines = len(split_lines(state.original)) if state.original is not None else 0
+    if lines > max_lines:
+        raise EditError(f"{path} has {lines} lines, more than editing.whole_file_max_lines "
                         f"({max_lines}): change it with search/replace edits")
     if not state.original or "\r" in code:
         return code  # a new file, or newlines chosen by the edit: exactly as given
-    return code.replace("\n", "\r\n") if _newline(state.original) == "\r\n" else code
+    return code.replace("\n", "\r\n") if newline_of(state.original) == "\r\n" else code
 
 
 def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: list[str], max_lines: int) -> None:
@@ -144,7 +141,7 @@ def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: 
     python = is_python(path)
     before = state.source() if python else None
     if kind == "replace":
-        state.text = search_replace(state.text, edit.search or "", edit.replace or "", _newline(state.text)).text
+        state.text = search_replace(state.text, edit.search or "", edit.replace or "", newline_of(state.text)).text
         after = Source(state.text) if python else None
     else:  # a unit or statement of a Python file (apply_edits refused the rest)
         added += [p.name for p in pieces if p.kind in ("class", "function") and "." not in p.name and not find(before, p.name)]

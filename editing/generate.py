@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
-import re
 import threading
 import tokenize
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +28,9 @@ from editing.engine import Editor
 from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
 from editing.paths import is_python, repo_reader
 from editing.source import Source
-from editing.statements import find_statement
+from editing.statements import unique_statement
 from editing.units import find, import_block
-from localization.models import FILE_TARGET
+from localization.models import FILE_TARGET, SPAN_TARGET
 from localization.parser import module_statements, parse_source
 from localization.repomap import schematic
 from localization.stages import ChatModel
@@ -45,15 +44,12 @@ class Target:
     name: str
 
 
-_SPAN = re.compile(r"^<module>:(\d+)-(\d+)$")
-
-
 def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
     """The code a target names and, for module-level code and files, its lines ("START-END")."""
     lines = text.splitlines()
     if name == FILE_TARGET:
         return text.rstrip("\n"), f"1-{len(lines)}"
-    span = _SPAN.match(name)
+    span = SPAN_TARGET.match(name)
     if span:
         lo, hi = int(span.group(1)), min(int(span.group(2)), len(lines))
         return ("\n".join(lines[lo - 1 : hi]) or None), f"{lo}-{hi}"
@@ -66,10 +62,7 @@ def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
     defs = find(src, name) if not name.startswith("if ") else []
     if defs:
         return "\n".join("".join(src.lines[d.comment_row : d.end]).rstrip("\n") for d in defs), ""
-    try:
-        stmt = find_statement(src, name)
-    except EditError:
-        stmt = None
+    stmt = unique_statement(src, name)
     if stmt is None:
         return None, ""
     return "".join(src.lines[stmt.comment_row : stmt.end]).rstrip("\n"), f"{stmt.comment_row + 1}-{stmt.end}"

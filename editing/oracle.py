@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from editing.engine import apply_edits
 from editing.models import DELETE_UNIT, FILE_UNIT, IMPORTS_UNIT, Edit, EditError
 from editing.paths import is_python
-from editing.replace import bare_lines
+from editing.replace import bare_lines, exact_positions
 from editing.source import Source, is_blank, split_lines
-from editing.statements import find_statement, named_statements
+from editing.statements import find_statement, named_statements, unique_statement
 from editing.units import Definition, definitions, import_block
 
 # Context lines tried around a search/replace hunk until its search text occurs once.
@@ -56,13 +56,6 @@ def _code(src: Source, group: list[Definition]) -> str:
     return "\n".join("".join(src.lines[d.comment_row : d.end]) for d in group)
 
 
-def _unique(src: Source, name: str):
-    try:
-        return find_statement(src, name)
-    except EditError:
-        return None
-
-
 class _Side:
     """One image of a Python file and who owns each of its rows."""
 
@@ -78,7 +71,7 @@ class _Side:
         for s in self.statements:
             if s.first_row <= row < s.end:
                 for name in s.names:
-                    found = _unique(self.src, name)
+                    found = unique_statement(self.src, name)
                     if found is not None and found.first_row == s.first_row:
                         return name
         return None
@@ -107,7 +100,7 @@ def _structured(path: str, pre_text: str, post_text: str) -> Derived:
             owners += [post.owner(r) for r in range(j1, j2) if not is_blank(post.src.lines[r])]
             # A statement that is new, or gone, goes by search/replace: by name it would move.
             stmts = {o for o in owners if o and o.startswith("stmt:")}
-            if None in owners or any(_unique(pre.src, o[5:]) is None or _unique(post.src, o[5:]) is None for o in stmts):
+            if None in owners or any(unique_statement(pre.src, o[5:]) is None or unique_statement(post.src, o[5:]) is None for o in stmts):
                 raw.add(k)
             else:
                 changed.update(o for o in owners if o)
@@ -203,18 +196,11 @@ def _hunks(path: str, pre: list[str], post: list[str], ops: list, check=None) ->
                 spans[-1][1] = max(spans[-1][1], hi)
             else:
                 spans.append([lo, hi])
-        if all(_occurrences(bare, bare[lo:hi]) == 1 for lo, hi in spans):
+        if all(len(exact_positions(bare, bare[lo:hi])) == 1 for lo, hi in spans):
             edits = [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[before[lo] : after[hi]])) for lo, hi in spans]
             if check is None or check(edits):
                 return edits
     return None
-
-
-def _occurrences(lines: list[str], wanted: list[str]) -> int:
-    if not wanted:
-        return 0
-    first, size = wanted[0], len(wanted)
-    return sum(1 for at in range(len(lines) - size + 1) if lines[at] == first and lines[at : at + size] == wanted)
 
 
 def _replays(path: str, pre: str, post: str, derived: Derived) -> str | None:

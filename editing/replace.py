@@ -31,8 +31,12 @@ def bare_lines(text: str) -> list[str]:
     return [line[:-2] if line.endswith("\r\n") else line.rstrip("\n") for line in split_lines(text)]
 
 
-def _exact(file: list[str], search: list[str], at: int) -> str | None:
-    return "" if file[at : at + len(search)] == search else None
+def exact_positions(file: list[str], wanted: list[str]) -> list[int]:
+    """Where `wanted` occurs in `file` as a run of whole lines (0-based)."""
+    if not wanted:
+        return []
+    first, size = wanted[0], len(wanted)
+    return [at for at in range(len(file) - size + 1) if file[at] == first and file[at : at + size] == wanted]
 
 
 def _trailing(file: list[str], search: list[str], at: int) -> str | None:
@@ -66,16 +70,20 @@ def _shifted(file: list[str], search: list[str], at: int) -> str | None:
     return offset or ""
 
 
-def _matches(file: list[str], search: list[str], test) -> list[tuple[int, str]]:
-    out = []
-    first = search[0].strip()
-    for at in range(len(file) - len(search) + 1):
-        if first and file[at].strip() != first and test is not _trailing and test is not _exact:
-            continue
-        shift = test(file, search, at)
-        if shift is not None:
-            out.append((at, shift))
-    return out
+def _exact(file: list[str], search: list[str]) -> list[tuple[int, str]]:
+    return [(at, "") for at in exact_positions(file, search)]
+
+
+def _loose(test, key):
+    """Matches by `test` at the places whose first line equals the search's under `key`."""
+    def matches(file: list[str], search: list[str]) -> list[tuple[int, str]]:
+        first = key(search[0])
+        return [(at, shift) for at in range(len(file) - len(search) + 1)
+                if key(file[at]) == first and (shift := test(file, search, at)) is not None]
+    return matches
+
+
+_LEVELS = (_exact, _loose(_trailing, str.rstrip), _loose(_shifted, str.strip))
 
 
 def _reindent(lines: list[str], shift: str) -> list[str]:
@@ -115,8 +123,8 @@ def search_replace(text: str, search: str, replace: str, newline: str) -> Replac
     if trimmed != wanted and trimmed:
         attempts.append((trimmed, _trim_blank_edges(new)))
     for lines, new_lines in attempts:
-        for test in (_exact, _trailing, _shifted):
-            hits = _matches(file, lines, test)
+        for level in _LEVELS:
+            hits = level(file, lines)
             if len(hits) > 1:
                 where = ", ".join(str(at + 1) for at, _ in hits[:_SHOWN_MATCHES])
                 raise EditError(f"the search text occurs {len(hits)} times (lines {where}); include more lines around it so it occurs once")

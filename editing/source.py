@@ -27,6 +27,11 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def newline_of(text: str) -> str:
+    """The line ending most of the text's lines use."""
+    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+
+
 def indent_of(line: str) -> str:
     return _INDENT.match(line).group(0)
 
@@ -113,7 +118,7 @@ class Source:
 
     @cached_property
     def newline(self) -> str:
-        return "\r\n" if self.text.count("\r\n") * 2 > self.text.count("\n") else "\n"
+        return newline_of(self.text)
 
     def in_string(self, row: int) -> bool:
         """Whether the row begins inside a multi-line string (asked of the tree, not the whole file)."""

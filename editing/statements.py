@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from editing.models import EditError
-from editing.source import Source, indent_of, is_blank
+from editing.source import Source, is_blank
+from editing.units import leading_comment_row
 from localization.parser import normal_name
 from localization.parser import statement_names as parser_statement_names
 
@@ -30,19 +31,13 @@ def statement_names(src: Source, node: Node) -> tuple[list[str], bool]:
     return parser_statement_names(src.data, node)
 
 
-def _comment_row(src: Source, row: int) -> int:
-    while row > 0 and src.is_comment_row(row - 1) and not indent_of(src.lines[row - 1]):
-        row -= 1
-    return row
-
-
 def named_statements(src: Source) -> list[Statement]:
     out = []
     for child in src.root.named_children:
         names, plain = statement_names(src, child)
         if names:
             first = child.start_point[0]
-            out.append(Statement(names=names, first_row=first, comment_row=_comment_row(src, first), end=src.end_row(child) + 1, plain=plain))
+            out.append(Statement(names=names, first_row=first, comment_row=leading_comment_row(src, first, ""), end=src.end_row(child) + 1, plain=plain))
     return out
 
 
@@ -56,6 +51,14 @@ def find_statement(src: Source, name: str) -> Statement | None:
         rows = ", ".join(str(s.first_row + 1) for s in hits)
         raise EditError(f"{name} is assigned {len(hits)} times at module level (lines {rows}); use a search/replace edit")
     return hits[0] if hits else None
+
+
+def unique_statement(src: Source, name: str) -> Statement | None:
+    """find_statement, with an ambiguous name answered as no statement."""
+    try:
+        return find_statement(src, name)
+    except EditError:
+        return None
 
 
 def holds_statement(src: Source, name: str) -> bool:

@@ -52,7 +52,7 @@ def _text(src: Source, node: Node) -> str:
     return src.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _leading_comment_row(src: Source, first_row: int, indent: str) -> int:
+def leading_comment_row(src: Source, first_row: int, indent: str) -> int:
     row = first_row
     while row > 0 and src.is_comment_row(row - 1) and indent_of(src.lines[row - 1]) == indent:
         row -= 1
@@ -95,7 +95,7 @@ def _definition(src: Source, node: Node, scope: list[str], out: list[Definition]
             kind="class" if definition.type == "class_definition" else "function",
             def_row=def_row,
             first_row=first_row,
-            comment_row=_leading_comment_row(src, first_row, indent),
+            comment_row=leading_comment_row(src, first_row, indent),
             end=_trailing_end(src, src.end_row(node), indent),
             indent=indent,
             decorators=decorators,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 UnitKind = Literal["module", "class", "function", "method", "statement", "span", "file"]
 MODULE_UNIT = "<module>"
 FILE_TARGET = "<file>"  # a whole file, named by localization (a text file that is not Python, say)
+SPAN_TARGET = re.compile(r"^<module>:(\d+)-(\d+)$")  # lines of a file, named by localization
 
 
 class Unit(BaseModel):

@@ -21,13 +21,12 @@ from configs.rendering import render
 from localization.config import LocalizationConfig
 from localization.index import CodeIndex, list_files
 from localization.localize_result import merge_ranked, ranking_to_localization
-from localization.models import FILE_TARGET, MODULE_UNIT, Localization, Unit
+from localization.models import FILE_TARGET, MODULE_UNIT, SPAN_TARGET, Localization, Unit
 from localization.parser import module_statements
 from localization.repomap import file_tree, schematic, text_file_map
 from localization.retrieval import Ranking
 from localization.signals import named_text_files
 
-_SPAN = re.compile(r"^<module>:(\d+)-(\d+)$")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
 _OBJECT = re.compile(r"\{.*\}", re.S)
 
@@ -83,6 +82,7 @@ class _Files:
     def __init__(self, index: CodeIndex):
         self.index = index
         self.texts: dict[str, str | None] = {}
+        self.parsed: dict[str, list[Unit]] = {}
 
     def text(self, path: str) -> str | None:
         if path not in self.texts:
@@ -93,8 +93,10 @@ class _Files:
         return self.texts[path]
 
     def statements(self, path: str) -> list[Unit]:
-        text = self.text(path) if path.endswith(".py") else None
-        return [u.model_copy(update={"path": path}) for u in module_statements(text.encode("utf-8"))] if text else []
+        if path not in self.parsed:  # asked by each stage's maps, each name and the re-ask: parsed once
+            text = self.text(path) if path.endswith(".py") else None
+            self.parsed[path] = [u.model_copy(update={"path": path}) for u in module_statements(text.encode("utf-8"))] if text else []
+        return self.parsed[path]
 
     def schematic(self, path: str, units: list[Unit]) -> str:
         if not path.endswith(".py") and (text := self.text(path)) is not None:
@@ -109,7 +111,7 @@ class _Files:
         lines = max(len(text.splitlines()), 1)
         if name == FILE_TARGET:
             return Unit(path=path, name=name, kind="file", start_line=1, end_line=lines)
-        span = _SPAN.match(name)
+        span = SPAN_TARGET.match(name)
         if span:
             lo, hi = int(span.group(1)), int(span.group(2))
             return Unit(path=path, name=name, kind="span", start_line=lo, end_line=hi) if 1 <= lo <= hi <= lines else None
