@@ -7,9 +7,10 @@ from __future__ import annotations
 import shlex
 
 from sandbox.base import Sandbox, SandboxError
-from sandbox.config import SandboxConfig
+from sandbox.config import SandboxConfig, ServiceConfig
 from sandbox.models import ExecResult, TestResults
 from sandbox.results import parse_junit, pytest_disagreement
+from sandbox.services import with_services
 
 JUNIT_FILE = ".supercoder-junit.xml"  # untracked: `reset` removes it
 
@@ -21,6 +22,12 @@ def runner_base(cfg: SandboxConfig) -> str:
     """The configured pytest command with the limit per test, for pytest-timeout where installed
     (a variable: a pytest without the plugin is not told an option it does not know)."""
     return f"PYTEST_TIMEOUT={cfg.test_timeout_s:g} {cfg.pytest_command}" if cfg.test_timeout_s else cfg.pytest_command
+
+
+def run_configured(sandbox: Sandbox, tests: list[str], cfg: SandboxConfig, services: dict[str, ServiceConfig],
+                   services_dir: str) -> tuple[ExecResult, TestResults]:
+    """run_pytest with the configured command and limit, the environment's services started first."""
+    return run_pytest(sandbox, tests, with_services(runner_base(cfg), services, services_dir), optional=cfg.pytest_optional)
 
 
 def pytest_command(base: str, tests: list[str], family: bool = True) -> str:

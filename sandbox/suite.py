@@ -13,8 +13,7 @@ from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.models import TestRun
 from sandbox.recipes import Environment
-from sandbox.runner import run_pytest, runner_base
-from sandbox.services import with_services
+from sandbox.runner import run_configured
 
 
 def environment_problem(run: TestRun, targets: list[str] = ()) -> str | None:
@@ -60,8 +59,7 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
         with backend.open(env, cfg, progress) as (sb, services_dir):
             report.stage = "collect"
             progress(f"running {'the suite' if not tests else f'{len(tests)} test(s)'}")
-            result, results = run_pytest(sb, list(tests), with_services(runner_base(cfg), env.recipe.services, services_dir),
-                                         optional=cfg.pytest_optional)
+            result, results = run_configured(sb, list(tests), cfg, env.recipe.services, services_dir)
     except SandboxError as exc:
         report.problem = str(exc)
         report.duration_s = round(time.monotonic() - start, 1)

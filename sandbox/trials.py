@@ -13,7 +13,7 @@ from sandbox.config import SandboxConfig, ServiceConfig
 from sandbox.guard import apply_guarded
 from sandbox.models import TestPlan, TestRun, TestStatus
 from sandbox.recipes import Environment
-from sandbox.runner import run_pytest, runner_base
+from sandbox.runner import run_configured
 from sandbox.services import with_services
 
 COMMAND_TEST = "test-cmd"  # the id a user's test command gets: its exit status is its result
@@ -38,7 +38,7 @@ def run_plan(sb: Sandbox, plan: TestPlan, cfg: SandboxConfig, output_chars: int,
                        duration_s=result.duration_s)
     if not plan.tests:
         return TestRun(problem="no tests to run")
-    result, results = run_pytest(sb, plan.tests, with_services(runner_base(cfg), *services), optional=cfg.pytest_optional)
+    result, results = run_configured(sb, plan.tests, cfg, *services)
     return TestRun(statuses=dict(results.statuses), failures=dict(results.failures), problem=results.problem,
                    output=tail(result.output, output_chars), duration_s=result.duration_s)
 
