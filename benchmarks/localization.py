@@ -31,7 +31,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from unidiff import PatchSet  # noqa: E402
 
 from agent.settings import load_settings  # noqa: E402
-from localization.localize import Localizer  # noqa: E402
+from localization.config import RetrievalConfig  # noqa: E402
+from localization.localize import Localizer, clean_issue  # noqa: E402
 from localization.models import MODULE_UNIT  # noqa: E402
 from localization.parser import parse_source  # noqa: E402
 
@@ -74,6 +75,72 @@ def gold_locations(patch: str, tree: Path) -> tuple[set[str], set[tuple[str, str
                     inner = min(pick, key=lambda u: u.end_line - u.start_line)
                     units.add((path, inner.name))
     return files, units
+
+
+# The weights cross-validation may choose, one at a time around the configured value: few, and
+# each with a reason to move (how far the structure spreads, how much a file's best unit, dense
+# similarity, whole-file BM25 and a unit's file count).
+GRID = {
+    "structure_weight": [0.0, 0.25, 0.5],
+    "file_best_unit_weight": [0.0, 0.5, 1.0],
+    "dense_weight": [1.5, 3.0, 6.0],
+    "file_lexical_weight": [0.5, 1.0, 2.0],
+    "unit_file_weight": [0.25, 0.5, 1.0],
+}
+MISSING = 10**6  # the rank of a gold file or unit the ranking does not hold
+
+
+def grid_variants(cfg: RetrievalConfig, grid: str) -> list[tuple[str, RetrievalConfig]]:
+    """The configured weights first, then each grid value that differs from them."""
+    out = [("config", cfg)]
+    if grid == "none":
+        return out
+    spec = GRID if grid == "default" else {k: [float(x) for x in v.split(",")] for k, _, v in (p.partition("=") for p in grid.split(";"))}
+    for name, values in spec.items():
+        out += [(f"{name}={v}", cfg.model_copy(update={name: v})) for v in values if v != getattr(cfg, name)]
+    return out
+
+
+def gold_ranks(ranking, gold_files: set[str], gold_units: set[tuple[str, str]]) -> dict:
+    files = [p for p, _ in ranking.files]
+    out = {"file_rank": max((files.index(f) + 1 if f in files else MISSING) for f in gold_files)}
+    if gold_units:
+        units = list(dict.fromkeys((u.path, u.name) for u, _ in ranking.units))
+        out["unit_rank"] = max((units.index(u) + 1 if u in units else MISSING) for u in gold_units)
+    return out
+
+
+def figures(ranks: list[dict], map_files: int) -> dict:
+    """Acc@k over instances, function Acc@k over those whose gold names a unit, and the recall of
+    every gold file within the files the stage-1 map shows."""
+    funcs = [r["unit_rank"] for r in ranks if "unit_rank" in r]
+    out = {f"file_acc@{k}": round(sum(r["file_rank"] <= k for r in ranks) / max(len(ranks), 1), 4) for k in (1, 3, 5)}
+    out[f"file_recall@{map_files}"] = round(sum(r["file_rank"] <= map_files for r in ranks) / max(len(ranks), 1), 4)
+    out.update({f"func_acc@{k}": round(sum(u <= k for u in funcs) / max(len(funcs), 1), 4) for k in (5, 10)})
+    return out
+
+
+def _objective(ranks: list[dict], map_files: int) -> int:
+    """What a fold's weights are chosen for: instances with every gold file in the top 5, within the map, and units in the top 10."""
+    return sum((r["file_rank"] <= 5) + (r["file_rank"] <= map_files) + (r.get("unit_rank", MISSING) <= 10) for r in ranks)
+
+
+def cross_validate(details: list[dict], variants: list[tuple[str, RetrievalConfig]], map_files: int) -> dict:
+    """Two folds, alternating within each repository: each fold's figures come from the weights
+    that did best on the other fold (the configured ones on a tie)."""
+    folds: list[list[int]] = [[], []]
+    seen: dict[str, int] = {}
+    for i, d in enumerate(details):
+        folds[seen.get(d["repo"], 0) % 2].append(i)
+        seen[d["repo"]] = seen.get(d["repo"], 0) + 1
+    held_out: list[dict] = []
+    chosen = []
+    for test, train in ((folds[0], folds[1]), (folds[1], folds[0])):
+        scores = [_objective([details[i]["variants"][v] for i in train], map_files) for v in range(len(variants))]
+        best = max(range(len(variants)), key=lambda v: (scores[v], -v))
+        chosen.append(variants[best][0])
+        held_out += [details[i]["variants"][best] for i in test]
+    return {**figures(held_out, map_files), "chosen": chosen}
 
 
 def load_instances(path: Path, only: list[str] | None, limit: int | None) -> list[dict]:
@@ -120,6 +187,8 @@ def main() -> int:
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     ap.add_argument("--keep-trees", help="export base commits here and reuse them on later runs")
+    ap.add_argument("--grid", default="default",
+                    help="weights cross-validation may choose: default (GRID), none (the config alone), or 'field=v1,v2;field2=v3'")
     ap.add_argument("--_timing-only", dest="timing_only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.timing_only:
@@ -128,8 +197,8 @@ def main() -> int:
 
     rows = load_instances(Path(args.dataset), args.instances, args.limit)
     settings = load_settings(args.config, args.set)
-    hits = {"file@1": 0, "file@3": 0, "file@5": 0, "func@5": 0, "func@10": 0}
-    n_func = 0
+    variants = grid_variants(settings.retrieval, args.grid)
+    map_files = settings.localization.llm_map_files
     details = []
     t_start = time.perf_counter()
     query_times = []
@@ -147,36 +216,27 @@ def main() -> int:
                 export_commit(clone, row["base_commit"], tree)
             gold_files, gold_units = gold_locations(row["patch"], tree)
             loc = Localizer.open(tree, settings)
-            t0 = time.perf_counter()
-            ranking = loc.retrieve(row["problem_statement"])
-            query_times.append(time.perf_counter() - t0)
-        files = [p for p, _ in ranking.files]
-        units = list(dict.fromkeys((u.path, u.name) for u, _ in ranking.units))
-        rec = {"instance_id": row["instance_id"], "gold_files": sorted(gold_files), "gold_units": sorted(gold_units),
-               "file_rank": max((files.index(f) + 1 if f in files else 10**6) for f in gold_files)}
-        for k in (1, 3, 5):
-            hits[f"file@{k}"] += gold_files <= set(files[:k])
-        if gold_units:
-            n_func += 1
-            rec["unit_rank"] = max((units.index(u) + 1 if u in units else 10**6) for u in gold_units)
-            for k in (5, 10):
-                hits[f"func@{k}"] += gold_units <= set(units[:k])
-        rec["top_files"] = files[:5]
-        rec["top_units"] = units[:10]
+            issue = clean_issue(row["problem_statement"], settings.localization.issue_max_chars)
+            ranks = []
+            for i, (_, cfg) in enumerate(variants):
+                t0 = time.perf_counter()
+                ranking = loc.retriever.rank(issue, cfg)
+                if i == 0:
+                    query_times.append(time.perf_counter() - t0)
+                    first = ranking
+                ranks.append(gold_ranks(ranking, gold_files, gold_units))
+        files = [p for p, _ in first.files]
+        units = list(dict.fromkeys((u.path, u.name) for u, _ in first.units))
+        rec = {"instance_id": row["instance_id"], "repo": row["repo"], "gold_files": sorted(gold_files), "gold_units": sorted(gold_units),
+               **ranks[0], "top_files": files[:5], "top_units": units[:10], "variants": ranks}
         details.append(rec)
         print(f"[{n}/{len(rows)}] {row['instance_id']}: file rank {rec['file_rank']}, unit rank {rec.get('unit_rank', '-')}", file=sys.stderr)
-    total = len(rows)
-    result = {
-        "instances": total,
-        "file_acc@1": round(hits["file@1"] / total, 4),
-        "file_acc@3": round(hits["file@3"] / total, 4),
-        "file_acc@5": round(hits["file@5"] / total, 4),
-        "func_instances": n_func,
-        "func_acc@5": round(hits["func@5"] / max(n_func, 1), 4),
-        "func_acc@10": round(hits["func@10"] / max(n_func, 1), 4),
-        "mean_query_s": round(sum(query_times) / max(len(query_times), 1), 3),
-        "total_s": round(time.perf_counter() - t_start, 1),
-    }
+    result = {"instances": len(rows), "func_instances": sum("unit_rank" in d for d in details),
+              "in_sample": figures([d["variants"][0] for d in details], map_files)}
+    if len(variants) > 1:
+        result["cross_validated"] = cross_validate(details, variants, map_files)
+    result["mean_query_s"] = round(sum(query_times) / max(len(query_times), 1), 3)
+    result["total_s"] = round(time.perf_counter() - t_start, 1)
     if args.details:
         Path(args.details).write_text("".join(json.dumps(d) + "\n" for d in details))
     if not args.no_timing:

@@ -16,7 +16,7 @@ from pathlib import Path
 from configs.files import cache_dir, write_atomic
 from localization.models import Unit
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: units carry bases, calls and imports
 
 
 def content_hash(data: bytes) -> str:

@@ -64,6 +64,11 @@ class RetrievalConfig(Section):
     file_units_counted: int = Field(ge=1)
     file_lexical_weight: float = Field(ge=0)
     unit_file_weight: float = Field(ge=0)
+    file_best_unit_weight: float = Field(ge=0)
+    structure_weight: float = Field(ge=0)
+    structure_seeds: int = Field(ge=0)
+    structure_decay: float = Field(ge=0, le=1)
+    structure_max_hops: int = Field(ge=1)
 
 
 class LocalizationConfig(Section):
@@ -78,6 +83,9 @@ class LocalizationConfig(Section):
     llm_schematic_files: int = Field(ge=1)
     llm_max_units: int = Field(ge=1)
     llm_reask: int = Field(ge=0)
+    search_steps: int = Field(ge=0)
+    search_results: int = Field(ge=1)
+    open_max_lines: int = Field(ge=1)
     issue_max_chars: int = Field(gt=0)
 
 

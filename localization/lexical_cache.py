@@ -52,13 +52,14 @@ def cached_bm25(root: Path | None, key: str, keep: int, docs: Callable[[], list[
             os.rename(tmp, target)
         except OSError:  # a concurrent writer got there first: its copy is as good
             shutil.rmtree(tmp, ignore_errors=True)
-        _prune(base, keep)
+        prune(base, keep)
     except OSError:
         pass  # no cache, no harm: the index was built
     return model
 
 
-def _prune(base: Path, keep: int) -> None:
+def prune(base: Path, keep: int) -> None:
+    """Keep the `keep` most recently used entries of a cache folder."""
     entries = sorted((p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[keep:]:
         shutil.rmtree(old, ignore_errors=True)

@@ -24,6 +24,10 @@ class Unit(BaseModel):
     signature: str = ""
     doc: str = ""  # first line of the docstring
     tokens: list[str] = Field(default_factory=list)  # lexical tokens, cached with the unit
+    # The code's structure, cached with the unit and resolved in localization/structure.py:
+    bases: list[str] = Field(default_factory=list)  # a class's base classes, as written (`Basic`, `mixins.Printable`)
+    calls: list[str] = Field(default_factory=list)  # names this unit calls (`foo(`, `obj.foo(` -> "foo"), once each
+    imports: list[str] = Field(default_factory=list)  # a module head's imports: `pkg.mod`, `pkg.mod.name`, `..rel.name`
 
     @property
     def uid(self) -> str:

@@ -7,6 +7,7 @@ level count at that level. Trees with syntax errors still yield what they can.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import tree_sitter_python
@@ -67,6 +68,52 @@ def _docstring(ctx: _Ctx, block: Node | None) -> str:
     return ""
 
 
+# A call: a name (or the last name of a dotted one) followed by an opening parenthesis.
+_CALL = re.compile(r"(?<![\w@])(?:\.\s*)?([A-Za-z_]\w*)\s*\(")
+_NOT_CALLS = frozenset("if elif while for return and or not in is print assert del with yield lambda except def class super import".split())
+_IMPORT_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+?)[ \t]*(?:#.*)?$", re.M)
+MAX_CALLS = 64  # calls recorded per unit: beyond this a unit is a dispatcher, not a caller of each
+
+
+def calls_in(text: str) -> list[str]:
+    """The names a piece of code calls, in order of first call (definitions' own names excluded)."""
+    out: dict[str, None] = {}
+    for m in _CALL.finditer(text):
+        name = m.group(1)
+        if name not in _NOT_CALLS and not text[max(0, m.start() - 4) : m.start()].endswith(("def ", "ass ")):
+            out[name] = None
+            if len(out) >= MAX_CALLS:
+                break
+    return list(out)
+
+
+def imports_in(text: str) -> list[str]:
+    """A module's imports as dotted names: `import a.b` -> a.b; `from .m import x, y` -> .m.x, .m.y."""
+    out: dict[str, None] = {}
+    for m in _IMPORT_FROM.finditer(text):
+        base = m.group(1)
+        for name in re.sub(r"#[^\n]*", "", m.group(2)).strip("()").split(","):
+            name = name.split()[0] if name.split() else ""
+            if name and name != "*":
+                out[base + ("" if base.endswith(".") else ".") + name] = None
+            elif name == "*":
+                out[base] = None
+    for m in _IMPORT.finditer(text):
+        for name in m.group(1).split(","):
+            if name.split():
+                out[name.split()[0]] = None
+    return list(out)
+
+
+def _bases(ctx: _Ctx, definition: Node) -> list[str]:
+    """A class's bases as written; keyword arguments (`metaclass=`) are not bases."""
+    args = definition.child_by_field_name("superclasses")
+    if args is None:
+        return []
+    return [_text(ctx, a) for a in args.named_children if a.type in ("identifier", "attribute")]
+
+
 def _signature(ctx: _Ctx, definition: Node) -> str:
     body = definition.child_by_field_name("body")
     end = body.start_byte if body is not None else definition.end_byte
@@ -105,15 +152,18 @@ def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None
     body = definition.child_by_field_name("body")
     signature = _signature(ctx, definition)
     doc = _docstring(ctx, body)
+    bases: list[str] = []
     if definition.type == "class_definition":
         kind = "class"
         methods_before = len(ctx.units)
         rest = _walk(ctx, body, [*scope, _text(ctx, name_node)], True) if body is not None else []
         members = [u.leaf for u in ctx.units[methods_before:]]
-        text = "\n".join([signature, *(_text(ctx, n) for n in rest), " ".join(members)])
+        code = "\n".join(_text(ctx, n) for n in rest)
+        text = "\n".join([signature, code, " ".join(members)])
+        bases = _bases(ctx, definition)
     else:
         kind = "method" if in_class else "function"
-        text = _text(ctx, node)
+        text = code = _text(ctx, node)
     unit = Unit(
         name=name,
         kind=kind,
@@ -122,6 +172,8 @@ def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None
         signature=signature,
         doc=doc,
         tokens=tokenize(text[: ctx.body_max_chars]),
+        bases=bases,
+        calls=calls_in(code),
     )
     ctx.units.append(unit)
 
@@ -146,6 +198,8 @@ def parse_source(src: bytes, body_max_chars: int = 4000, parser: Parser | None =
             end_line=max(head_end, 1),
             doc=_docstring(ctx, root),
             tokens=tokenize((head_text[: ctx.body_max_chars] + "\n" + names)),
+            calls=calls_in(head_text),
+            imports=imports_in(head_text),
         )
         ctx.units.insert(0, module)
     ctx.units.sort(key=lambda u: (u.start_line, u.kind != "module"))

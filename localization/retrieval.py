@@ -14,13 +14,18 @@ from typing import Protocol
 
 import numpy as np
 
-from localization.config import LocalizationSettings
+from localization.config import LocalizationSettings, RetrievalConfig
 from localization.dense import Embedder, EmbeddingError, VectorCache, dense_scores
+from localization.graph_cache import cached_edges
 from localization.index import CodeIndex
 from localization.lexical_cache import cached_bm25, snapshot_key
 from localization.models import MODULE_UNIT, Unit
 from localization.signals import SignalResolver
+from localization.structure import CodeGraph, build_edges
 from localization.tokens import issue_title, path_tokens, split_identifier, tokenize
+
+# Relations are described for the best units only; the model is shown fewer.
+_RELATED_SHOWN = 100
 
 
 class Retriever(Protocol):
@@ -152,6 +157,7 @@ class Ranking:
     files: list[tuple[str, float]]
     units: list[tuple[Unit, float]]
     notes: list[str] = field(default_factory=list)
+    related: dict[str, str] = field(default_factory=dict)  # uid -> how the code's structure led to it
 
 
 class HybridRetriever:
@@ -167,9 +173,15 @@ class HybridRetriever:
         self._path_pos = {p: i for i, p in enumerate(index.paths)}
         self._uid_pos = {u.uid: i for i, u in enumerate(index.units)}
         self._file_of = np.asarray([self._path_pos[u.path] for u in index.units], dtype=np.int64)
+        max_defs = settings.retrieval.identifier_max_defs
+        key = snapshot_key("graph", index.file_hashes, {"max_defs": max_defs})
+        edges = cached_edges(settings.index.cache_dir, key, settings.index.bm25_cache_entries, len(index.units),
+                             lambda: build_edges(index.units, max_defs))
+        self.graph = CodeGraph(index.units, edges)
 
-    def rank(self, issue: str) -> Ranking:
-        cfg = self.settings.retrieval
+    def rank(self, issue: str, cfg: RetrievalConfig | None = None) -> Ranking:
+        """`cfg` overrides the settings' retrieval weights (the benchmark compares several)."""
+        cfg = cfg or self.settings.retrieval
         units = self.index.units
         paths = self.index.paths
         notes: list[str] = []
@@ -190,6 +202,13 @@ class HybridRetriever:
         # Dense similarity separates units within a file better than it separates files: two weights.
         unit_for_files = unit_score + cfg.dense_file_weight * dense
         unit_score = unit_score + cfg.dense_weight * dense
+        related: dict[str, str] = {}
+        if cfg.structure_weight > 0 and cfg.structure_seeds > 0 and units:
+            spread, why = self._spread(unit_score, cfg)
+            unit_score = unit_score + spread
+            unit_for_files = unit_for_files + spread
+            related = {units[int(j)].uid: self.graph.describe(int(j), why[int(j)]) for j in np.argsort(-unit_score, kind="stable")[:_RELATED_SHOWN]
+                       if int(j) in why}
 
         file_score = np.zeros(len(paths), dtype=np.float32)
         # Best unit, plus a decaying share of the next few: a file with several matching units ranks higher.
@@ -202,6 +221,10 @@ class HybridRetriever:
         file_score = _normalized(file_score) + cfg.file_lexical_weight * _normalized(self.file_lexical.scores(query))
         for path, bonus in sig.files.items():
             file_score[self._path_pos[path]] += bonus
+        if cfg.file_best_unit_weight > 0 and units:
+            best = np.zeros(len(paths), dtype=np.float32)
+            np.maximum.at(best, self._file_of, unit_score)
+            file_score = file_score + cfg.file_best_unit_weight * _normalized(best)
         emb = self.settings.embeddings
         if self.dense is not None and cfg.file_summary_weight > 0 and emb.file_top_k > 0 and emb.lazy_top_k != 0:
             top_files = list(np.argsort(-file_score, kind="stable")[: emb.file_top_k])
@@ -217,4 +240,11 @@ class HybridRetriever:
             files=[(paths[i], float(file_score[i])) for i in file_order],
             units=[(units[i], float(final_unit[i])) for i in unit_order if units[i].name != MODULE_UNIT],
             notes=notes + [f"issue mentions {e}" for e in dict.fromkeys(sig.found)][:20],
+            related=related,
         )
+
+    def _spread(self, unit_score: np.ndarray, cfg: RetrievalConfig) -> tuple[np.ndarray, dict]:
+        """The best units each pass `structure_weight` of their score along the code's structure."""
+        order = np.argsort(-unit_score, kind="stable")[: cfg.structure_seeds]
+        seeds = [(int(i), cfg.structure_weight * float(unit_score[i])) for i in order if unit_score[i] > 0]
+        return self.graph.spread(seeds, cfg.structure_decay, cfg.structure_max_hops)

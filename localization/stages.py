@@ -1,6 +1,8 @@
 """The three LLM stages of localization, each narrowing the one before:
 
-1. file map + retrieved units  -> candidate files
+1. file map + retrieved units  -> candidate files, or an action: then a bounded search loop
+   (search.py: query the index, find a definition or references, read a schematic or a unit)
+   until the model names files, at most `search_steps` calls
 2. schematic maps of candidates -> the files that matter
 3. schematic maps of those      -> the units to change, checked against the index
    (unknown names are re-asked with the valid choices)
@@ -11,8 +13,7 @@ The model is anything with `complete` (ChatModel); the agent's client is one.
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,10 +26,9 @@ from localization.models import FILE_TARGET, MODULE_UNIT, SPAN_TARGET, Localizat
 from localization.parser import module_statements
 from localization.repomap import file_tree, schematic, text_file_map
 from localization.retrieval import Ranking
+from localization.search import SearchTools, json_objects, parse_action
+from localization.search import known_paths as _known_paths
 from localization.signals import named_text_files
-
-_JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
-_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
 class ChatModel(Protocol):
@@ -46,12 +46,8 @@ class StageLog:
 
 def parse_answer(text: str, key: str) -> list[str]:
     """The list under `key` in the model's JSON answer; tolerant of prose and missing fences."""
-    for candidate in [*reversed(_JSON_BLOCK.findall(text)), *(_OBJECT.findall(text))]:
-        try:
-            data = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get(key), list):
+    for data in json_objects(text):
+        if isinstance(data.get(key), list):
             return [str(x).strip() for x in data[key] if str(x).strip()]
     return []
 
@@ -61,19 +57,6 @@ def _ask(llm: ChatModel, prompt: str, log: StageLog, stage: str, history: list[d
     answer = llm.complete(messages)[0]
     log.calls.append({"stage": stage, "prompt": prompt, "response": answer})
     return answer, [*messages, {"role": "assistant", "content": answer}]
-
-
-def _known_paths(names: list[str], paths: set[str]) -> list[str]:
-    out = []
-    for name in names:
-        name = name.strip().strip("`").lstrip("./")
-        if name in paths and name not in out:
-            out.append(name)
-        else:  # a model may shorten or lengthen a path: accept one unambiguous suffix match
-            hits = [p for p in paths if p.endswith("/" + name) or name.endswith("/" + p)]
-            if len(hits) == 1 and hits[0] not in out:
-                out.append(hits[0])
-    return out
 
 
 class _Files:
@@ -135,7 +118,24 @@ def _resolve_units(names: list[str], by_uid: dict[str, Unit], files: list[str], 
     return found, unknown
 
 
-def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: LocalizationConfig, llm: ChatModel) -> Localization:
+def _search_loop(llm: ChatModel, tools: SearchTools, answer: str, history: list[dict[str, str]], log: StageLog) -> list[str]:
+    """Each step shows the result of the model's last action (or why its answer could not be used)
+    and asks again; an answer naming files and no action ends the loop. The files it named last."""
+    named: list[str] = []
+    steps = tools.cfg.search_steps
+    for step in range(1, steps + 1):
+        prompt = render("localize_search_result.j2", result=tools.run(answer), step=step, steps=steps,
+                        max_files=tools.cfg.llm_candidate_files)
+        answer, history = _ask(llm, prompt, log, "search", history)
+        named = _known_paths(parse_answer(answer, "files"), tools.paths) or named
+        if named and parse_action(answer) is None:
+            break
+    return named
+
+
+def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: LocalizationConfig, llm: ChatModel,
+               search: Callable[[str], Ranking] | None = None) -> Localization:
+    """`search` ranks the index for the model's free-text queries in the search loop."""
     log = StageLog()
     notes: list[str] = []
     texts = _Files(index)
@@ -152,9 +152,14 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
     try:
         retrieved = [u for u, _ in ranking.units[: cfg.llm_retrieved_units]]
         prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranked_files[: cfg.llm_map_files] + named),
-                        retrieved=retrieved, max_files=cfg.llm_candidate_files)
-        answer, _ = _ask(llm, prompt, log, "files")
+                        retrieved=retrieved, related=ranking.related, max_files=cfg.llm_candidate_files, search_steps=cfg.search_steps)
+        answer, history = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
+        if cfg.search_steps and parse_action(answer) is not None:
+            found = _search_loop(llm, SearchTools(index, texts, paths, units_by_path, cfg, search), answer, history, log)
+            if not found:
+                notes.append(f"the search loop ended after {cfg.search_steps} steps with no file named")
+            candidates = picked = found[: cfg.llm_candidate_files] or picked
         if not candidates:
             notes.append("stage 1 named no known file; retrieval's files stand in")
             candidates = ranked_files[: cfg.llm_candidate_files]

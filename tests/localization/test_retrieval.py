@@ -302,8 +302,8 @@ def test_lazy_top_k_zero_disables_dense(rank):
     assert embedder.calls == []
 
 
-def _lexical_only(rank, issue):
-    r = rank(issue)
+def _lexical_only(rank, issue, *overrides):
+    r = rank(issue, *overrides)
     return [(u.uid, round(s, 5)) for u, s in r.units], [(p, round(s, 5)) for p, s in r.files]
 
 
@@ -393,12 +393,16 @@ def test_title_identifier_factor_is_used():
 
 def test_dense_weights_for_units_and_files_are_separate(rank):
     issue = "saving a record fails"
-    lexical_units, lexical_files = _lexical_only(rank, issue)
+    lexical_units, lexical_files = _lexical_only(rank, issue, "retrieval.file_best_unit_weight=0")
     embedder = FakeEmbedder(keyword_vectors("format_date"))  # dense points away from the lexical answer
-    r = rank(issue, "retrieval.dense_weight=1", "retrieval.dense_file_weight=0", "retrieval.file_summary_weight=0", embedder=embedder)
+    unit_only = ["retrieval.dense_weight=1", "retrieval.dense_file_weight=0", "retrieval.file_summary_weight=0"]
+    r = rank(issue, *unit_only, "retrieval.file_best_unit_weight=0", embedder=embedder)
     assert [(p, round(s, 5)) for p, s in r.files] == lexical_files  # files untouched by dense
     assert [(u.uid, round(s, 5)) for u, s in r.units] != lexical_units
     r = rank(issue, "retrieval.dense_weight=0", "retrieval.dense_file_weight=1", embedder=embedder)
+    assert [(p, round(s, 5)) for p, s in r.files] != lexical_files
+    # A file's best unit, dense included, reaches the file's score through file_best_unit_weight.
+    r = rank(issue, *unit_only, "retrieval.file_best_unit_weight=1", embedder=embedder)
     assert [(p, round(s, 5)) for p, s in r.files] != lexical_files
 
 
