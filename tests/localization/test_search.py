@@ -6,10 +6,7 @@ import json
 
 import pytest
 
-from agent.llm import make_llm
-from agent.settings import load_settings
 from configs.errors import LLMError
-from localization.localize import Localizer
 from localization.search import SearchTools
 from localization.stages import _Files
 
@@ -30,19 +27,9 @@ def units(*names: str) -> str:
 
 
 @pytest.fixture
-def setup(toy_repo, tmp_path, fake_openai, monkeypatch):
+def setup(toy_repo, localizer_with_model):
     """setup(*overrides) -> (localizer, llm) talking to the fake server; stage 1 shows two files and no units."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-
-    def _setup(*overrides: str):
-        s = load_settings(overrides=[
-            f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none",
-            "llm.model=fake", f"llm.base_url={fake_openai.base_url}", "llm.max_retries=0", "llm.timeout_s=10",
-            "localization.llm_map_files=2", "localization.llm_retrieved_units=0", *overrides,
-        ])
-        return Localizer.open(toy_repo, s), make_llm(s.llm)
-
-    return _setup
+    return lambda *overrides: localizer_with_model(toy_repo, "localization.llm_map_files=2", "localization.llm_retrieved_units=0", *overrides)
 
 
 def prompts(server) -> list[str]:

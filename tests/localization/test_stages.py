@@ -26,19 +26,9 @@ def repo(toy_repo) -> Path:
 
 
 @pytest.fixture
-def setup(repo, tmp_path, fake_openai, monkeypatch):
+def setup(repo, localizer_with_model):
     """setup(*overrides) -> (localizer, llm) talking to the fake server."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-
-    def _setup(*overrides: str):
-        s = load_settings(overrides=[
-            f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none",
-            "llm.model=fake", f"llm.base_url={fake_openai.base_url}", "llm.max_retries=0", "llm.timeout_s=10",
-            *overrides,
-        ])
-        return Localizer.open(repo, s), make_llm(s.llm)
-
-    return _setup
+    return lambda *overrides: localizer_with_model(repo, *overrides)
 
 
 def prompts(server) -> list[str]:

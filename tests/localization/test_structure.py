@@ -188,19 +188,11 @@ def test_edges_cache_loads_what_was_built_and_rebuilds_damage(tmp_path):
     assert len(calls) == 3
 
 
-def test_stage_one_shows_how_the_structure_led_to_a_unit(tmp_path, fake_openai, monkeypatch):
-    from agent.llm import make_llm
-    from localization.localize import Localizer
-
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+def test_stage_one_shows_how_the_structure_led_to_a_unit(tmp_path, fake_openai, localizer_with_model):
     root = write(tmp_path / "r", HIERARCHY)
-    s = load_settings(overrides=[
-        f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "retrieval.structure_weight=2",
-        "llm.model=fake", f"llm.base_url={fake_openai.base_url}", "llm.max_retries=0", "llm.timeout_s=10",
-        "localization.search_steps=0",
-    ])
+    loc, llm = localizer_with_model(root, "retrieval.structure_weight=2", "localization.search_steps=0")
     fake_openai.script_chat(['```json\n{"files": ["pkg/helpers.py"]}\n```'] * 2 + ['```json\n{"units": ["pkg/helpers.py::Printable"]}\n```'])
-    result = Localizer.open(root, s).localize("Symbol instances have __dict__ since 1.7", make_llm(s.llm))
+    result = loc.localize("Symbol instances have __dict__ since 1.7", llm)
     first = fake_openai.chat_requests()[0].messages[-1]["content"]
     assert "pkg/helpers.py :: Printable (lines" in first
     assert "found through the code: `Printable` is a base of `Symbol`" in first
