@@ -95,7 +95,7 @@ def grid_variants(cfg: RetrievalConfig, grid: str) -> list[tuple[str, RetrievalC
     out = [("config", cfg)]
     if grid == "none":
         return out
-    spec = GRID if grid == "default" else {k: [float(x) for x in v.split(",")] for k, _, v in (p.partition("=") for p in grid.split(";"))}
+    spec = GRID if grid == "default" else {k: [json.loads(x) for x in v.split(",")] for k, _, v in (p.partition("=") for p in grid.split(";"))}
     for name, values in spec.items():
         out += [(f"{name}={v}", cfg.model_copy(update={name: v})) for v in values if v != getattr(cfg, name)]
     return out
