@@ -150,6 +150,14 @@ def load_instances(path: Path, only: list[str] | None, limit: int | None) -> lis
     return rows[:limit] if limit else rows
 
 
+def open_index(tree: Path, settings) -> Localizer:
+    """The index as a query needs it: with the code graph (built on first use) when the structure is on."""
+    loc = Localizer.open(tree, settings)
+    if settings.retrieval.structure_weight > 0:
+        loc.retriever.graph  # noqa: B018 - built or loaded here, so that the index timing counts it
+    return loc
+
+
 def timing(args) -> dict:
     """Runs in a fresh process so that peak memory is this measurement's alone."""
     row = load_instances(Path(args.dataset), [args.timing_instance], None)[0]
@@ -159,10 +167,10 @@ def timing(args) -> dict:
         export_commit(clone, row["base_commit"], tree)
         settings = load_settings(args.config, [*args.set, f"index.cache_dir={cache}"])
         t0 = time.perf_counter()
-        Localizer.open(tree, settings)
+        open_index(tree, settings)
         cold = time.perf_counter() - t0
         t0 = time.perf_counter()
-        loc = Localizer.open(tree, settings)
+        loc = open_index(tree, settings)
         warm = time.perf_counter() - t0
         t0 = time.perf_counter()
         loc.retrieve(row["problem_statement"])  # loads the embedding model and embeds the candidates, if dense is on

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -173,11 +174,16 @@ class HybridRetriever:
         self._path_pos = {p: i for i, p in enumerate(index.paths)}
         self._uid_pos = {u.uid: i for i, u in enumerate(index.units)}
         self._file_of = np.asarray([self._path_pos[u.path] for u in index.units], dtype=np.int64)
+
+    @cached_property
+    def graph(self) -> CodeGraph:
+        """The code's structure, built (or loaded) on first use: runs with structure_weight 0 never pay for it."""
+        index, settings = self.index, self.settings
         max_defs = settings.retrieval.identifier_max_defs
         key = snapshot_key("graph", index.file_hashes, {"max_defs": max_defs})
         edges = cached_edges(settings.index.cache_dir, key, settings.index.bm25_cache_entries, len(index.units),
                              lambda: build_edges(index.units, max_defs))
-        self.graph = CodeGraph(index.units, edges)
+        return CodeGraph(index.units, edges)
 
     def rank(self, issue: str, cfg: RetrievalConfig | None = None) -> Ranking:
         """`cfg` overrides the settings' retrieval weights (the benchmark compares several)."""
