@@ -22,6 +22,7 @@ from localization.config import LocalizationConfig
 from localization.index import CodeIndex
 from localization.models import FILE_TARGET, MODULE_UNIT, Unit
 from localization.retrieval import Ranking
+from localization.structure import module_names
 
 ACTIONS = {"search": "query", "definition": "name", "references": "name", "schematic": "path", "open": "unit"}
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
@@ -82,8 +83,7 @@ def _unit_line(unit: Unit) -> str:
 
 def _dotted(unit: Unit) -> str:
     """`pkg.mod.Klass.method` for pkg/mod.py::Klass.method."""
-    module = unit.path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-    return f"{module}.{unit.name}"
+    return f"{module_names(unit.path)[0]}.{unit.name}"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from localization.config import RetrievalConfig
 from localization.models import MODULE_UNIT, Unit
+from localization.structure import module_names
 from localization.tokens import issue_title
 
 # A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
@@ -65,10 +66,7 @@ class SignalResolver:
             parts = path.split("/")
             for i in range(len(parts)):
                 self.by_suffix["/".join(parts[i:])].append(path)
-            module = path[:-3].replace("/", ".")
-            if module.endswith(".__init__"):
-                module = module[: -len(".__init__")]
-            self._add_module(module, path)
+            self.modules.update((m, path) for m in module_names(path))
             stem = parts[-1][:-3]
             self.stems[stem if stem != "__init__" else (parts[-2] if len(parts) > 1 else stem)].append(path)
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
@@ -90,13 +88,6 @@ class SignalResolver:
             parts = unit.name.split(".")
             for i in range(len(parts)):
                 self.by_qualname[".".join(parts[i:])].append(unit)
-
-    def _add_module(self, module: str, path: str) -> None:
-        # src/ layouts: `src/_pytest/main.py` is importable as `_pytest.main`.
-        self.modules[module] = path
-        for prefix in ("src.", "lib."):
-            if module.startswith(prefix):
-                self.modules[module[len(prefix):]] = path
 
     def _files_for(self, raw_path: str, cfg: RetrievalConfig) -> list[str]:
         parts = [p for p in raw_path.replace("\\", "/").split("/") if p and p != "."]
