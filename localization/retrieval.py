@@ -60,6 +60,15 @@ def _query_tokens(query: str, title_repeat: int = 1) -> list[str]:
     return tokens + list(dict.fromkeys(tokenize(issue_title(query)))) * (title_repeat - 1)
 
 
+def _prefixes(tokens: list[str], vocab: dict, min_chars: int) -> list[str]:
+    """The code's words that abbreviate query words by a prefix: code writes `repr`, `init`,
+    `param` where an issue writes representation, initialization, parameters."""
+    if min_chars <= 0:
+        return []
+    extra = [t[:k] for t in tokens for k in range(min_chars, len(t)) if t[:k] in vocab]
+    return [t for t in dict.fromkeys(extra) if t not in tokens]
+
+
 class LexicalRetriever:
     """BM25 over units: name tokens and path tokens repeated so that they outweigh body text."""
 
@@ -80,7 +89,12 @@ class LexicalRetriever:
         self._model = cached_bm25(settings.index.cache_dir, key, settings.index.bm25_cache_entries, docs, cfg.bm25_k1, cfg.bm25_b)
 
     def scores(self, query: str) -> np.ndarray:
-        return np.asarray(self._model.get_scores(_query_tokens(query, self._cfg.query_title_repeat)), dtype=np.float32)
+        tokens = _query_tokens(query, self._cfg.query_title_repeat)
+        scores = np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+        extra = _prefixes(tokens, self._model.vocab_dict, self._cfg.query_prefix_min_chars)
+        if extra and self._cfg.query_prefix_weight > 0:
+            scores = scores + self._cfg.query_prefix_weight * np.asarray(self._model.get_scores(extra), dtype=np.float32)
+        return scores
 
 
 class FileLexicalRetriever:

@@ -21,6 +21,10 @@ _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]+(?:-[a-z0-9]+)*)")
+# A line the issue quotes from the code: prompts (`>>>`, `$`) and backticks aside, with code punctuation.
+_PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|\$|>)?\s*`*\s*|\s*`*\s*$")
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_CODE_PUNCT = re.compile(r"[=(\[]")
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Warning|Exit))\s*:\s*(.+?)\s*$", re.M)
 
 
@@ -51,6 +55,18 @@ def _traceback_blocks(issue: str, frames: list[re.Match[str]]) -> list[list[re.M
         key = max((s for s in starts if s < m.start()), default=-1)
         blocks.setdefault(key, []).append(m)
     return list(blocks.values())
+
+
+def _whole_line_hits(src: str, text: str) -> list[int]:
+    """Offsets where `text` stands alone on a line of `src`, indentation aside."""
+    out, at = [], src.find(text)
+    while at >= 0:
+        start = src.rfind("\n", 0, at) + 1
+        end = at + len(text)
+        if not src[start:at].strip() and (end == len(src) or src[end] in "\r\n"):
+            out.append(at)
+        at = src.find(text, end)
+    return out
 
 
 class SignalResolver:
@@ -136,7 +152,33 @@ class SignalResolver:
             self._resolve_dotted(m.group(1), sig, cfg)
         self._resolve_identifiers(issue, sig, cfg)
         self._resolve_messages(issue, sig, cfg)
+        self._resolve_code_lines(issue, frames, sig, cfg)
         return sig
+
+    def _resolve_code_lines(self, issue: str, frames: list[re.Match[str]], sig: Signals, cfg: RetrievalConfig) -> None:
+        """Lines the issue quotes verbatim from the code, as a line or an inline span ("In sessions.py:
+        `method = builtin_str(method)`").
+        A traceback's own source lines are left to the frame signal, which knows their depth, and
+        `def`/`class` lines to the identifier signal (an issue proposing code repeats them too)."""
+        if cfg.signal_code_line_weight <= 0:
+            return
+        after_frame = {issue.count("\n", 0, m.end()) + 1 for m in frames}
+        lines = [_PROMPT.sub("", line) for n, line in enumerate(issue.split("\n")) if n not in after_frame]
+        quoted = {text.strip() for text in lines + _INLINE_CODE.findall(issue)
+                  if len(text.strip()) >= cfg.code_line_min_chars and _CODE_PUNCT.search(text)
+                  and not text.strip().startswith(("#", "def ", "class "))}
+        # Each line is a scan of every source: the longest (the most distinctive) are searched.
+        for text in sorted(quoted, key=lambda t: (-len(t), t))[: cfg.code_lines_max]:
+            hits = [(path, at) for path, src in self.sources.items() for at in _whole_line_hits(src, text)]
+            if not 0 < len(hits) <= cfg.identifier_max_defs:
+                continue
+            weight = cfg.signal_code_line_weight / math.sqrt(len(hits))
+            for path, offset in hits:
+                sig.add_file(path, weight * cfg.signal_file_share)
+                unit = self._unit_at(path, self.sources[path].count("\n", 0, offset) + 1)
+                if unit is not None:
+                    sig.add_unit(unit, weight)
+            sig.found.append(f"code line {text[:40]!r}")
 
     def _resolve_messages(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
         """`SomeError: text` lines and `--flags`: the code that raises or defines them holds them as literals."""

@@ -416,3 +416,35 @@ def test_file_summary_weight_is_used(rank):
     on = rank(issue, *unit_dense_off, "retrieval.file_summary_weight=5", embedder=embedder)
     assert off.files[0][0] != "pkg/text.py"
     assert on.files[0][0] == "pkg/text.py"
+
+
+ABBREVIATED = {
+    "pkg/__init__.py": "",
+    "pkg/grid.py": '''
+        class Grid:
+            def __repr__(self):
+                return "Grid(%d, %d) " % (self.rows, self.cols)
+
+            def resize(self, rows):
+                self.rows = rows
+    ''',
+}
+
+
+def test_code_words_that_abbreviate_query_words_join_the_unit_query(tmp_path):
+    """An issue says "representation"; the code says `__repr__`."""
+    from fakes.tree import write_tree
+
+    repo = write_tree(tmp_path / "repo", ABBREVIATED)
+
+    def ranked(*overrides: str) -> list[str]:
+        s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "retrieval.structure_weight=0",
+                                     *no_signals_but(), *overrides])
+        idx = build_index(repo, s.index, s.retrieval.body_max_chars)
+        return [u.uid for u, _ in HybridRetriever(idx, s).rank("The representation of a grid ends in a space").units]
+
+    assert ranked()[0] == "pkg/grid.py::Grid.__repr__"
+    assert ranked("retrieval.query_prefix_min_chars=0")[0] == "pkg/grid.py::Grid"
+    assert ranked("retrieval.query_prefix_weight=0")[0] == "pkg/grid.py::Grid"
+    # "repr" is 4 characters: a minimum of 5 leaves it out.
+    assert ranked("retrieval.query_prefix_min_chars=5")[0] == "pkg/grid.py::Grid"

@@ -272,3 +272,45 @@ def test_command_line_flag_points_at_where_it_is_defined():
     sig = resolver_.resolve("pytest --collect-only needs a shortcut", CFG.model_copy(update={"signal_message_weight": 1.5}))
     assert sig.units["tool/main.py::options"] == 1.5
     assert "tool/other.py" not in files(sig)  # mentioned in prose there, not defined
+
+
+def code_line_resolver() -> SignalResolver:
+    sources = {
+        "pkg/sessions.py": "class Session:\n    def request(self, method):\n        method = builtin_str(method)\n        return method\n",
+        "pkg/compat.py": "def builtin_str(x):\n    # method = builtin_str(method) would be wrong here\n    return str(x)\n",
+        "pkg/entry.py": "def main():\n    method = builtin_str(method)\n",
+    }
+    units_ = [unit("pkg/sessions.py", "Session", 1, 4, "class"), unit("pkg/sessions.py", "Session.request", 2, 4, "method"),
+              unit("pkg/compat.py", "builtin_str", 1, 3), unit("pkg/entry.py", "main", 1, 2)]
+    return SignalResolver(units_, sorted(sources), sources)
+
+
+# The other signals off, so that every bonus is the code line's.
+CODE_CFG = CFG.model_copy(update={"signal_code_line_weight": 2.0, "code_line_min_chars": 16, "code_lines_max": 40, "signal_file_share": 0.5,
+                                  "signal_identifier_weight": 0.0, "signal_dispatch_weight": 0.0, "signal_message_weight": 0.0})
+
+
+def test_quoted_code_line_points_at_the_units_holding_it():
+    issue = "In the sessions module there is a command:\n\n    >>> method = builtin_str(method)\n\nwhich turns b'GET' into a literal."
+    sig = code_line_resolver().resolve(issue, CODE_CFG)
+    # Two files hold the line on a line of its own (the comment in compat.py does not count): each gets 2 / sqrt(2).
+    assert sig.units["pkg/sessions.py::Session.request"] == pytest.approx(2.0 / 2**0.5)
+    assert sig.units["pkg/entry.py::main"] == pytest.approx(2.0 / 2**0.5)
+    assert sig.files["pkg/sessions.py"] == pytest.approx(1.0 / 2**0.5)
+    assert "pkg/compat.py::builtin_str" not in units(sig)
+
+
+def test_quoted_code_line_off_by_config_or_too_short():
+    issue = "`method = builtin_str(method)` is wrong"
+    assert "pkg/entry.py::main" in units(code_line_resolver().resolve(issue, CODE_CFG))
+    assert not units(code_line_resolver().resolve(issue, CODE_CFG.model_copy(update={"signal_code_line_weight": 0.0})))
+    assert not units(code_line_resolver().resolve(issue, CODE_CFG.model_copy(update={"code_line_min_chars": 40})))
+    assert not units(code_line_resolver().resolve(issue, CODE_CFG.model_copy(update={"code_lines_max": 0})))
+
+
+def test_traceback_source_lines_are_left_to_the_frame_signal():
+    issue = ('Traceback (most recent call last):\n  File "pkg/entry.py", line 2, in main\n'
+             "    method = builtin_str(method)\nNameError: name 'method' is not defined\n")
+    sig = code_line_resolver().resolve(issue, CODE_CFG.model_copy(update={"signal_traceback_weight": 0.5, "signal_message_weight": 0.0}))
+    assert sig.units["pkg/entry.py::main"] == pytest.approx(0.5)  # the frame's weight, not the code line's
+    assert "pkg/sessions.py::Session.request" not in units(sig)
