@@ -1,5 +1,6 @@
 """SWE-bench-style instances from a local JSON, JSONL or parquet file, or from the Hugging Face
-hub by name when the network allows; and the slice of them a run asks for."""
+hub by name when the network allows (Multi-SWE-bench's rows read as SWE-bench's: multiswe.py);
+and the slice of them a run asks for."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from agent.batch.multiswe import is_multi_swe, to_swebench
 from configs.errors import UserError
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")  # to solve an instance
@@ -31,6 +33,8 @@ def load(spec: str, split: str = "test", needs: tuple[str, ...] = REQUIRED) -> l
     for n, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise UserError(f"--dataset {spec}: instance {n} is not an object")
+        if is_multi_swe(row):
+            rows[n - 1] = row = to_swebench(row, f"--dataset {spec}")
         # An empty list of tests (or test patch) is given; an empty id, repository, commit or issue is not.
         missing = [k for k in needs if row.get(k) is None or (k in REQUIRED and not row[k])]
         if missing:

@@ -45,7 +45,7 @@ def gold_files(row: dict) -> list[str]:
 def run_batch(rows: list[dict], output: Path, settings: Settings, executor: Executor, repo_cache: Path,
               display: BatchDisplay, redo: bool = False, retry_errors: bool = False) -> BatchSummary:
     cfg = settings.batch
-    out = Output(output)
+    out = Output(output, {r["instance_id"]: r["multi_swe"] for r in rows if isinstance(r.get("multi_swe"), dict)})
     write_atomic(output / "config.json", json.dumps(settings.public_dump(), indent=2, default=str) + "\n")
     by_id = {r["instance_id"]: r for r in rows}
     todo = out.todo(list(by_id), redo, retry_errors)

@@ -2,6 +2,8 @@
 
     OUTPUT/
         preds.jsonl          one line per attempted instance: instance_id, model_name_or_path, model_patch
+        preds.multi_swe.jsonl  the same, as Multi-SWE-bench takes them (org, repo, number, fix_patch),
+                             for the instances that came in its format
         exit_statuses.json   instances by exit status, and each instance's status, cost and time
         config.json          the resolved configuration
         <instance_id>/       result.json, patch.diff and the agent's run record (run/)
@@ -19,6 +21,8 @@ import re
 import shutil
 from pathlib import Path
 
+from agent.batch.multiswe import PREDS as MULTI_SWE_PREDS
+from agent.batch.multiswe import submission
 from agent.batch.solve import RETRYABLE, InstanceResult
 from configs.files import read_json, write_atomic
 
@@ -28,8 +32,10 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.-]{1,200}")  # an instance id that can name it
 
 
 class Output:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, origins: dict[str, dict] | None = None):
+        """`origins`: instance id -> its Multi-SWE-bench names (org, repo, number), for those that have them."""
         self.root = root
+        self.origins = origins or {}
         root.mkdir(parents=True, exist_ok=True)
         self.preds: dict[str, dict] = {}
         for line in _lines(root / PREDS):
@@ -90,6 +96,9 @@ class Output:
         self.preds[result.instance_id] = {"instance_id": result.instance_id, "model_name_or_path": model,
                                           "model_patch": result.patch}
         write_atomic(self.root / PREDS, "".join(json.dumps(p) + "\n" for p in self.preds.values()))
+        if self.origins:
+            lines = [submission(p, self.origins[i]) for i, p in self.preds.items() if i in self.origins]
+            write_atomic(self.root / MULTI_SWE_PREDS, "".join(json.dumps(p) + "\n" for p in lines))
         self.instances[result.instance_id] = {"status": result.status, "cost_usd": result.cost_usd,
                                               "duration_s": result.duration_s, "reason": result.reason}
         by_status: dict[str, list[str]] = {}
