@@ -43,7 +43,7 @@ class Localizer:
             return ranking_to_localization(ranking, cfg.top_files, cfg.top_units, mode="retrieval")
         from localization.stages import run_stages
 
-        return run_stages(issue, ranking, self.index, cfg, llm, self.retriever.rank)
+        return run_stages(issue, ranking, self.index, cfg, llm, self.retriever.rank, lambda: self.retriever.graph)
 
 
 def clean_issue(issue: str, max_chars: int) -> str:

@@ -22,7 +22,7 @@ from localization.config import LocalizationConfig
 from localization.index import CodeIndex
 from localization.models import FILE_TARGET, MODULE_UNIT, Unit
 from localization.retrieval import Ranking
-from localization.structure import module_names
+from localization.structure import CodeGraph, module_names
 
 ACTIONS = {"search": "query", "definition": "name", "references": "name", "schematic": "path", "open": "unit"}
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)
@@ -94,6 +94,7 @@ class SearchTools:
     units_by_path: dict[str, list[Unit]]
     cfg: LocalizationConfig
     search: Callable[[str], Ranking] | None = None
+    graph: Callable[[], CodeGraph] | None = None  # the code's structure, built on first use
 
     def run(self, answer: str) -> Result:
         action = parse_action(answer)
@@ -133,14 +134,35 @@ class SearchTools:
         return Result(f"definition {json.dumps(name)}", lines or ["no unit of that name is defined in the indexed files"])
 
     def _references(self, name: str) -> Result:
-        word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        # Who calls or subclasses it, as the index resolved the names (through imports), before the
+        # text that mentions it: the text scan finds comments and namesakes too.
+        lines = self._related(name)
+        word = re.compile(rf"(?<!\w){re.escape(name.rpartition('.')[2].rpartition('::')[2])}(?!\w)")
         hits = [f"- {path}:{i}: {line.strip()[:_LINE_CHARS]}" for path, text in sorted(self.index.sources.items())
                 for i, line in enumerate(text.splitlines(), 1) if word.search(line)]
-        lines = hits[: self.cfg.search_results]
-        if len(hits) > len(lines):
+        shown = hits[: self.cfg.search_results]
+        if lines and shown:
+            lines.append("Lines that mention it:")
+        lines += shown
+        if len(hits) > len(shown):
             files = len({h.split(":", 1)[0] for h in hits})
-            lines.append(f"({len(hits)} lines in {files} files; the first {len(lines)} shown)")
+            lines.append(f"({len(hits)} lines in {files} files; the first {len(shown)} shown)")
         return Result(f"references {json.dumps(name)}", lines or ["no indexed file mentions it"])
+
+    def _related(self, name: str) -> list[str]:
+        found = self._definitions(name)
+        if self.graph is None or not found:
+            return []
+        graph = self.graph()
+        at = [i for u in found if (i := graph.index_of(u.uid)) is not None]
+        lines: list[str] = []
+        for title, edges in (("Called by", graph.callers), ("Subclassed by", graph.subclasses)):
+            uids = list(dict.fromkeys(graph.units[j].uid for i in at for j in edges[i].tolist()))
+            if uids:
+                lines += [f"{title} (names resolved through imports):", *(f"- {u}" for u in uids[: self.cfg.search_results])]
+                if len(uids) > self.cfg.search_results:
+                    lines.append(f"({len(uids) - self.cfg.search_results} more)")
+        return lines
 
     def _schematic(self, path: str) -> Result:
         hits = known_paths([path], self.paths)

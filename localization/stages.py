@@ -29,6 +29,7 @@ from localization.retrieval import Ranking
 from localization.search import SearchTools, json_objects, parse_action
 from localization.search import known_paths as _known_paths
 from localization.signals import named_text_files
+from localization.structure import CodeGraph
 
 
 class ChatModel(Protocol):
@@ -134,8 +135,9 @@ def _search_loop(llm: ChatModel, tools: SearchTools, answer: str, history: list[
 
 
 def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: LocalizationConfig, llm: ChatModel,
-               search: Callable[[str], Ranking] | None = None) -> Localization:
-    """`search` ranks the index for the model's free-text queries in the search loop."""
+               search: Callable[[str], Ranking] | None = None, graph: Callable[[], CodeGraph] | None = None) -> Localization:
+    """`search` ranks the index for the model's free-text queries in the search loop; `graph`
+    gives the code's structure, for its `references` action."""
     log = StageLog()
     notes: list[str] = []
     texts = _Files(index)
@@ -156,7 +158,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
         answer, history = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]
         if cfg.search_steps and parse_action(answer) is not None:
-            found = _search_loop(llm, SearchTools(index, texts, paths, units_by_path, cfg, search), answer, history, log)
+            found = _search_loop(llm, SearchTools(index, texts, paths, units_by_path, cfg, search, graph), answer, history, log)
             if not found:
                 notes.append(f"the search loop ended after {cfg.search_steps} steps with no file named")
             candidates = picked = found[: cfg.llm_candidate_files] or picked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -220,7 +221,8 @@ def tools(setup):
         by_path: dict = {}
         for unit in index.units:
             by_path.setdefault(unit.path, []).append(unit)
-        return SearchTools(index, _Files(index), set(index.paths), by_path, loc.settings.localization, loc.retriever.rank)
+        return SearchTools(index, _Files(index), set(index.paths), by_path, loc.settings.localization, loc.retriever.rank,
+                           lambda: loc.retriever.graph)
 
     return _tools
 
@@ -244,6 +246,21 @@ def test_references_are_whole_words_and_capped(tools):
     assert lines == ["- pkg/storage.py:5: def save_record(self, record):", '- pkg/storage.py:6: """Save a record to disk storage."""',
                      "(5 lines in 1 files; the first 2 shown)"]  # not save_record, load_record, serialize_record
     assert act(t, action="references", name="recor").lines == ["no indexed file mentions it"]
+
+
+def test_references_list_the_callers_the_index_resolved_before_the_text(tools):
+    t = tools()
+    lines = act(t, action="references", name="serialize_record").lines
+    assert lines[:3] == ["Called by (names resolved through imports):", "- pkg/storage.py::RecordStore.save_record",
+                         "Lines that mention it:"]
+    assert "- pkg/storage.py:7: data = serialize_record(record)" in lines
+    # A method named by its class: its callers by the structure, its text by its own name.
+    lines = act(t, action="references", name="Session.send").lines
+    assert lines[:2] == ["Called by (names resolved through imports):", "- pkg/net/session.py::Session.request"]
+    assert "- pkg/net/session.py:3: return self.send(method, url)" in lines
+    # Without the structure, the text alone, as before.
+    plain = dataclasses.replace(t, graph=None)
+    assert act(plain, action="references", name="serialize_record").lines[0].startswith("- pkg/storage.py:")
 
 
 def test_open_shows_numbered_lines_capped_with_the_way_on(tools):
