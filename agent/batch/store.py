@@ -37,6 +37,14 @@ class Output:
         self.root = root
         self.origins = origins or {}
         root.mkdir(parents=True, exist_ok=True)
+        # Kept across runs of other slices of the dataset, as preds.jsonl is: keyed by what names an instance there.
+        self.submissions: dict[tuple, dict] = {}
+        for line in _lines(root / MULTI_SWE_PREDS):
+            try:
+                sub = json.loads(line)
+                self.submissions[(sub["org"], sub["repo"], sub["number"])] = sub
+            except (json.JSONDecodeError, TypeError, KeyError):
+                continue
         self.preds: dict[str, dict] = {}
         for line in _lines(root / PREDS):
             try:
@@ -96,9 +104,10 @@ class Output:
         self.preds[result.instance_id] = {"instance_id": result.instance_id, "model_name_or_path": model,
                                           "model_patch": result.patch}
         write_atomic(self.root / PREDS, "".join(json.dumps(p) + "\n" for p in self.preds.values()))
-        if self.origins:
-            lines = [submission(p, self.origins[i]) for i, p in self.preds.items() if i in self.origins]
-            write_atomic(self.root / MULTI_SWE_PREDS, "".join(json.dumps(p) + "\n" for p in lines))
+        origin = self.origins.get(result.instance_id)
+        if origin is not None:
+            self.submissions[(origin["org"], origin["repo"], origin["number"])] = submission(self.preds[result.instance_id], origin)
+            write_atomic(self.root / MULTI_SWE_PREDS, "".join(json.dumps(p) + "\n" for p in self.submissions.values()))
         self.instances[result.instance_id] = {"status": result.status, "cost_usd": result.cost_usd,
                                               "duration_s": result.duration_s, "reason": result.reason}
         by_status: dict[str, list[str]] = {}

@@ -83,6 +83,12 @@ def test_predictions_are_also_written_as_multi_swe_takes_them(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "out" / PREDS).read_text().splitlines()]
     assert lines == [{"org": "acme", "repo": "widgets", "number": 7, "fix_patch": "diff --git a/x b/x\n"}]
     assert len((tmp_path / "out" / "preds.jsonl").read_text().splitlines()) == 2
+    # A later run over another slice keeps the earlier lines, as preds.jsonl does; a rerun replaces its own.
+    later = Output(tmp_path / "out", {"acme__widgets-8": {"org": "acme", "repo": "widgets", "number": 8}})
+    later.save(InstanceResult(instance_id="acme__widgets-8", status="no_patch"), "m", [])
+    Output(tmp_path / "out", origins).save(InstanceResult(instance_id="acme__widgets-7", status="no_patch"), "m", [])
+    lines = [json.loads(x) for x in (tmp_path / "out" / PREDS).read_text().splitlines()]
+    assert [(x["number"], x["fix_patch"]) for x in lines] == [(7, ""), (8, "")]
     # Without origins (a SWE-bench batch) there is no such file.
     plain = Output(tmp_path / "plain")
     plain.save(InstanceResult(instance_id="o__r-1", status="no_patch"), "m", [])
