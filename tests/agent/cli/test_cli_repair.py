@@ -124,6 +124,7 @@ def test_the_cost_limit_stops_the_run_with_a_reason(fake_openai, repo, tmp_path,
     fake_openai.responder = responder([BAD], [])
     code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK, "--model", "gpt-4o",
                                        "--max-cost", "0.0000001", "--set", "repair.rounds=3"))
+    assert out, (code, err)  # once seen empty in a full run: keep the reason the CLI gave
     result = json.loads(out)
     assert code == 1 and result["status"] in ("failed", "unvalidated")
     calls = (Path(result["run_dir"]) / "calls.jsonl").read_text().splitlines()
