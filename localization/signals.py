@@ -170,15 +170,21 @@ class SignalResolver:
         # Each line is a scan of every source: the longest (the most distinctive) are searched.
         for text in sorted(quoted, key=lambda t: (-len(t), t))[: cfg.code_lines_max]:
             hits = [(path, at) for path, src in self.sources.items() for at in _whole_line_hits(src, text)]
-            if not 0 < len(hits) <= cfg.identifier_max_defs:
-                continue
-            weight = cfg.signal_code_line_weight / math.sqrt(len(hits))
-            for path, offset in hits:
-                sig.add_file(path, weight * cfg.signal_file_share)
-                unit = self._unit_at(path, self.sources[path].count("\n", 0, offset) + 1)
-                if unit is not None:
-                    sig.add_unit(unit, weight)
-            sig.found.append(f"code line {text[:40]!r}")
+            if self._credit_hits(hits, cfg.signal_code_line_weight, cfg.signal_file_share, sig, cfg):
+                sig.found.append(f"code line {text[:40]!r}")
+
+    def _credit_hits(self, hits: list[tuple[str, int]], weight: float, file_share: float, sig: Signals, cfg: RetrievalConfig) -> bool:
+        """Text found at (path, offset) in at most `identifier_max_defs` places: the unit holding each
+        place gets weight / sqrt(places), its file `file_share` of that. False when too rare or too common."""
+        if not 0 < len(hits) <= cfg.identifier_max_defs:
+            return False
+        weight /= math.sqrt(len(hits))
+        for path, offset in hits:
+            sig.add_file(path, weight * file_share)
+            unit = self._unit_at(path, self.sources[path].count("\n", 0, offset) + 1)
+            if unit is not None:
+                sig.add_unit(unit, weight)
+        return True
 
     def _resolve_messages(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
         """`SomeError: text` lines and `--flags`: the code that raises or defines them holds them as literals."""
@@ -189,15 +195,8 @@ class SignalResolver:
         pieces |= {f"{q}{m.group(1)}{q}" for m in _FLAG.finditer(issue) for q in "\"'"}
         for piece in pieces:
             hits = [(path, at) for path, src in self.sources.items() if (at := src.find(piece)) >= 0]
-            if not 0 < len(hits) <= cfg.identifier_max_defs:
-                continue
-            weight = cfg.signal_message_weight / math.sqrt(len(hits))
-            for path, offset in hits:
-                sig.add_file(path, weight)
-                unit = self._unit_at(path, self.sources[path].count("\n", 0, offset) + 1)
-                if unit is not None:
-                    sig.add_unit(unit, weight)
-            sig.found.append(f"message {piece[:40]!r}")
+            if self._credit_hits(hits, cfg.signal_message_weight, 1.0, sig, cfg):
+                sig.found.append(f"message {piece[:40]!r}")
 
     def _resolve_dotted(self, dotted: str, sig: Signals, cfg: RetrievalConfig) -> None:
         parts = dotted.split(".")
