@@ -26,11 +26,11 @@ def is_multi_swe(row: dict) -> bool:
 
 
 def _value(row: dict, key: str, kind: type, where: str):
-    """A field as JSON gives it, or as a Python literal in a string; `kind()` when absent."""
+    """A dict or list field as JSON gives it, or as a Python literal in a string; `kind()` when absent."""
     value = row.get(key)
     if value is None:
         return kind()
-    if isinstance(value, str) and kind is not str:
+    if isinstance(value, str):
         try:
             value = ast.literal_eval(value)
         except (ValueError, SyntaxError, MemoryError, RecursionError):

@@ -39,20 +39,12 @@ class Output:
         root.mkdir(parents=True, exist_ok=True)
         # Kept across runs of other slices of the dataset, as preds.jsonl is: keyed by what names an instance there.
         self.submissions: dict[tuple, dict] = {}
-        for line in _lines(root / MULTI_SWE_PREDS):
+        for sub in _json_objects(root / MULTI_SWE_PREDS):
             try:
-                sub = json.loads(line)
                 self.submissions[(sub["org"], sub["repo"], sub["number"])] = sub
-            except (json.JSONDecodeError, TypeError, KeyError):
+            except (TypeError, KeyError):  # a line without those names, or with one that cannot be a key
                 continue
-        self.preds: dict[str, dict] = {}
-        for line in _lines(root / PREDS):
-            try:
-                pred = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # cannot happen with atomic writes; a hand-edited file keeps what it can
-            if isinstance(pred, dict) and pred.get("instance_id"):
-                self.preds[pred["instance_id"]] = pred
+        self.preds: dict[str, dict] = {p["instance_id"]: p for p in _json_objects(root / PREDS) if p.get("instance_id")}
         data = _json(root / STATUSES)
         self.instances: dict[str, dict] = {k: v for k, v in (data.get("instances") or {}).items() if isinstance(v, dict)}
 
@@ -126,11 +118,22 @@ class Output:
         return out
 
 
-def _lines(path: Path) -> list[str]:
+def _json_objects(path: Path) -> list[dict]:
+    """The JSON objects of a JSON-lines file; other lines are left out (they cannot happen with
+    atomic writes; a hand-edited file keeps what it can)."""
     try:
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
+    out = []
+    for line in lines:
+        try:
+            obj = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
 
 
 def _json(path: Path) -> dict:
