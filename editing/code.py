@@ -9,7 +9,7 @@ from editing.models import IMPORTS_UNIT, EditError
 from editing.source import Source, indent_of, is_blank, syntax_problem
 from editing.statements import holds_statement
 from editing.units import Definition, definitions, is_import_statement
-from localization.parser import unwrap_definition
+from localization.languages.python import unwrap_definition
 
 _CODE_DEFS = ("comment", "function_definition", "class_definition", "decorated_definition")
 # Row kinds: "code" gets the target indentation (and the file's indent unit); "blank" is an

@@ -30,8 +30,8 @@ from editing.paths import is_python, repo_reader
 from editing.source import Source
 from editing.statements import unique_statement
 from editing.units import find, import_block
+from localization.languages import file_statements, parse_file
 from localization.models import FILE_TARGET, SPAN_TARGET
-from localization.parser import module_statements, parse_source
 from localization.repomap import schematic
 from localization.stages import ChatModel
 
@@ -92,7 +92,7 @@ def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tupl
     schematics = []
     for path in [p for p in dict.fromkeys(u["path"] for u in units) if is_python(p)][: cfg.schematic_files]:
         data = texts[path].encode("utf-8")
-        text = schematic(path, parse_source(data).units, module_statements(data))
+        text = schematic(path, parse_file(path, data).units, file_statements(path, data))
         if len(text) <= budget:
             budget -= len(text)
             schematics.append(text)

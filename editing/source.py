@@ -11,7 +11,7 @@ from functools import cached_property
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
-from localization.parser import _LANGUAGE, new_parser
+from localization.languages.python import _LANGUAGE, new_parser
 
 _STRINGS = Query(_LANGUAGE, "(string) @string")
 _INDENT = re.compile(r"[ \t]*")

@@ -14,8 +14,8 @@ from tree_sitter import Node
 from editing.models import EditError
 from editing.source import Source, is_blank
 from editing.units import leading_comment_row
-from localization.parser import normal_name
-from localization.parser import statement_names as parser_statement_names
+from localization.languages.python import normal_name
+from localization.languages.python import statement_names as parser_statement_names
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from editing.source import Source, indent_of, is_blank
-from localization.parser import _TRANSPARENT, unwrap_definition
+from localization.languages.python import _TRANSPARENT, unwrap_definition
 
 _IMPORTS = {"import_statement", "import_from_statement", "future_import_statement"}
 # Statements allowed inside a try/if of the import block besides imports (fallbacks).

@@ -20,6 +20,7 @@ class IndexConfig(Section):
     workers: int = Field(ge=1)
     exclude: list[str]
     include: list[str]
+    languages: list[Literal["python", "javascript", "typescript"]]
 
 
 class EmbeddingsConfig(Section):

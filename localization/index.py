@@ -1,4 +1,5 @@
-"""The code index: every Python source file of a repository parsed into units, from cache where possible."""
+"""The code index: every source file of a repository, in the languages it is written in, parsed
+into units, from cache where possible."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from configs.errors import UserError
 from localization.cache import UnitCache, content_hash
 from localization.config import IndexConfig
 from localization.globs import excluded
+from localization.languages import LANGUAGES, Language, language_of
 from localization.models import Unit
-from localization.parser import new_parser, parse_source
 
 Progress = Callable[[int, int], None]
 # Below this many files to parse, worker processes cost more than they save.
@@ -52,17 +52,16 @@ class CodeIndex:
     file_hashes: dict[str, str]
     sources: dict[str, str] = field(repr=False, default_factory=dict)
     stats: IndexStats = field(default_factory=IndexStats)
+    languages: list[str] = field(default_factory=lambda: ["python"])  # the languages indexed
+
+    def reads(self, path: str) -> bool:
+        """Whether `path` is in a language this index reads (a test file it left out included)."""
+        lang = language_of(path)
+        return lang is not None and lang.name in self.languages
 
     @cached_property
     def paths(self) -> list[str]:
         return sorted(self.file_hashes)
-
-
-def _grammar_version() -> str:
-    try:
-        return version("tree-sitter-python")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-        return "unknown"
 
 
 def list_python_files(root: Path) -> list[str]:
@@ -91,20 +90,43 @@ def list_files(root: Path, suffix: str = "") -> list[str]:
     return sorted(out)
 
 
-def _parse_job(args: tuple[bytes, int]) -> tuple[list[dict], bool]:
-    src, body_max_chars = args
-    parsed = parse_source(src, body_max_chars=body_max_chars, parser=_worker_parser())
+def _parse_job(args: tuple[str, str, bytes, int]) -> tuple[list[dict], bool]:
+    language, rel, src, body_max_chars = args
+    lang = LANGUAGES[language]
+    parsed = lang.parse(src, body_max_chars, _worker_parser(lang, rel))
     return [u.model_dump() for u in parsed.units], parsed.has_errors
 
 
-_PARSER = None
+_PARSERS: dict[tuple[str, str], object] = {}
 
 
-def _worker_parser():
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = new_parser()
-    return _PARSER
+def _worker_parser(lang: Language, rel: str):
+    key = (lang.name, rel.rsplit(".", 1)[-1])
+    if key not in _PARSERS:
+        _PARSERS[key] = lang.new_parser(rel)
+    return _PARSERS[key]
+
+
+def source_files(root: Path, cfg: IndexConfig) -> dict[str, list[str]]:
+    """The files to index by language: each file by its suffix, less index.exclude and the language's
+    own exclusions (index.include wins over both); then the languages `index.languages` names, or,
+    when it names none, the family with the most files (JavaScript and TypeScript are one): a
+    Python project's scripts for its documentation pages, or its generated message catalogs, are
+    not what it is written in."""
+    by_language: dict[str, list[str]] = {}
+    for rel in list_files(root):
+        lang = language_of(rel)
+        if lang is not None and not excluded(rel, [*cfg.exclude, *lang.exclude], cfg.include):
+            by_language.setdefault(lang.name, []).append(rel)
+    if cfg.languages:
+        return {name: files for name, files in by_language.items() if name in cfg.languages}
+    families: dict[str, int] = {}
+    for name, files in by_language.items():
+        families[LANGUAGES[name].family] = families.get(LANGUAGES[name].family, 0) + len(files)
+    if not families:
+        return {}
+    main = max(sorted(families), key=lambda f: families[f])
+    return {name: files for name, files in by_language.items() if LANGUAGES[name].family == main}
 
 
 def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Progress | None = None) -> CodeIndex:
@@ -114,17 +136,21 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
     if not root.is_dir():
         raise UserError(f"not a directory: {root}")
     root = root.resolve()
-    cache = UnitCache(cfg.cache_dir, {"body_max_chars": body_max_chars, "grammar": _grammar_version()})
     stats = IndexStats()
-    candidates = [p for p in list_python_files(root) if not excluded(p, cfg.exclude, cfg.include)]
-    if not candidates:
-        raise UserError(f"no Python source files to index in {root} (after excluding tests and vendored code)")
+    by_language = source_files(root, cfg)
+    if not by_language:
+        raise UserError(f"no source files to index in {root} in a language SuperCoder reads ({', '.join(LANGUAGES)}), "
+                        f"after excluding tests and vendored code")
+    # Python's entries keep the key they had before other languages came, so old caches stay warm.
+    caches = {name: UnitCache(cfg.cache_dir, {"body_max_chars": body_max_chars, "grammar": LANGUAGES[name].grammar_version(),
+                                              **({} if name == "python" else {"language": name})}) for name in by_language}
+    candidates = sorted((rel, name) for name, files in by_language.items() for rel in files)
 
     file_hashes: dict[str, str] = {}
     sources: dict[str, str] = {}
     units_by_path: dict[str, list[Unit]] = {}
-    to_parse: list[tuple[str, str, bytes]] = []
-    for rel in candidates:
+    to_parse: list[tuple[str, str, str, bytes]] = []
+    for rel, language in candidates:
         path = root / rel
         if not _usable_path(rel) or path.is_symlink():
             # Undecodable names cannot be reported; symlinks may lead outside the repository
@@ -144,9 +170,9 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
         digest = content_hash(data)
         file_hashes[rel] = digest
         sources[rel] = data.decode("utf-8", "replace")
-        cached = cache.get(digest)
+        cached = caches[language].get(digest)
         if cached is None:
-            to_parse.append((rel, digest, data))
+            to_parse.append((rel, language, digest, data))
         else:
             stats.from_cache += 1
             units_by_path[rel], had_errors = cached
@@ -155,16 +181,16 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
     total = len(to_parse)
     if progress:
         progress(0, total)
-    jobs = [(data, body_max_chars) for _, _, data in to_parse]
+    jobs = [(language, rel, data, body_max_chars) for rel, language, _, data in to_parse]
     if total >= _PARALLEL_MIN_FILES and cfg.workers > 1:
         with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
             results = pool.map(_parse_job, jobs, chunksize=16)
             parsed_all = _consume(results, total, progress)
     else:
         parsed_all = _consume(map(_parse_job, jobs), total, progress)
-    for (rel, digest, _), (dumped, has_errors) in zip(to_parse, parsed_all):
+    for (rel, language, digest, _), (dumped, has_errors) in zip(to_parse, parsed_all):
         units = [Unit.model_validate(u) for u in dumped]
-        cache.put(digest, units, has_errors)
+        caches[language].put(digest, units, has_errors)
         units_by_path[rel] = units
         stats.parsed += 1
         stats.with_syntax_errors += int(has_errors)
@@ -175,10 +201,10 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
             unit.path = rel
             units.append(unit)
     if not units:
-        raise UserError(f"no code to index in {root}: its Python files define nothing")
+        raise UserError(f"no code to index in {root}: its {' and '.join(by_language)} files define nothing")
     stats.files = len(file_hashes)
     stats.units = len(units)
-    return CodeIndex(root=root, units=units, file_hashes=file_hashes, sources=sources, stats=stats)
+    return CodeIndex(root=root, units=units, file_hashes=file_hashes, sources=sources, stats=stats, languages=sorted(by_language))
 
 
 def _consume(results, total: int, progress: Progress | None) -> list:

@@ -20,9 +20,10 @@ from typing import Protocol
 
 from localization.config import LocalizationConfig
 from localization.index import CodeIndex
+from localization.languages import module_names
 from localization.models import FILE_TARGET, MODULE_UNIT, Unit
 from localization.retrieval import Ranking
-from localization.structure import CodeGraph, module_names
+from localization.structure import CodeGraph
 
 ACTIONS = {"search": "query", "definition": "name", "references": "name", "schematic": "path", "open": "unit"}
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.S)

@@ -7,17 +7,23 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localization.config import RetrievalConfig
+from localization.languages import module_names
 from localization.models import MODULE_UNIT, Unit
-from localization.structure import module_names
 from localization.tokens import issue_title
 
 # A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
 _TEXT_PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.(?!py\b)[A-Za-z][\w]{0,7})(?![\w/])")
-_PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+\.py)\b")
+_SOURCE_SUFFIX = r"\.(?:py|[cm]?js|jsx|[cm]?ts|tsx)"
+_PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+" + _SOURCE_SUFFIX + r")\b")
+# Python's frames (`File "x.py", line 3, in f`) and Node's (`at f (/app/src/x.js:3:7)`, `at /app/x.js:3:7`).
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
+_NODE_FRAME = re.compile(r"^\s*at (?:(?:async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SOURCE_SUFFIX + r"):(\d+)(?::\d+)?\)?\s*$", re.M)
+# A module the issue's code imports: `import utc from 'dayjs/plugin/utc'`, `require('./lib/router')`.
+_IMPORT_PATH = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s*\(\s*)['"]([^'"\s]+)['"]""")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]+(?:-[a-z0-9]+)*)")
@@ -47,14 +53,34 @@ def _literal_pieces(message: str, min_chars: int) -> list[str]:
     return [p.strip() for p in re.split(r"['\"`{}()\[\]]|\b\d+\b", message) if len(p.strip()) >= min_chars]
 
 
-def _traceback_blocks(issue: str, frames: list[re.Match[str]]) -> list[list[re.Match[str]]]:
-    """Frames grouped by traceback: a new block starts at each 'Traceback' header."""
+@dataclass
+class _Frame:
+    path: str
+    line: int
+    func: str | None
+    span: tuple[int, int]
+    end: int  # where the frame's own text ends (Python prints the source line after it)
+
+
+def _traceback_blocks(issue: str) -> list[list[_Frame]]:
+    """Frames grouped by traceback, outermost first: Python's blocks start at each 'Traceback'
+    header; Node's are runs of `at` lines, innermost first as Node prints them."""
     starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", issue)]
-    blocks: dict[int, list[re.Match[str]]] = {}
-    for m in frames:
+    blocks: dict[int, list[_Frame]] = {}
+    for m in _FRAME.finditer(issue):
         key = max((s for s in starts if s < m.start()), default=-1)
-        blocks.setdefault(key, []).append(m)
-    return list(blocks.values())
+        blocks.setdefault(key, []).append(_Frame(m.group(1), int(m.group(2)), m.group(3), m.span(), m.end()))
+    out = list(blocks.values())
+    run: list[_Frame] = []
+    for m in _NODE_FRAME.finditer(issue):
+        if run and issue[run[-1].span[1] : m.start()].strip():
+            out.append(run[::-1])
+            run = []
+        func = m.group(1).rsplit(".", 1)[-1] if m.group(1) else None
+        run.append(_Frame(m.group(2), int(m.group(3)), func if func != "<anonymous>" else None, m.span(), -1))
+    if run:
+        out.append(run[::-1])
+    return out
 
 
 def _whole_line_hits(src: str, text: str) -> list[int]:
@@ -83,8 +109,7 @@ class SignalResolver:
             for i in range(len(parts)):
                 self.by_suffix["/".join(parts[i:])].append(path)
             self.modules.update((m, path) for m in module_names(path))
-            stem = parts[-1][:-3]
-            self.stems[stem if stem != "__init__" else (parts[-2] if len(parts) > 1 else stem)].append(path)
+            self.stems[module_names(path)[0].rsplit(".", 1)[-1]].append(path)
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
         self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
         self.by_file: dict[str, list[Unit]] = defaultdict(list)
@@ -125,44 +150,45 @@ class SignalResolver:
 
     def resolve(self, issue: str, cfg: RetrievalConfig) -> Signals:
         sig = Signals()
-        frames = list(_FRAME.finditer(issue))
-        frame_spans = [m.span() for m in frames]
-        for block in _traceback_blocks(issue, frames):
-            resolved = [(m, path) for m in block for path in self._files_for(m.group(1), cfg)]
-            for pos, (m, path) in enumerate(resolved):
+        blocks = _traceback_blocks(issue)
+        frame_spans = [f.span for block in blocks for f in block]
+        for block in blocks:
+            resolved = [(frame, path) for frame in block for path in self._files_for(frame.path, cfg)]
+            for pos, (frame, path) in enumerate(resolved):
                 # The innermost repository frame is most often where the fix goes; entry points least.
                 depth = pos / (len(resolved) - 1) if len(resolved) > 1 else 1.0
                 weight = cfg.signal_traceback_weight * (cfg.traceback_outer_share + (1 - cfg.traceback_outer_share) * depth)
                 sig.add_file(path, weight)
-                func = m.group(3)
-                named = [u for u in self.by_file.get(path, []) if func and u.leaf == func]
+                named = [u for u in self.by_file.get(path, []) if frame.func and u.leaf == frame.func]
                 if not named:  # `<module>` frames, or a name not found: fall back to the line
-                    at = self._unit_at(path, int(m.group(2)))
+                    at = self._unit_at(path, frame.line)
                     named = [at] if at is not None else []
                 for unit in named:
                     sig.add_unit(unit, weight)
-                sig.found.append(f"traceback frame {path}:{m.group(2)}")
+                sig.found.append(f"traceback frame {path}:{frame.line}")
         for m in _PATH.finditer(issue):
             if any(a <= m.start() < b for a, b in frame_spans):
                 continue
             for path in self._files_for(m.group(1), cfg):
                 sig.add_file(path, cfg.signal_path_weight)
                 sig.found.append(f"path {path}")
+        for m in _IMPORT_PATH.finditer(issue):
+            self._resolve_import_path(m.group(1), sig, cfg)
         for m in _DOTTED.finditer(issue):
             self._resolve_dotted(m.group(1), sig, cfg)
         self._resolve_identifiers(issue, sig, cfg)
         self._resolve_messages(issue, sig, cfg)
-        self._resolve_code_lines(issue, frames, sig, cfg)
+        self._resolve_code_lines(issue, [f.end for block in blocks for f in block if f.end >= 0], sig, cfg)
         return sig
 
-    def _resolve_code_lines(self, issue: str, frames: list[re.Match[str]], sig: Signals, cfg: RetrievalConfig) -> None:
+    def _resolve_code_lines(self, issue: str, frame_ends: list[int], sig: Signals, cfg: RetrievalConfig) -> None:
         """Lines the issue quotes verbatim from the code, as a line or an inline span ("In sessions.py:
         `method = builtin_str(method)`").
         A traceback's own source lines are left to the frame signal, which knows their depth, and
         `def`/`class` lines to the identifier signal (an issue proposing code repeats them too)."""
         if cfg.signal_code_line_weight <= 0:
             return
-        after_frame = {issue.count("\n", 0, m.end()) + 1 for m in frames}
+        after_frame = {issue.count("\n", 0, end) + 1 for end in frame_ends}
         lines = [_PROMPT.sub("", line) for n, line in enumerate(issue.split("\n")) if n not in after_frame]
         quoted = {text.strip() for text in lines + _INLINE_CODE.findall(issue)
                   if len(text.strip()) >= cfg.code_line_min_chars and _CODE_PUNCT.search(text)
@@ -197,6 +223,21 @@ class SignalResolver:
             hits = [(path, at) for path, src in self.sources.items() if (at := src.find(piece)) >= 0]
             if self._credit_hits(hits, cfg.signal_message_weight, 1.0, sig, cfg):
                 sig.found.append(f"message {piece[:40]!r}")
+
+    def _resolve_import_path(self, spec: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        """The module an import names: its longest tail that is a module of the repository, since
+        code outside the package starts with the package's name (`dayjs/plugin/utc` -> src/plugin/utc/index.js).
+        It weighs as a module's dotted name does: the code an issue imports is what it uses, not always what is wrong.
+        An absolute path is a file's, not a module's (Python's "module 'x' from '/site/x.py'")."""
+        if spec.startswith("/"):
+            return
+        parts = [p for p in re.sub(_SOURCE_SUFFIX + "$", "", spec).split("/") if p not in ("", ".", "..")]
+        for i in range(len(parts)):
+            path = self.modules.get(".".join(parts[i:]))
+            if path is not None:
+                sig.add_file(path, cfg.signal_dotted_weight)
+                sig.found.append(f"import {spec}")
+                return
 
     def _resolve_dotted(self, dotted: str, sig: Signals, cfg: RetrievalConfig) -> None:
         parts = dotted.split(".")
@@ -258,9 +299,9 @@ class SignalResolver:
                     sig.add_file(path, cfg.signal_identifier_weight * cfg.signal_file_share / math.sqrt(len(files)))
 
 
-def named_text_files(issue: str, files: list[str]) -> list[str]:
-    """Files of the repository that are not Python and that the issue names, by path or by a
-    file name only one file has: the model may be shown them beside the ranked sources."""
+def named_text_files(issue: str, files: list[str], is_source: Callable[[str], bool]) -> list[str]:
+    """Files of the repository that are not source code (`is_source`) and that the issue names, by
+    path or by a file name only one file has: the model may be shown them beside the ranked sources."""
     by_name: dict[str, list[str]] = defaultdict(list)
     for path in files:
         by_name[path.rsplit("/", 1)[-1]].append(path)
@@ -269,6 +310,6 @@ def named_text_files(issue: str, files: list[str]) -> list[str]:
     for m in _TEXT_PATH.finditer(issue):
         name = m.group(1).lstrip("./")
         hits = [name] if name in present else [p for p in files if p.endswith("/" + name)] if "/" in name else by_name.get(name, [])
-        if len(hits) == 1 and hits[0] not in out and not hits[0].endswith(".py"):
+        if len(hits) == 1 and hits[0] not in out and not is_source(hits[0]):
             out.append(hits[0])
     return out

@@ -21,9 +21,9 @@ from configs.errors import LLMError
 from configs.rendering import render
 from localization.config import LocalizationConfig
 from localization.index import CodeIndex, list_files
+from localization.languages import file_statements
 from localization.localize_result import merge_ranked, ranking_to_localization
 from localization.models import FILE_TARGET, MODULE_UNIT, SPAN_TARGET, Localization, Unit
-from localization.parser import module_statements
 from localization.repomap import file_tree, schematic, text_file_map
 from localization.retrieval import Ranking
 from localization.search import SearchTools, json_objects, parse_action
@@ -78,12 +78,16 @@ class _Files:
 
     def statements(self, path: str) -> list[Unit]:
         if path not in self.parsed:  # asked by each stage's maps, each name and the re-ask: parsed once
-            text = self.text(path) if path.endswith(".py") else None
-            self.parsed[path] = [u.model_copy(update={"path": path}) for u in module_statements(text.encode("utf-8"))] if text else []
+            text = self.text(path) if self.is_source(path) else None
+            self.parsed[path] = [u.model_copy(update={"path": path}) for u in file_statements(path, text.encode("utf-8"))] if text else []
         return self.parsed[path]
 
+    def is_source(self, path: str) -> bool:
+        """Whether `path` is code in a language the index reads (any other file is shown as text)."""
+        return self.index.reads(path)
+
     def schematic(self, path: str, units: list[Unit]) -> str:
-        if not path.endswith(".py") and (text := self.text(path)) is not None:
+        if not self.is_source(path) and (text := self.text(path)) is not None:
             return text_file_map(path, text)
         return schematic(path, units, self.statements(path))
 
@@ -141,7 +145,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
     log = StageLog()
     notes: list[str] = []
     texts = _Files(index)
-    named = named_text_files(issue, list_files(index.root))[: cfg.llm_text_files]
+    named = named_text_files(issue, list_files(index.root), index.reads)[: cfg.llm_text_files]
     paths = set(index.paths) | set(named)
     ranked_files = [p for p, _ in ranking.files]
     units_by_path: dict[str, list[Unit]] = {}
@@ -185,7 +189,7 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
             if not unknown:
                 break
             choices = [u.uid for p in narrowed for u in [*units_by_path.get(p, []), *texts.statements(p)] if u.name != MODULE_UNIT]
-            choices += [f"{p}::{FILE_TARGET}" for p in narrowed if not p.endswith(".py")]
+            choices += [f"{p}::{FILE_TARGET}" for p in narrowed if not texts.is_source(p)]
             answer, history = _ask(llm, render("localize_reask.j2", unknown=unknown, choices=choices), log, "reask", history)
             more, unknown = _resolve_units(parse_answer(answer, "units"), by_uid, narrowed, texts)
             chosen.extend(u for u in more if u not in chosen)

@@ -1,7 +1,8 @@
 """The code's structure as edges between units: a class and its bases, a unit and what it calls,
 a module and what it imports. Names are resolved the way Python would find them, as far as a
 name alone allows: first in the unit's own file, then in the files that file imports, and only
-then anywhere, when few definitions share the name.
+then anywhere, when few definitions share the name. (JavaScript's imports arrive in the same
+form: `require('../m')` as `..m`.)
 
 Retrieval spreads a share of its best units' scores along these edges (`spread`), so that the
 base class, helper or caller holding a fix rises with the public API an issue names.
@@ -15,19 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from localization.languages import is_package, module_names
 from localization.models import MODULE_UNIT, Unit
-
-
-def module_names(path: str) -> list[str]:
-    """The dotted names a file is imported by (`src/pkg/mod.py` -> pkg.mod and src.pkg.mod)."""
-    module = path[:-3].replace("/", ".") if path.endswith(".py") else path.replace("/", ".")
-    if module.endswith(".__init__"):
-        module = module[: -len(".__init__")]
-    out = [module]
-    for prefix in ("src.", "lib."):
-        if module.startswith(prefix):
-            out.append(module[len(prefix):])
-    return out
 
 
 def _absolute(path: str, imported: str) -> str:
@@ -36,7 +26,7 @@ def _absolute(path: str, imported: str) -> str:
     if not dots:
         return imported
     package = module_names(path)[0].split(".")
-    if not path.endswith("__init__.py"):
+    if not is_package(path):
         package = package[:-1]
     base = package[: len(package) - (dots - 1)] if dots > 1 else package
     rest = imported[dots:]

@@ -49,7 +49,7 @@ def tokenize(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _path_tokens(path: str) -> tuple[str, ...]:
-    stem = path[:-3] if path.endswith(".py") else path
+    stem = re.sub(r"\.[A-Za-z]{1,4}$", "", path)  # `.py`, `.js`, `.tsx`: not a word of the path
     return tuple(tokenize(stem.replace("/", " ").replace(".", " ")))
 
 

@@ -335,11 +335,11 @@ def test_file_instead_of_directory_is_a_user_error(tmp_path):
         build(path, settings(tmp_path))
 
 
-def test_repo_without_python_files_is_a_user_error(tmp_path):
+def test_repo_without_source_files_is_a_user_error(tmp_path):
     repo = tmp_path / "repo"
     write(repo, "README.md", "# hello\n")
     write(repo, "src/main.c", "int main(void) { return 0; }\n")
-    with pytest.raises(UserError, match="no Python source files"):
+    with pytest.raises(UserError, match="no source files to index .* in a language SuperCoder reads"):
         build(repo, settings(tmp_path))
 
 

@@ -279,6 +279,10 @@ def test_statements_spans_and_text_files_the_issue_names_can_be_picked(tmp_path,
 def test_named_text_files_by_path_or_by_a_unique_name():
     from localization.signals import named_text_files
 
-    files = ["setup.cfg", "docs/conf.rst", "a/tox.ini", "b/tox.ini", "pkg/mod.py", "README.md"]
-    issue = "Edit `docs/conf.rst` and setup.cfg; tox.ini is twice; see mod.py and README.md. Version 1.2.3, e.g. foo.bar()."
-    assert named_text_files(issue, files) == ["docs/conf.rst", "setup.cfg", "README.md"]
+    files = ["setup.cfg", "docs/conf.rst", "a/tox.ini", "b/tox.ini", "pkg/mod.py", "README.md", "web/app.js"]
+    issue = ("Edit `docs/conf.rst` and setup.cfg; tox.ini is twice; see mod.py and README.md. Version 1.2.3, e.g. foo.bar()."
+             " The page's app.js too.")
+    python_only = lambda path: path.endswith(".py")  # noqa: E731 - an index that reads Python alone
+    assert named_text_files(issue, files, python_only) == ["docs/conf.rst", "setup.cfg", "README.md", "web/app.js"]
+    # In a repository whose index reads JavaScript too, app.js is code, not text to show beside it.
+    assert named_text_files(issue, files, lambda path: path.endswith((".py", ".js"))) == ["docs/conf.rst", "setup.cfg", "README.md"]

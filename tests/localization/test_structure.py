@@ -12,7 +12,7 @@ import pytest
 from agent.settings import load_settings
 from localization.graph_cache import cached_edges
 from localization.index import build_index
-from localization.parser import calls_in, imports_in, parse_source
+from localization.languages.python import calls_in, imports_in, parse_source
 from localization.retrieval import HybridRetriever
 from localization.structure import CodeGraph, build_edges
 

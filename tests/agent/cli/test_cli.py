@@ -220,12 +220,12 @@ def test_nonexistent_repo(env, tmp_path, capsys):
     assert_error(code, out, err, "repository not found", only_line=False)
 
 
-def test_repo_without_python_files(env, tmp_path, capsys):
+def test_repo_without_source_files(env, tmp_path, capsys):
     repo = tmp_path / "docs-only"
     repo.mkdir()
     (repo / "README.md").write_text("# hi\n")
     code, out, err = run(capsys, "localize", "--repo", repo, "--issue", "x")
-    assert_error(code, out, err, "no Python source files", only_line=False)
+    assert_error(code, out, err, "no source files to index", only_line=False)
 
 
 @pytest.mark.parametrize("no_llm", [[], ["--no-llm"]], ids=["no-model", "no-llm"])

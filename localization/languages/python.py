@@ -1,4 +1,4 @@
-"""Parse Python source with tree-sitter into code units with qualified names and line spans.
+"""Python: tree-sitter parses source into code units with qualified names and line spans.
 
 Functions nested in functions belong to their enclosing function (they are edited with it);
 classes nest (`Outer.Inner.f`). Definitions under `if`/`try`/`with` blocks at module or class
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
+from localization.languages.base import ParsedFile
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import tokenize
 
@@ -28,12 +30,6 @@ _TRANSPARENT = {
 
 def new_parser() -> Parser:
     return Parser(_LANGUAGE)
-
-
-@dataclass
-class ParsedFile:
-    units: list[Unit]
-    has_errors: bool = False
 
 
 @dataclass
@@ -76,12 +72,13 @@ _IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+?)[ \t]*(?:#.*)?$", re.M)
 MAX_CALLS = 64  # calls recorded per unit: beyond this a unit is a dispatcher, not a caller of each
 
 
-def calls_in(text: str) -> list[str]:
-    """The names a piece of code calls, in order of first call (definitions' own names excluded)."""
+def calls_in(text: str, not_calls: frozenset[str] = _NOT_CALLS, defining: tuple[str, ...] = ("def ", "ass ")) -> list[str]:
+    """The names a piece of code calls, in order of first call (definitions' own names excluded:
+    those after a `defining` word's last characters)."""
     out: dict[str, None] = {}
     for m in _CALL.finditer(text):
         name = m.group(1)
-        if name not in _NOT_CALLS and not text[max(0, m.start() - 4) : m.start()].endswith(("def ", "ass ")):
+        if name not in not_calls and not text[max(0, m.start() - 9) : m.start()].endswith(defining):
             out[name] = None
             if len(out) >= MAX_CALLS:
                 break
@@ -260,3 +257,50 @@ def module_statements(src: bytes, parser: Parser | None = None) -> list[Unit]:
         out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=_end_line(child),
                         signature=head[:100], tokens=[]))
     return out
+
+
+def module_names(path: str) -> list[str]:
+    """The dotted names a file is imported by (`src/pkg/mod.py` -> pkg.mod and src.pkg.mod)."""
+    module = path[:-3].replace("/", ".") if path.endswith(".py") else path.replace("/", ".")
+    if module.endswith(".__init__"):
+        module = module[: -len(".__init__")]
+    return with_root_variants(module)
+
+
+def with_root_variants(module: str) -> list[str]:
+    """A module's dotted name, and the same without a `src.` or `lib.` root folder."""
+    out = [module]
+    for prefix in ("src.", "lib."):
+        if module.startswith(prefix):
+            out.append(module[len(prefix):])
+    return out
+
+
+class _Python:
+    name = family = "python"
+    suffixes = (".py",)
+    exclude: tuple[str, ...] = ()  # index.exclude already names Python's test and generated files
+
+    def grammar_version(self) -> str:
+        try:
+            return version("tree-sitter-python")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+            return "unknown"
+
+    def new_parser(self, path: str) -> Parser:
+        return new_parser()
+
+    def parse(self, src: bytes, body_max_chars: int, parser: Parser) -> ParsedFile:
+        return parse_source(src, body_max_chars, parser)
+
+    def statements(self, src: bytes, parser: Parser) -> list[Unit]:
+        return module_statements(src, parser)
+
+    def module_names(self, path: str) -> list[str]:
+        return module_names(path)
+
+    def is_package(self, path: str) -> bool:
+        return path.endswith("__init__.py")
+
+
+PYTHON = _Python()

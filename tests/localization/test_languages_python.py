@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from localization.languages.python import parse_source
 from localization.models import MODULE_UNIT
-from localization.parser import parse_source
 
 SOURCE = textwrap.dedent(
     '''\
