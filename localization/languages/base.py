@@ -3,10 +3,10 @@ its files are tests or generated, and how a file is named when another file impo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from tree_sitter import Parser
+from tree_sitter import Node, Parser
 
 from localization.models import Unit
 
@@ -15,6 +15,21 @@ from localization.models import Unit
 class ParsedFile:
     units: list[Unit]
     has_errors: bool = False
+
+
+@dataclass
+class ParseContext:
+    """One file's parse under way: its bytes, the body budget for tokens, the units so far."""
+
+    src: bytes
+    body_max_chars: int
+    units: list[Unit] = field(default_factory=list)
+
+
+def end_line(node: Node) -> int:
+    """A node's last line, 1-based: a node ending at column 0 ends on the line before."""
+    row, col = node.end_point
+    return row + (1 if col > 0 else 0) if row > node.start_point[0] else row + 1
 
 
 class Language(Protocol):

@@ -11,14 +11,13 @@ function keeps the rest of its code. Other nested functions belong to the functi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 import tree_sitter_javascript
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from localization.languages.base import ParsedFile
+from localization.languages.base import ParseContext, ParsedFile, end_line
 from localization.languages.python import calls_in, with_root_variants
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import tokenize
@@ -45,10 +44,6 @@ _SUFFIX = re.compile(r"\.(?:[cm]?js|jsx|tsx?|[cm]ts)$")
 def _text(src: bytes, node: Node) -> str:
     return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
-
-def _end_line(node: Node) -> int:
-    row, col = node.end_point
-    return row + (1 if col > 0 else 0) if row > node.start_point[0] else row + 1
 
 
 def import_names(text: str) -> list[str]:
@@ -83,14 +78,8 @@ def _dotted(spec: str) -> str:
     return "." * dots + ".".join(parts)
 
 
-@dataclass
-class _Ctx:
-    src: bytes
-    body_max_chars: int
-    units: list[Unit] = field(default_factory=list)
 
-
-def _doc(ctx: _Ctx, node: Node) -> str:
+def _doc(ctx: ParseContext, node: Node) -> str:
     """The first line of the `/** ... */` comment right before a definition."""
     prev = node.prev_named_sibling
     if prev is None or prev.type != "comment" or prev.end_point[0] < node.start_point[0] - 1:
@@ -102,14 +91,14 @@ def _doc(ctx: _Ctx, node: Node) -> str:
     return ""
 
 
-def _signature(ctx: _Ctx, node: Node, value: Node) -> str:
+def _signature(ctx: ParseContext, node: Node, value: Node) -> str:
     body = value.child_by_field_name("body")
     end = body.start_byte if body is not None and body.type in ("statement_block", "class_body") else value.end_byte
     head = ctx.src[node.start_byte : end].decode("utf-8", "replace")
     return " ".join(head.split())[:200]
 
 
-def _bases(ctx: _Ctx, cls: Node) -> list[str]:
+def _bases(ctx: ParseContext, cls: Node) -> list[str]:
     out = []
     for child in cls.named_children:
         if child.type != "class_heritage":
@@ -120,7 +109,7 @@ def _bases(ctx: _Ctx, cls: Node) -> list[str]:
     return out
 
 
-def _named_value(ctx: _Ctx, node: Node) -> list[tuple[str, Node]]:
+def _named_value(ctx: ParseContext, node: Node) -> list[tuple[str, Node]]:
     """(name, value) pairs a statement binds: declarators, member assignments, `export default`."""
     if node.type == "export_statement":
         declaration = node.child_by_field_name("declaration")
@@ -147,9 +136,9 @@ def _named_value(ctx: _Ctx, node: Node) -> list[tuple[str, Node]]:
     return []
 
 
-def _unit(ctx: _Ctx, node: Node, name: str, kind: str, value: Node, text: str, bases: list[str] | None = None) -> None:
+def _unit(ctx: ParseContext, node: Node, name: str, kind: str, value: Node, text: str, bases: list[str] | None = None) -> None:
     ctx.units.append(Unit(
-        name=name, kind=kind, start_line=node.start_point[0] + 1, end_line=_end_line(node),
+        name=name, kind=kind, start_line=node.start_point[0] + 1, end_line=end_line(node),
         signature=_signature(ctx, node, value), doc=_doc(ctx, node),
         tokens=tokenize(text[: ctx.body_max_chars]), bases=bases or [],
         # A method's own name opens its text as a call would (`m(a) {`): it is not one.
@@ -157,7 +146,7 @@ def _unit(ctx: _Ctx, node: Node, name: str, kind: str, value: Node, text: str, b
     ))
 
 
-def _function(ctx: _Ctx, node: Node, name: str, kind: str, value: Node) -> None:
+def _function(ctx: ParseContext, node: Node, name: str, kind: str, value: Node) -> None:
     """A function unit; member assignments of functions inside it become units, outside its text."""
     before = len(ctx.units)
     body = value.child_by_field_name("body")
@@ -175,7 +164,7 @@ def _function(ctx: _Ctx, node: Node, name: str, kind: str, value: Node) -> None:
     _unit(ctx, node, name, kind, value, text)
 
 
-def _members_in(ctx: _Ctx, block: Node) -> list[Node]:
+def _members_in(ctx: ParseContext, block: Node) -> list[Node]:
     """Statements of a function body that assign a function to a member (`proto.m = function`), recorded as units."""
     found = []
     for child in block.named_children:
@@ -191,7 +180,7 @@ def _members_in(ctx: _Ctx, block: Node) -> list[Node]:
     return found
 
 
-def _class(ctx: _Ctx, node: Node, name: str, value: Node) -> None:
+def _class(ctx: ParseContext, node: Node, name: str, value: Node) -> None:
     body = value.child_by_field_name("body")
     before = len(ctx.units)
     rest = []
@@ -208,7 +197,7 @@ def _class(ctx: _Ctx, node: Node, name: str, value: Node) -> None:
     _unit(ctx, node, name, "class", value, "\n".join([_signature(ctx, node, value), *rest, members]), _bases(ctx, value))
 
 
-def _object(ctx: _Ctx, name: str, obj: Node) -> bool:
+def _object(ctx: ParseContext, name: str, obj: Node) -> bool:
     """The methods of an object literal as `name.key` units; whether it had any."""
     found = False
     for member in obj.named_children:
@@ -222,7 +211,7 @@ def _object(ctx: _Ctx, name: str, obj: Node) -> bool:
     return found
 
 
-def _statement(ctx: _Ctx, node: Node) -> bool:
+def _statement(ctx: ParseContext, node: Node) -> bool:
     """Record the units a top-level statement defines; whether it was a definition."""
     target = node.child_by_field_name("declaration") if node.type == "export_statement" else node
     if target is not None and target.type in ("function_declaration", "generator_function_declaration") and target.child_by_field_name("name"):
@@ -246,10 +235,10 @@ def _statement(ctx: _Ctx, node: Node) -> bool:
 
 def parse_units(src: bytes, body_max_chars: int, parser: Parser) -> ParsedFile:
     root = parser.parse(src).root_node
-    ctx = _Ctx(src=src, body_max_chars=body_max_chars)
+    ctx = ParseContext(src=src, body_max_chars=body_max_chars)
     rest = [child for child in root.named_children if not _statement(ctx, child)]  # comments too, as Python's
     first_def = min((u.start_line for u in ctx.units), default=None)
-    head_end = max((_end_line(n) for n in rest if first_def is None or n.start_point[0] + 1 < first_def), default=0)
+    head_end = max((end_line(n) for n in rest if first_def is None or n.start_point[0] + 1 < first_def), default=0)
     head_text = "\n".join(_text(src, n) for n in rest)
     if rest or ctx.units:
         names = " ".join(u.name for u in ctx.units if u.kind != "method")
@@ -267,7 +256,7 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
     root = parser.parse(src).root_node
     out: list[Unit] = []
     seen: set[str] = set()
-    ctx = _Ctx(src=src, body_max_chars=0)
+    ctx = ParseContext(src=src, body_max_chars=0)
     for child in root.named_children:
         target = child.child_by_field_name("declaration") if child.type == "export_statement" else child
         if target is None or target.type not in _DECLARATIONS:
@@ -277,7 +266,7 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
             continue
         seen.update(names)
         head = " ".join(_text(src, child).split("\n", 1)[0].split())
-        out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=_end_line(child),
+        out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=end_line(child),
                         signature=head[:100], tokens=[]))
     return out
 

@@ -8,13 +8,12 @@ level count at that level. Trees with syntax errors still yield what they can.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
-from localization.languages.base import ParsedFile
+from localization.languages.base import ParseContext, ParsedFile, end_line
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import tokenize
 
@@ -32,23 +31,13 @@ def new_parser() -> Parser:
     return Parser(_LANGUAGE)
 
 
-@dataclass
-class _Ctx:
-    src: bytes
-    body_max_chars: int
-    units: list[Unit] = field(default_factory=list)
 
-
-def _text(ctx: _Ctx, node: Node) -> str:
+def _text(ctx: ParseContext, node: Node) -> str:
     return ctx.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _end_line(node: Node) -> int:
-    row, col = node.end_point
-    return row + (1 if col > 0 else 0) if row > node.start_point[0] else row + 1
 
-
-def _docstring(ctx: _Ctx, block: Node | None) -> str:
+def _docstring(ctx: ParseContext, block: Node | None) -> str:
     if block is None:
         return ""
     for child in block.named_children:
@@ -103,7 +92,7 @@ def imports_in(text: str) -> list[str]:
     return list(out)
 
 
-def _bases(ctx: _Ctx, definition: Node) -> list[str]:
+def _bases(ctx: ParseContext, definition: Node) -> list[str]:
     """A class's bases as written; keyword arguments (`metaclass=`) are not bases."""
     args = definition.child_by_field_name("superclasses")
     if args is None:
@@ -111,14 +100,14 @@ def _bases(ctx: _Ctx, definition: Node) -> list[str]:
     return [_text(ctx, a) for a in args.named_children if a.type in ("identifier", "attribute")]
 
 
-def _signature(ctx: _Ctx, definition: Node) -> str:
+def _signature(ctx: ParseContext, definition: Node) -> str:
     body = definition.child_by_field_name("body")
     end = body.start_byte if body is not None else definition.end_byte
     head = ctx.src[definition.start_byte : end].decode("utf-8", "replace")
     return " ".join(head.split()).rstrip(":").strip()
 
 
-def _walk(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> list[Node]:
+def _walk(ctx: ParseContext, node: Node, scope: list[str], in_class: bool) -> list[Node]:
     """Record definitions under `node` in `scope`; return the statements that are not definitions."""
     rest: list[Node] = []
     for child in node.named_children:
@@ -140,7 +129,7 @@ def unwrap_definition(node: Node) -> tuple[Node, Node] | None:
     return (definition, name_node) if name_node is not None else None
 
 
-def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None:
+def _definition(ctx: ParseContext, node: Node, scope: list[str], in_class: bool) -> None:
     parts = unwrap_definition(node)
     if parts is None:
         return
@@ -165,7 +154,7 @@ def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None
         name=name,
         kind=kind,
         start_line=node.start_point[0] + 1,
-        end_line=_end_line(node),
+        end_line=end_line(node),
         signature=signature,
         doc=doc,
         tokens=tokenize(text[: ctx.body_max_chars]),
@@ -177,14 +166,14 @@ def _definition(ctx: _Ctx, node: Node, scope: list[str], in_class: bool) -> None
 
 def parse_source(src: bytes, body_max_chars: int = 4000, parser: Parser | None = None) -> ParsedFile:
     tree = (parser or new_parser()).parse(src)
-    ctx = _Ctx(src=src, body_max_chars=body_max_chars)
+    ctx = ParseContext(src=src, body_max_chars=body_max_chars)
     root = tree.root_node
     rest = _walk(ctx, root, [], False)
     head_end = 0
     first_def = min((u.start_line for u in ctx.units), default=None)
     for stmt in rest:
         if first_def is None or stmt.start_point[0] + 1 < first_def:
-            head_end = max(head_end, _end_line(stmt))
+            head_end = max(head_end, end_line(stmt))
     head_text = "\n".join(_text(ctx, n) for n in rest)
     names = " ".join(u.name for u in ctx.units if "." not in u.name)
     if rest or ctx.units:
@@ -254,7 +243,7 @@ def module_statements(src: bytes, parser: Parser | None = None) -> list[Unit]:
             continue
         seen.update(names)
         head = " ".join(src[child.start_byte : child.end_byte].decode("utf-8", "replace").split("\n", 1)[0].split())
-        out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=_end_line(child),
+        out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=end_line(child),
                         signature=head[:100], tokens=[]))
     return out
 
