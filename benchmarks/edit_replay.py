@@ -1,11 +1,14 @@
 """Replay gold patches as unit edits: how exact is the editing engine?
 
     python benchmarks/edit_replay.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES
+    python benchmarks/edit_replay.py --dataset ../shared/multi-swe-js/dev.jsonl --repo-cache CLONES
 
 For each instance it reads the pre-images of the files the gold patch changes from
 `CLONES/<owner>__<name>` at the base commit (the clone is only read), builds the post-images
 with `git apply`, and derives the edits a perfect model would return (editing.oracle: the
-post-image source of every changed unit, plus `<imports>` when the import block changed).
+post-image source of every changed unit, plus `<imports>` when the import block changed; in
+JavaScript and TypeScript files, editing.script_oracle). Multi-SWE-bench's rows are read as
+SWE-bench's.
 It replays them on the pre-images through `supercoder edit --json` and compares with the
 gold post-images. Printed:
 
@@ -13,7 +16,9 @@ gold post-images. Printed:
   whole files; the rest, with reasons, in --details); `kinds` counts the edits of each kind, and
   `fallback` the files whose structured derivation gave way to search/replace hunks;
 - same_tree: replays whose syntax tree equals the gold post-image's, apart from where newly
-  added units sit; identical_text: replays equal to the gold post-image byte for byte;
+  added units sit (JavaScript and TypeScript: the same tokens in the same trees, comments aside);
+- structured: expressible patches whose every changed source file went as unit and statement
+  edits (hunks only for code no unit holds), without giving way to whole-file hunks; identical_text: replays equal to the gold post-image byte for byte;
 - git_apply_ok: produced diffs that `git apply --check` accepts on the pre-images;
 - edits_per_s: the engine alone, in this process, lint off (`--repeat` passes over all edits);
 - with --history N instead of a dataset, the gold patches are the last N small commits of every
@@ -39,6 +44,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from unidiff import PatchSet  # noqa: E402
 
+from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
 from editing.code import parse_code  # noqa: E402
 from editing.engine import apply_edits  # noqa: E402
 from editing.models import (
@@ -47,6 +53,7 @@ from editing.models import (
 )
 from editing.oracle import derive, same_tree  # noqa: E402
 from editing.paths import MissingFile, is_python  # noqa: E402
+from editing.script import is_script, same_script_tree, spans  # noqa: E402
 from editing.source import Source  # noqa: E402
 from editing.units import definitions  # noqa: E402
 
@@ -58,6 +65,7 @@ def git_show(clone: Path, commit: str, path: str) -> bytes:
 
 def load_instances(path: Path, only: list[str] | None) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
     return [r for r in rows if not only or r["instance_id"] in only]
 
 
@@ -146,7 +154,8 @@ def replay(row: dict, clone: Path, identity_units: int) -> dict:
             return rec
         for e in edits:
             kinds[_kind(e)] = kinds.get(_kind(e), 0) + 1
-        rec.update(expressible=True, edits=len(edits), kinds=kinds)
+        rec.update(expressible=True, edits=len(edits), kinds=kinds,
+                   structured=not rec.get("fallback") and any(is_python(p) or is_script(p) for p in pre))
         edits_file = work / "edits.json"
         edits_file.write_text(json.dumps([e.model_dump(exclude_defaults=True) for e in edits]))
         out = subprocess.run([*supercoder_cmd(), "edit", "--repo", str(work / "pre"), "--edits", str(edits_file), "--json"], capture_output=True, text=True)
@@ -155,8 +164,9 @@ def replay(row: dict, clone: Path, identity_units: int) -> dict:
             return rec
         result = json.loads(out.stdout)
         replayed = {p: None if p in result["deleted"] else result["files"].get(p, pre[p]) for p in pre}
-        same = {p: replayed[p] == post[p] or (replayed[p] is not None and post[p] is not None and is_python(p)
-                                               and same_tree(replayed[p], post[p], added)) for p in pre}
+        same = {p: replayed[p] == post[p] or (replayed[p] is not None and post[p] is not None and (
+            (is_python(p) and same_tree(replayed[p], post[p], added)) or (is_script(p) and same_script_tree(p, replayed[p], post[p], added))))
+            for p in pre}
         rec["same_tree"] = all(same.values())
         rec["identical_text"] = all(replayed[p] == post[p] for p in pre)
         check = subprocess.run(["git", "apply", "--check", "-"], cwd=work / "pre", input=result["diff"].encode(), capture_output=True)
@@ -172,6 +182,8 @@ def replay(row: dict, clone: Path, identity_units: int) -> dict:
 
 def _kind(edit: Edit) -> str:
     """unit, statement, imports, replace, file or delete."""
+    if edit.kind == "unit" and is_script(edit.path):
+        return "statement" if any(s.name == edit.unit and s.kind == "statement" for s in spans(edit.path, edit.code)) else "unit"
     if edit.kind == "unit":
         return "statement" if parse_code(edit.unit, edit.code)[0].kind == "statement" else "unit"
     return edit.kind
@@ -251,6 +263,7 @@ def main() -> int:
         "instances": len(records),
         "expressible": len(done),
         "expressible_share": round(len(done) / max(len(records), 1), 4),
+        "structured": sum(r["structured"] for r in done),
         "same_tree": sum(r["same_tree"] for r in done),
         "identical_text": sum(r["identical_text"] for r in done),
         "git_apply_ok": sum(r["git_apply_ok"] for r in done),

@@ -19,6 +19,7 @@ from editing.models import IMPORTS_UNIT, Edit, EditError, EditResult, LintFindin
 from editing.paths import MissingFile, Reader, Resolver, is_python, repo_reader, resolve_path
 from editing.place import hoist, place
 from editing.replace import search_replace
+from editing.script import is_script, replace_unit
 from editing.source import Source, indent_of, newline_of, split_lines, syntax_problem
 from editing.units import find, import_block
 
@@ -138,6 +139,9 @@ def _apply_one(state: _File, edit: Edit, pieces: list[Piece], path: str, added: 
     if kind == "delete":
         state.text = None
         return
+    if kind == "unit" and is_script(path):
+        state.text = replace_unit(path, state.text, edit.unit, edit.code)
+        return
     python = is_python(path)
     before = state.source() if python else None
     if kind == "replace":
@@ -162,9 +166,11 @@ def apply_edits(
     for i, edit in enumerate(edits):
         try:
             paths.append(resolve(edit.path))
-            if edit.kind in ("unit", "imports") and not is_python(paths[-1]):
-                raise EditError(f"{paths[-1]} is not a Python file: change it with search/replace or a whole-file edit (unit \"<file>\")")
-            pieces.append(parse_code(edit.unit, edit.code) if edit.kind in ("unit", "imports") else [])
+            script = edit.kind == "unit" and is_script(paths[-1])  # its units are placed by editing/script.py
+            if edit.kind in ("unit", "imports") and not is_python(paths[-1]) and not script:
+                raise EditError(f"{paths[-1]} is neither Python nor JavaScript: change it with search/replace or a whole-file edit "
+                                f"(unit \"<file>\")")
+            pieces.append(parse_code(edit.unit, edit.code) if edit.kind in ("unit", "imports") and not script else [])
         except EditError as exc:
             raise EditError(f"{_label(i, edit)}: {exc}", i) from None
     keyed = [e.model_copy(update={"path": p}) for e, p in zip(edits, paths)]
@@ -212,6 +218,8 @@ def apply_edits(
         result.diff += file_diff(path, state.original, state.text, context, matcher)
     for i, edit in enumerate(edits):
         result.units.extend(f"{paths[i]}::{p.name}" for p in pieces[i])
+        if edit.kind == "unit" and is_script(paths[i]):
+            result.units.append(f"{paths[i]}::{edit.unit}")
     if lint:
         result.lint = _lint(keyed, pieces, {p: s.original or "" for p, s in files.items()}, result.files, blocking)
     return result

@@ -27,6 +27,7 @@ from editing.config import EditingConfig
 from editing.engine import Editor
 from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
 from editing.paths import is_python, repo_reader
+from editing.script import is_script, spans
 from editing.source import Source
 from editing.statements import unique_statement
 from editing.units import find, import_block
@@ -53,6 +54,9 @@ def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
     if span:
         lo, hi = int(span.group(1)), min(int(span.group(2)), len(lines))
         return ("\n".join(lines[lo - 1 : hi]) or None), f"{lo}-{hi}"
+    if is_script(path):
+        found = [s for s in spans(path, text) if s.name == name]
+        return ("\n".join("\n".join(lines[s.first : s.end]) for s in found) or None), ""
     if not is_python(path):
         return None, ""
     src = Source(text)
@@ -69,7 +73,7 @@ def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
 
 
 def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tuple[list[dict], list[str]]:
-    """The located code in full (within the prompt budget) and the schematics of its Python files."""
+    """The located code in full (within the prompt budget) and the schematics of its source files."""
     read = repo_reader(repo)
     texts: dict[str, str | None] = {}
     units: list[dict] = []
@@ -90,7 +94,7 @@ def build_context(repo: Path, targets: list[Target], cfg: EditingConfig) -> tupl
         budget -= len(code)
         units.append({"path": target.path, "name": name, "code": code, "lines": lines})
     schematics = []
-    for path in [p for p in dict.fromkeys(u["path"] for u in units) if is_python(p)][: cfg.schematic_files]:
+    for path in [p for p in dict.fromkeys(u["path"] for u in units) if is_python(p) or is_script(p)][: cfg.schematic_files]:
         data = texts[path].encode("utf-8")
         text = schematic(path, parse_file(path, data).units, file_statements(path, data))
         if len(text) <= budget:

@@ -1,7 +1,8 @@
 """The edits a perfect model would return for a known change, from a pre-image and a post-image
 of a file. Used to replay gold patches and to check the engine against them.
 
-A Python file's change is expressed as a model would write it: the post-image source of every
+A Python file's change is expressed as a model would write it (a JavaScript or TypeScript
+file's likewise, by script_oracle.py, through the units localization names there): the post-image source of every
 changed unit, `<imports>` when the import block changed, named module-level statements by name;
 what none of these holds (an unnamed module-level statement, a removed top-level function, a new
 constant placed between two others) goes as search/replace edits, applied first. Each
@@ -13,36 +14,21 @@ text file. New files are written whole, removed ones deleted.
 from __future__ import annotations
 
 import ast
-import difflib
-from dataclasses import dataclass, field
 
 from editing.engine import apply_edits
+from editing.hunks import Derived, hunks, opcodes
 from editing.models import DELETE_UNIT, FILE_UNIT, IMPORTS_UNIT, Edit, EditError
 from editing.paths import is_python
-from editing.replace import bare_lines, exact_positions
+from editing.script import is_script, same_script_tree
+from editing.script_oracle import structured_script
 from editing.source import Source, is_blank, split_lines
 from editing.statements import find_statement, named_statements, unique_statement
 from editing.units import Definition, definitions, import_block
-
-# Context lines tried around a search/replace hunk until its search text occurs once.
-_CONTEXT_STEPS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55)
-
-
-@dataclass
-class Derived:
-    edits: list[Edit] = field(default_factory=list)
-    problem: str | None = None  # why the change is not expressible
-    added: set[str] = field(default_factory=set)  # qualified names the change adds
-    fallback: str | None = None  # why the structured derivation gave way to search/replace hunks
 
 
 def _owner(defs: list[Definition], row: int) -> Definition | None:
     holders = [d for d in defs if d.comment_row <= row < d.end]
     return max(holders, key=lambda d: (d.name.count("."), d.comment_row - d.end), default=None)
-
-
-def _opcodes(pre: list[str], post: list[str]) -> list[tuple[str, int, int, int, int]]:
-    return difflib.SequenceMatcher(None, pre, post, autojunk=False).get_opcodes()
 
 
 def _names(defs: list[Definition]) -> dict[str, list[Definition]]:
@@ -89,7 +75,7 @@ class _Side:
 
 def _structured(path: str, pre_text: str, post_text: str) -> Derived:
     pre, post = _Side(pre_text), _Side(post_text)
-    ops = [op for op in _opcodes(pre.src.lines, post.src.lines) if op[0] != "equal"]
+    ops = [op for op in opcodes(pre.src.lines, post.src.lines) if op[0] != "equal"]
     raw: set[int] = set()  # opcodes only search/replace expresses
     for _ in range(3):  # a removal found below makes its rows raw: settle
         changed: set[str] = set()
@@ -111,7 +97,7 @@ def _structured(path: str, pre_text: str, post_text: str) -> Derived:
         raw |= more
     else:
         return Derived(problem=f"{path}: removed top-level units could not be settled")
-    result = Derived(edits=_hunks(path, pre.src.lines, post.src.lines, [ops[k] for k in sorted(raw)]) if raw else [])
+    result = Derived(edits=hunks(path, pre.src.lines, post.src.lines, [ops[k] for k in sorted(raw)]) if raw else [])
     if result.edits is None:
         return Derived(problem=f"{path}: no unique search text for a module-level change")
     resolved = _resolved(changed, pre, post)
@@ -168,41 +154,6 @@ def _resolved(changed: set[str], pre: _Side, post: _Side) -> set[str]:
     return out
 
 
-def _hunks(path: str, pre: list[str], post: list[str], ops: list, check=None) -> list[Edit] | None:
-    """Search/replace edits for the given opcodes, each widened by context until its search
-    text occurs once in the pre-image (and `check`, when given, accepts them); None when no width does."""
-    # A position between pre rows -> the same position in post: before what is inserted there
-    # (a region's start) and after it (a region's end).
-    before: dict[int, int] = {}
-    after: dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in _opcodes(pre, post):
-        pairs = [(i1 + t, j1 + t) for t in range(i2 - i1 + 1)] if tag == "equal" else [(i1, j1), (i2, j2)]
-        for i, j in pairs:
-            before[i] = min(before.get(i, j), j)
-            after[i] = max(after.get(i, j), j)
-    bare = bare_lines("".join(pre))
-    for n in _CONTEXT_STEPS:
-        spans: list[list[int]] = []
-        for _, i1, i2, _, _ in ops:
-            lo, hi = i1 - n, i2 + n
-            if lo == hi or not any(not is_blank(line) for line in pre[max(lo, 0) : hi]):
-                lo, hi = lo - 1, hi + 1  # an insertion needs a line to anchor on
-            lo, hi = max(lo, 0), min(hi, len(pre))
-            while lo not in before:
-                lo -= 1
-            while hi not in after:
-                hi += 1
-            if spans and lo <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], hi)
-            else:
-                spans.append([lo, hi])
-        if all(len(exact_positions(bare, bare[lo:hi])) == 1 for lo, hi in spans):
-            edits = [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[before[lo] : after[hi]])) for lo, hi in spans]
-            if check is None or check(edits):
-                return edits
-    return None
-
-
 def _replays(path: str, pre: str, post: str, derived: Derived) -> str | None:
     """Why applying the derived edits to `pre` does not give `post` (None when it does)."""
     try:
@@ -211,6 +162,8 @@ def _replays(path: str, pre: str, post: str, derived: Derived) -> str | None:
         return str(exc)
     out = result.files.get(path, pre)
     if is_python(path) and same_tree(out, post, derived.added):
+        return None
+    if is_script(path) and same_script_tree(path, out, post, derived.added):
         return None
     return None if out == post else "the replay differs from the post-image"
 
@@ -224,15 +177,15 @@ def derive(path: str, pre_text: str | None, post_text: str | None) -> Derived:
     if pre_text != post_text and pre_text.replace("\r\n", "\n") == post_text.replace("\r\n", "\n"):
         return Derived(problem=f"{path}: only its line endings change, and edits keep a file's line endings")
     fallback = None
-    if is_python(path):
-        derived = _structured(path, pre_text, post_text)
+    if is_python(path) or is_script(path):
+        derived = (_structured if is_python(path) else structured_script)(path, pre_text, post_text)
         fallback = derived.problem or _replays(path, pre_text, post_text, derived)
         if fallback is None and (derived.edits or pre_text == post_text):
             return derived
         fallback = fallback or "only blank lines change"
     pre, post = split_lines(pre_text), split_lines(post_text)
-    ops = [op for op in _opcodes(pre, post) if op[0] != "equal"]
-    edits = _hunks(path, pre, post, ops, lambda e: _replays(path, pre_text, post_text, Derived(edits=e)) is None) if ops else []
+    ops = [op for op in opcodes(pre, post) if op[0] != "equal"]
+    edits = hunks(path, pre, post, ops, lambda e: _replays(path, pre_text, post_text, Derived(edits=e)) is None) if ops else []
     if edits is None:
         why = "; its line endings are mixed, and edits keep a file's line endings" if "\r" in pre_text + post_text else ""
         return Derived(problem=f"{path}: no search/replace edits reproduce the change{why}", fallback=fallback)

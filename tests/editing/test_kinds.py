@@ -150,7 +150,7 @@ def test_a_search_replace_that_breaks_python_is_refused():
 
 
 def test_units_in_a_file_that_is_not_python_are_refused_with_the_way_out():
-    with pytest.raises(EditError, match=r'setup.cfg is not a Python file: change it with search/replace or a whole-file edit \(unit "<file>"\)'):
+    with pytest.raises(EditError, match=r'setup.cfg is neither Python nor JavaScript: change it with search/replace or a whole-file edit \(unit "<file>"\)'):
         run({"setup.cfg": CFG}, Edit(path="setup.cfg", unit="metadata", code="[metadata]\n"))
 
 

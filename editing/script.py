@@ -1,0 +1,167 @@
+"""Units of JavaScript and TypeScript files, edited by name through their syntax tree.
+
+A unit is what localization names in such a file (`render`, `Dayjs.format`, `proto.utc`,
+`module.exports.parse`) or a top-level binding (`DEFAULTS`); its rows run from the comments right
+above it to its last line. New code replaces those rows, re-indented to where the unit stands.
+A name the file does not have yet is added: a method of a class the file has before the class's
+closing line, anything else after the file's last top-level unit (before `module.exports = ...`
+and `export default ...`, which may name it). The result must parse where the file did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from editing.models import EditError
+from editing.source import is_blank, split_lines
+from localization.languages import file_statements, language_of, parse_file
+from localization.models import MODULE_UNIT
+
+
+def is_script(path: str) -> bool:
+    """A file in a language edited through this module (JavaScript's family)."""
+    lang = language_of(path)
+    return lang is not None and lang.family == "javascript"
+
+
+@dataclass(frozen=True)
+class Span:
+    name: str
+    kind: str
+    first: int  # 0-based row of its first line, leading comments included
+    end: int  # 0-based row after its last line
+    start: int  # 0-based row of the definition itself
+
+
+def _is_comment(line: str) -> bool:
+    s = line.strip()
+    return s.startswith(("//", "/*", "*", "*/"))
+
+
+def spans(path: str, text: str) -> list[Span]:
+    """Every addressable unit of the file: definitions and top-level bindings, in order."""
+    lines = split_lines(text)
+    data = text.encode("utf-8")
+    units = [u for u in parse_file(path, data).units if u.name != MODULE_UNIT]
+    units += file_statements(path, data)
+    out = []
+    for u in units:
+        first = u.start_line - 1
+        while first > 0 and _is_comment(lines[first - 1]) and not is_blank(lines[first - 1]):
+            first -= 1
+        out.append(Span(u.name, u.kind, first, u.end_line, u.start_line - 1))
+    return sorted(out, key=lambda s: (s.first, -s.end))
+
+
+def parses(path: str, text: str) -> bool:
+    return not _has_error(path, text)
+
+
+def _has_error(path: str, text: str) -> bool:
+    lang = language_of(path)
+    return lang is not None and lang.new_parser(path).parse(text.encode("utf-8")).root_node.has_error
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _reindent(code: str, indent: str, newline: str) -> list[str]:
+    """`code` as lines at `indent`: its own common indentation replaced."""
+    lines = split_lines(code if code.endswith("\n") else code + "\n")
+    body = [line for line in lines if not is_blank(line)]
+    common = min((_indent(line) for line in body), key=len, default="")
+    out = []
+    for line in lines:
+        rest = (line[len(common):] if line.startswith(common) else line.lstrip()).rstrip("\r\n")
+        # A line of spaces keeps them: inside a template literal they are the string's.
+        out.append((indent + rest if rest else "") + newline)
+    return out
+
+
+def replace_unit(path: str, text: str, name: str, code: str) -> str:
+    """`text` with unit `name` replaced by (or, when absent, added as) `code`."""
+    lines = split_lines(text)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    found = [s for s in spans(path, text) if s.name == name]
+    if len(found) > 1:
+        raise EditError(f"{name} is defined {len(found)} times in {path}: change it with search/replace")
+    if found:
+        at = found[0]
+        new = _reindent(code, _indent(lines[at.start]), newline)
+        out = [*lines[: at.first], *new, *lines[at.end :]]
+    else:
+        out = _added(path, text, lines, name, code, newline)
+    result = "".join(out)
+    if _has_error(path, result) and not _has_error(path, text):
+        raise EditError(f"the edited file does not parse: {path} with {name} as given has a syntax error")
+    return result
+
+
+def _added(path: str, text: str, lines: list[str], name: str, code: str, newline: str) -> list[str]:
+    every = spans(path, text)
+    owner_name = name.rpartition(".")[0]
+    owner = next((s for s in every if s.name == owner_name and s.kind == "class"), None)
+    if owner is not None:
+        members = [s for s in every if s.name.startswith(owner_name + ".") and s.name.count(".") == name.count(".")]
+        indent = _indent(lines[members[0].start]) if members else _indent(lines[owner.start]) + "  "
+        at = owner.end - 1  # the class's closing line
+        return [*lines[:at], *([newline] if members else []), *_reindent(code, indent, newline), *lines[at:]]
+    top = [s for s in every if not _indent(lines[s.start]) and s.kind in ("function", "class")]
+    at = max((s.end for s in top), default=len(lines))
+    tail = lines[at:]
+    lead = [] if at == 0 or is_blank(lines[at - 1]) else [newline]
+    gap = [newline] if tail and not is_blank(tail[0]) else []
+    if lines and not lines[-1].endswith("\n") and at == len(lines):
+        lines = [*lines[:-1], lines[-1] + newline]
+    return [*lines[:at], *lead, *_reindent(code, "", newline), *gap, *tail]
+
+
+def _leaves(node, data: bytes) -> str:
+    """A node's tokens, comments aside (as Python's ast leaves them out), spacing aside."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "comment":
+            continue
+        if n.child_count == 0:
+            out.append(data[n.start_byte : n.end_byte].decode("utf-8", "replace"))
+        else:
+            stack.extend(reversed(n.children))
+    return "\x00".join(out)
+
+
+def _normalized(node, data: bytes, moved_rows: set[int]) -> str:
+    """The tree as tokens, with the definitions starting on `moved_rows` sorted to the end of their
+    file or class body: where an added unit sits does not matter."""
+    kept, moved = [], []
+    for child in node.named_children:
+        body = child.child_by_field_name("body") if child.type in ("class_declaration", "class", "abstract_class_declaration") else None
+        if child.type == "export_statement" and (decl := child.child_by_field_name("declaration")) is not None and decl.type.endswith("class_declaration"):
+            body = decl.child_by_field_name("body")
+        text = _leaves(child, data) if body is None else _leaves_around(child, body, data) + _normalized(body, data, moved_rows)
+        (moved if child.start_point[0] in moved_rows else kept).append(text)
+    return "[" + "\x01".join(kept + sorted(moved)) + "]"
+
+
+def _leaves_around(node, body, data: bytes) -> str:
+    """A class's tokens before its body (name, heritage): the body is normalized on its own."""
+    head = data[node.start_byte : body.start_byte]
+    return " ".join(head.decode("utf-8", "replace").split())
+
+
+def same_script_tree(path: str, a: str, b: str, added: set[str] = frozenset()) -> bool:
+    """Whether two JavaScript or TypeScript sources have the same tokens in the same trees, comments
+    and spacing aside, apart from where the `added` units sit."""
+    lang = language_of(path)
+    if lang is None:
+        return False
+    trees = []
+    for text in (a, b):
+        data = text.encode("utf-8")
+        root = lang.new_parser(path).parse(data).root_node
+        if root.has_error:
+            return False
+        rows = {s.start for s in spans(path, text) if s.name in added}
+        trees.append(_normalized(root, data, rows))
+    return trees[0] == trees[1]
