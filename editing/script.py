@@ -2,7 +2,8 @@
 
 A unit is what localization names in such a file (`render`, `Dayjs.format`, `proto.utc`,
 `module.exports.parse`) or a top-level binding (`DEFAULTS`); its rows run from the comments right
-above it to its last line. New code replaces those rows, re-indented to where the unit stands.
+above it to its last line. New code replaces those rows (the comments only when it starts with
+one), re-indented to where the unit stands.
 A name the file does not have yet is added: a method of a class the file has before the class's
 closing line, anything else after the file's last top-level unit (before `module.exports = ...`
 and `export default ...`, which may name it). The result must parse where the file did.
@@ -89,7 +90,9 @@ def replace_unit(path: str, text: str, name: str, code: str) -> str:
     if found:
         at = found[0]
         new = _reindent(code, _indent(lines[at.start]), newline)
-        out = [*lines[: at.first], *new, *lines[at.end :]]
+        # The comments above a unit go only when the new code brings its own, as Python's units do.
+        first = at.first if _is_comment(next((line for line in split_lines(code) if not is_blank(line)), "")) else at.start
+        out = [*lines[:first], *new, *lines[at.end :]]
     else:
         out = _added(path, text, lines, name, code, newline)
     result = "".join(out)

@@ -55,6 +55,11 @@ def test_a_method_given_at_column_0_replaces_its_rows_and_comment_at_the_method_
     assert "Formats the date. */" not in out and out.count("format(str)") == 1
 
 
+def test_code_without_a_comment_keeps_the_comment_above_the_unit():
+    out = edit({"src/index.js": SRC}, Edit(path="src/index.js", unit="Dayjs.format", code="format(str) {\n  return str\n}\n"))
+    assert "  /** Formats the date. */\n  format(str) {\n    return str\n  }\n" in out
+
+
 def test_a_member_function_inside_a_plugin_and_a_top_level_binding_by_name():
     out = edit({"src/index.js": SRC},
                Edit(path="src/index.js", unit="proto.utc", code="proto.utc = function (keep) {\n  return !keep\n}\n"),

@@ -2,7 +2,8 @@
 
 - TOY: a package with classes, methods and functions that localization ranks and the CLI shows
   (`pkg/mod.py::Klass.other` at lines 10-11, `pkg/storage.py::RecordStore.save_record`, ...);
-- CALC: a module whose `add` subtracts, the bug the repair tests fix.
+- CALC: a module whose `add` subtracts, the bug the repair tests fix;
+- CALC_JS: the same bug in a JavaScript package (a class method and a plugin-style member function).
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from fakes.tree import write_tree
 
 CALC = {
     "calc.py": 'def add(a, b):\n    """The sum of a and b."""\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n',
+    "README.md": "calc\n",
+}
+
+
+CALC_JS = {
+    "package.json": '{"name": "calc", "version": "1.0.0", "main": "src/calc.js"}\n',
+    "src/calc.js": (
+        "const { round } = require('./round')\n\n"
+        "class Calc {\n  /** The sum of a and b. */\n  add(a, b) {\n    return round(a - b)\n  }\n\n"
+        "  sub(a, b) {\n    return round(a - b)\n  }\n}\n\nmodule.exports = Calc\n"
+    ),
+    "src/round.js": "function round(x) {\n  return Math.round(x)\n}\n\nmodule.exports = { round }\n",
     "README.md": "calc\n",
 }
 
@@ -45,6 +58,10 @@ def toy_repo(root: Path) -> Path:
 
 def calc_repo(root: Path) -> Path:
     return committed(write_tree(root, CALC, str))
+
+
+def calc_js_repo(root: Path) -> Path:
+    return committed(write_tree(root, CALC_JS, str))
 
 
 TOY = {

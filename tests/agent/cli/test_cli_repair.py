@@ -324,3 +324,24 @@ def test_a_module_level_statement_and_a_text_file_end_to_end(fake_openai, repo, 
     generation = next(p for p in seen if "You are fixing an issue" in p)
     assert '<unit path="limits.py" name="OFFSET" lines="1-1">\nOFFSET = 1\n</unit>' in generation
     assert _git(repo, "status", "--porcelain") == ""  # the user's tree untouched
+
+
+GOOD_JS = '<edit path="src/calc.js" unit="Calc.add">\nadd(a, b) {\n  return round(a + b)\n}\n</edit>'
+CHECK_JS = "python -c \"import sys; sys.exit('return round(a + b)' not in open('src/calc.js').read())\""
+
+
+def test_a_javascript_repository_is_localized_edited_and_validated(fake_openai, tmp_path, capsys):
+    from fakes.repos import calc_js_repo
+
+    repo = calc_js_repo(tmp_path / "calc-js")
+    seen: list[str] = []
+    fake_openai.responder = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--test-cmd", CHECK_JS))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    assert "-    return round(a - b)\n+    return round(a + b)" in result["patch"]
+    changed = [line for line in result["patch"].splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++")]
+    assert changed == ["-    return round(a - b)", "+    return round(a + b)"]  # that line alone: the comment above stays
+    generation = next(p for p in seen if "You are fixing an issue" in p)
+    assert 'name="Calc.add"' in generation and "/** The sum of a and b. */" in generation  # shown with its comment
+    assert "a - b" in (repo / "src/calc.js").read_text()  # the user's tree untouched
