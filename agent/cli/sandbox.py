@@ -125,17 +125,22 @@ def sandbox_test(
 
     settings = settings_of(config, set_, {"sandbox.backend": backend})
     from agent.workspace import check_repo, make_workspace
+    from localization.index import source_files
     from sandbox.base import SandboxError
     from sandbox.project import project_environment
     from sandbox.suite import SuiteReport, run_suite
 
     repo = check_repo(repo)
+    languages = sorted(source_files(repo, settings.index))
     with tempfile.TemporaryDirectory(prefix="supercoder-test-") as scratch:
         notice("copying the repository")
         ws = make_workspace(repo, Path(scratch) / "repo")
         try:
+            if languages and "python" not in languages:  # said before a Python environment is built for nothing
+                raise SandboxError(f"the repository is written in {' and '.join(languages)}: the sandbox derives Python "
+                                   f"environments only for now (test it with `supercoder repair --test-cmd ... --backend local`)")
             env = project_environment(ws.path, ws.commit, settings.sandbox, ephemeral=True)
-        except SandboxError as exc:  # no Python here that the project allows, a tree git cannot read
+        except SandboxError as exc:  # no Python here that the project allows, a tree git cannot read, another language
             report = SuiteReport(stage="build", problem=str(exc))
         else:
             report = run_suite(env, settings.sandbox, list(tests or []), progress=notice)

@@ -95,6 +95,17 @@ def test_sandbox_test_refuses_what_is_no_repository(clean_env, tmp_path, capsys)
     assert code == 1 and report["stage"] == "build" and ">=4" in report["problem"] and "unexpected" not in err
 
 
+def test_sandbox_test_says_up_front_that_a_javascript_project_is_not_yet_its_to_build(clean_env, tmp_path, capsys):
+    from fakes.repos import calc_js_repo
+
+    repo = calc_js_repo(tmp_path / "calc-js")
+    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", "--json",
+                         "--set", f"index.cache_dir={tmp_path / 'cache'}")
+    report = json.loads(out)
+    assert code == 1 and report["stage"] == "build" and report["ran"] is False
+    assert report["problem"].startswith("the repository is written in javascript: the sandbox derives Python environments only")
+
+
 def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path, capsys):
     repo, _ = commit_files(tmp_path / "calc", CALC)
     local = ["--backend", "local", "--set", f"sandbox.local_venv_dir={tmp_path / 'venvs'}"]
