@@ -167,6 +167,9 @@ def apply_edits(
         try:
             paths.append(resolve(edit.path))
             script = edit.kind == "unit" and is_script(paths[-1])  # its units are placed by editing/script.py
+            if is_script(paths[-1]) and (edit.kind == "imports" or (edit.kind == "unit" and edit.unit.startswith("<"))):
+                raise EditError(f"{paths[-1]}: {edit.unit} names no unit of a JavaScript or TypeScript file: its imports and "
+                                f"module-level code change by search/replace")
             if edit.kind in ("unit", "imports") and not is_python(paths[-1]) and not script:
                 raise EditError(f"{paths[-1]} is neither Python nor JavaScript: change it with search/replace or a whole-file edit "
                                 f"(unit \"<file>\")")

@@ -28,7 +28,7 @@ from editing.engine import Editor
 from editing.models import IMPORTS_UNIT, Candidate, EditError, EditResult, Generation, SampleFailure
 from editing.paths import is_python, repo_reader
 from editing.script import is_script, spans
-from editing.source import Source
+from editing.source import Source, split_lines
 from editing.statements import unique_statement
 from editing.units import find, import_block
 from localization.languages import file_statements, parse_file
@@ -47,7 +47,7 @@ class Target:
 
 def _unit_code(text: str, name: str, path: str) -> tuple[str | None, str]:
     """The code a target names and, for module-level code and files, its lines ("START-END")."""
-    lines = text.splitlines()
+    lines = [line.rstrip("\r\n") for line in split_lines(text)]
     if name == FILE_TARGET:
         return text.rstrip("\n"), f"1-{len(lines)}"
     span = SPAN_TARGET.match(name)
@@ -190,7 +190,8 @@ class Generator:
 
     def generate(self, issue: str, targets: list[Target], feedback: str | None = None) -> Generation:
         units, schematics = build_context(self.repo, targets, self.cfg)
-        prompt = render("edit_generate.j2", issue=issue, units=units, schematics=schematics, feedback=feedback or "")
+        scripts = any(is_script(u["path"]) for u in units)  # the JavaScript rules are said only where they apply
+        prompt = render("edit_generate.j2", issue=issue, units=units, schematics=schematics, feedback=feedback or "", scripts=scripts)
         messages = [{"role": "user", "content": prompt}]
         self._calls = []
         outcomes: list[Candidate | SampleFailure] = []

@@ -5,8 +5,8 @@ A unit is what localization names in such a file (`render`, `Dayjs.format`, `pro
 above it to its last line. New code replaces those rows (the comments only when it starts with
 one), re-indented to where the unit stands.
 A name the file does not have yet is added: a method of a class the file has before the class's
-closing line, anything else after the file's last top-level unit (before `module.exports = ...`
-and `export default ...`, which may name it). The result must parse where the file did.
+closing line, anything else after the file's last top-level function or class, or, in a file
+with none, before its first `module.exports = ...` or `export default ...` (which may name it). The result must parse where the file did.
 """
 
 from __future__ import annotations
@@ -54,10 +54,6 @@ def spans(path: str, text: str) -> list[Span]:
     return sorted(out, key=lambda s: (s.first, -s.end))
 
 
-def parses(path: str, text: str) -> bool:
-    return not _has_error(path, text)
-
-
 def _has_error(path: str, text: str) -> bool:
     lang = language_of(path)
     return lang is not None and lang.new_parser(path).parse(text.encode("utf-8")).root_node.has_error
@@ -67,15 +63,41 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
-def _reindent(code: str, indent: str, newline: str) -> list[str]:
-    """`code` as lines at `indent`: its own common indentation replaced."""
+def _template_rows(path: str, code: str) -> set[int]:
+    """Rows of `code` that sit inside a template literal after its first row: the string's own text.
+    A method alone does not parse as a file; wrapped in a class, it does."""
+    lang = language_of(path)
+    if lang is None or "`" not in code:
+        return set()
+    for prefix in ("", "class __Wrap {\n"):
+        root = lang.new_parser(path).parse((prefix + code + ("\n}\n" if prefix else "")).encode("utf-8")).root_node
+        if not root.has_error or prefix:
+            shift = prefix.count("\n")
+            rows, stack = set(), [root]
+            while stack:
+                node = stack.pop()
+                if node.type == "template_string":
+                    rows.update(range(node.start_point[0] + 1 - shift, node.end_point[0] + 1 - shift))
+                else:
+                    stack.extend(node.children)
+            return rows
+    return set()
+
+
+def _reindent(path: str, code: str, indent: str, newline: str) -> list[str]:
+    """`code` as lines at `indent`: its own common indentation replaced, the text of template
+    literals as it is (spaces there are the string's)."""
     lines = split_lines(code if code.endswith("\n") else code + "\n")
-    body = [line for line in lines if not is_blank(line)]
+    verbatim = _template_rows(path, code)
+    body = [line for row, line in enumerate(lines) if not is_blank(line) and row not in verbatim]
     common = min((_indent(line) for line in body), key=len, default="")
     out = []
-    for line in lines:
+    for row, line in enumerate(lines):
+        if row in verbatim:
+            out.append(line.rstrip("\r\n") + newline)
+            continue
         rest = (line[len(common):] if line.startswith(common) else line.lstrip()).rstrip("\r\n")
-        # A line of spaces keeps them: inside a template literal they are the string's.
+        # A line of spaces keeps them, as the model gave them.
         out.append((indent + rest if rest else "") + newline)
     return out
 
@@ -89,7 +111,7 @@ def replace_unit(path: str, text: str, name: str, code: str) -> str:
         raise EditError(f"{name} is defined {len(found)} times in {path}: change it with search/replace")
     if found:
         at = found[0]
-        new = _reindent(code, _indent(lines[at.start]), newline)
+        new = _reindent(path, code, _indent(lines[at.start]), newline)
         # The comments above a unit go only when the new code brings its own, as Python's units do.
         first = at.first if _is_comment(next((line for line in split_lines(code) if not is_blank(line)), "")) else at.start
         out = [*lines[:first], *new, *lines[at.end :]]
@@ -109,15 +131,16 @@ def _added(path: str, text: str, lines: list[str], name: str, code: str, newline
         members = [s for s in every if s.name.startswith(owner_name + ".") and s.name.count(".") == name.count(".")]
         indent = _indent(lines[members[0].start]) if members else _indent(lines[owner.start]) + "  "
         at = owner.end - 1  # the class's closing line
-        return [*lines[:at], *([newline] if members else []), *_reindent(code, indent, newline), *lines[at:]]
+        return [*lines[:at], *([newline] if members else []), *_reindent(path, code, indent, newline), *lines[at:]]
     top = [s for s in every if not _indent(lines[s.start]) and s.kind in ("function", "class")]
-    at = max((s.end for s in top), default=len(lines))
+    exports = [row for row, line in enumerate(lines) if line.startswith(("module.exports", "export default"))]
+    at = max((s.end for s in top), default=exports[0] if exports else len(lines))
     tail = lines[at:]
     lead = [] if at == 0 or is_blank(lines[at - 1]) else [newline]
     gap = [newline] if tail and not is_blank(tail[0]) else []
     if lines and not lines[-1].endswith("\n") and at == len(lines):
         lines = [*lines[:-1], lines[-1] + newline]
-    return [*lines[:at], *lead, *_reindent(code, "", newline), *gap, *tail]
+    return [*lines[:at], *lead, *_reindent(path, code, "", newline), *gap, *tail]
 
 
 def _leaves(node, data: bytes) -> str:

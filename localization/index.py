@@ -64,14 +64,10 @@ class CodeIndex:
         return sorted(self.file_hashes)
 
 
-def list_python_files(root: Path) -> list[str]:
-    """Repo-relative posix paths of Python files: git's view (tracked plus untracked, not ignored)
-    inside a git work tree, from any subdirectory of it; a plain walk elsewhere."""
-    return list_files(root, ".py")
-
-
 def list_files(root: Path, suffix: str = "") -> list[str]:
-    """Repo-relative posix paths of the files ending in `suffix` (every file for ""), as list_python_files."""
+    """Repo-relative posix paths of the files ending in `suffix` (every file for ""): git's view
+    (tracked plus untracked, not ignored) inside a git work tree, from any subdirectory of it; a
+    plain walk elsewhere."""
     # safe.directory: reading a repository owned by another user (a container, CI) is harmless.
     proc = subprocess.run(
         ["git", "-c", "safe.directory=*", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
@@ -125,7 +121,9 @@ def source_files(root: Path, cfg: IndexConfig) -> dict[str, list[str]]:
         families[LANGUAGES[name].family] = families.get(LANGUAGES[name].family, 0) + len(files)
     if not families:
         return {}
-    main = max(sorted(families), key=lambda f: families[f])
+    # On a tie, the family listed first (Python): what SuperCoder was built for and tested on most.
+    order = list(dict.fromkeys(lang.family for lang in LANGUAGES.values() if lang.family in families))
+    main = max(order, key=lambda f: families[f])
     return {name: files for name, files in by_language.items() if LANGUAGES[name].family == main}
 
 
@@ -201,7 +199,7 @@ def build_index(root: Path, cfg: IndexConfig, body_max_chars: int, progress: Pro
             unit.path = rel
             units.append(unit)
     if not units:
-        raise UserError(f"no code to index in {root}: its {' and '.join(by_language)} files define nothing")
+        raise UserError(f"no code to index in {root}: its source files ({', '.join(by_language)}) define nothing")
     stats.files = len(file_hashes)
     stats.units = len(units)
     return CodeIndex(root=root, units=units, file_hashes=file_hashes, sources=sources, stats=stats, languages=sorted(by_language))

@@ -21,7 +21,9 @@ _SOURCE_SUFFIX = r"\.(?:py|[cm]?js|jsx|[cm]?ts|tsx)"
 _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+" + _SOURCE_SUFFIX + r")\b")
 # Python's frames (`File "x.py", line 3, in f`) and Node's (`at f (/app/src/x.js:3:7)`, `at /app/x.js:3:7`).
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
-_NODE_FRAME = re.compile(r"^\s*at (?:(?:async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SOURCE_SUFFIX + r"):(\d+)(?::\d+)?\)?\s*$", re.M)
+_SCRIPT_SUFFIX = r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)"
+_NODE_FRAME = re.compile(r"^\s*at (?:(?:new |async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SCRIPT_SUFFIX
+                         + r"):(\d+)(?::\d+)?\)?\s*$", re.M)
 # A module the issue's code imports: `import utc from 'dayjs/plugin/utc'`, `require('./lib/router')`.
 _IMPORT_PATH = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s*\(\s*)['"]([^'"\s]+)['"]""")
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
@@ -73,7 +75,8 @@ def _traceback_blocks(issue: str) -> list[list[_Frame]]:
     out = list(blocks.values())
     run: list[_Frame] = []
     for m in _NODE_FRAME.finditer(issue):
-        if run and issue[run[-1].span[1] : m.start()].strip():
+        between = issue[run[-1].span[1] : m.start()].splitlines() if run else []
+        if any(line.strip() and not line.strip().startswith("at ") for line in between):  # `at node:internal/...` stays in the run
             out.append(run[::-1])
             run = []
         func = m.group(1).rsplit(".", 1)[-1] if m.group(1) else None
@@ -228,9 +231,10 @@ class SignalResolver:
         """The module an import names: its longest tail that is a module of the repository, since
         code outside the package starts with the package's name (`dayjs/plugin/utc` -> src/plugin/utc/index.js).
         It weighs as a module's dotted name does: the code an issue imports is what it uses, not always what is wrong.
-        An absolute path is a file's, not a module's (Python's "module 'x' from '/site/x.py'")."""
-        if spec.startswith("/"):
-            return
+        An absolute path is a file's, not a module's (Python's "module 'x' from '/site/x.py'"); a bare name
+        without a slash is a package's own entry."""
+        if spec.startswith("/") or ("/" not in spec and not spec.startswith(".")):
+            return  # a bare name is a package's (or Python's own "cannot import name 'x' from 'pkg'")
         parts = [p for p in re.sub(_SOURCE_SUFFIX + "$", "", spec).split("/") if p not in ("", ".", "..")]
         for i in range(len(parts)):
             path = self.modules.get(".".join(parts[i:]))

@@ -20,10 +20,6 @@ def language_of(path: str) -> Language | None:
     return best[1]
 
 
-def is_source(path: str) -> bool:
-    return language_of(path) is not None
-
-
 def parse_file(path: str, src: bytes, body_max_chars: int = 4000) -> ParsedFile:
     """`path`'s units in its language (a name no language claims is read as Python)."""
     lang = language_of(path) or PYTHON
@@ -43,5 +39,5 @@ def is_package(path: str) -> bool:
     return (language_of(path) or PYTHON).is_package(path)
 
 
-__all__ = ["LANGUAGES", "Language", "ParsedFile", "file_statements", "is_package", "is_source", "language_of",
+__all__ = ["LANGUAGES", "Language", "ParsedFile", "file_statements", "is_package", "language_of",
            "module_names", "parse_file"]

@@ -37,7 +37,7 @@ _NOT_CALLS = frozenset("if for while switch catch return typeof function new awa
 _DEFINING = ("function ", "function* ", "function*")
 _IMPORT_FROM = re.compile(r"""\b(?:import|export)\s+(?:type\s+)?(?:([\w$*{}\s,]+?)\s+from\s+)?['"]([^'"\n]+)['"]""")
 _REQUIRE = re.compile(r"""(?:(?:const|let|var)\s+([\w${}\s,:]+?)\s*=\s*)?\brequire\(\s*['"]([^'"\n]+)['"]\s*\)""")
-UNITS_VERSION = 1  # what parse_units makes of a file: bump on any change, so cached units are made again
+UNITS_VERSION = 2  # what parse_units makes of a file: bump on any change, so cached units are made again
 _SUFFIX = re.compile(r"\.(?:[cm]?js|jsx|tsx?|[cm]ts)$")
 
 
@@ -184,15 +184,24 @@ def _class(ctx: ParseContext, node: Node, name: str, value: Node) -> None:
     body = value.child_by_field_name("body")
     before = len(ctx.units)
     rest = []
+    decorators: list[Node] = []  # TypeScript's stand before a member, outside it
     for member in body.named_children if body is not None else []:
+        if member.type == "decorator":
+            decorators.append(member)
+            continue
         key = member.child_by_field_name("name") or member.child_by_field_name("property")
         member_value = member.child_by_field_name("value")
+        before_member = len(ctx.units)
         if member.type == "method_definition" and key is not None:
             _function(ctx, member, f"{name}.{_text(ctx.src, key)}", "method", member)
         elif member.type in _FIELDS and key is not None and member_value is not None and member_value.type in _FUNCTIONS:
             _function(ctx, member, f"{name}.{_text(ctx.src, key)}", "method", member_value)
         else:
-            rest.append(_text(ctx.src, member))
+            rest += [_text(ctx.src, d) for d in decorators] + [_text(ctx.src, member)]
+        if decorators and len(ctx.units) > before_member:  # the member's unit starts at its first decorator
+            unit = ctx.units[-1]
+            ctx.units[-1] = unit.model_copy(update={"start_line": decorators[0].start_point[0] + 1})
+        decorators = []
     members = " ".join(u.leaf for u in ctx.units[before:])
     _unit(ctx, node, name, "class", value, "\n".join([_signature(ctx, node, value), *rest, members]), _bases(ctx, value))
 

@@ -67,7 +67,7 @@ def calls_in(text: str, not_calls: frozenset[str] = _NOT_CALLS, defining: tuple[
     out: dict[str, None] = {}
     for m in _CALL.finditer(text):
         name = m.group(1)
-        if name not in not_calls and not text[max(0, m.start() - 9) : m.start()].endswith(defining):
+        if name not in not_calls and not text[max(0, m.start() - max(map(len, defining))) : m.start()].endswith(defining):
             out[name] = None
             if len(out) >= MAX_CALLS:
                 break

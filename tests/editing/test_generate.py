@@ -761,7 +761,7 @@ def test_build_context_shows_statements_spans_and_text_files_with_their_lines(tm
         {"path": "setup.cfg", "name": "<module>:2-3", "code": "name = x\nversion = 1", "lines": "2-3"},
     ]
     assert schematics == ["pkg/log.py\n  FORMAT = '%(message)s'  [L4-4]\n  LEVEL = 1  [L5-5]\n  def f()  [L8-9]"]
-    prompt = render("edit_generate.j2", issue="x", units=units, schematics=schematics, feedback="")
+    prompt = render("edit_generate.j2", issue="x", units=units, schematics=schematics, feedback="", scripts=False)
     assert '<unit path="setup.cfg" name="<file>" lines="1-3">\n[metadata]' in prompt
     assert "<<<<<<< SEARCH" in prompt and 'unit="<file>"' in prompt
 

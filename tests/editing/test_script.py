@@ -77,12 +77,32 @@ def test_new_units_land_in_their_class_or_above_module_exports():
     assert out.index("function pad") > out.index("export default")
 
 
+def test_template_literal_text_keeps_its_spacing_when_the_unit_is_re_indented():
+    src = "class A {\n  m() {\n    return `\nhello\n  world\n`\n  }\n}\n"
+    out = edit({"src/index.js": src}, Edit(path="src/index.js", unit="A.m", code="m() {\n  return `\nhello\n  there\n`\n}\n"))
+    assert out == src.replace("world", "there")
+
+
+def test_a_new_function_in_a_file_without_functions_goes_above_its_exports():
+    src = "const a = 1\n\nmodule.exports = { a, g }\n"
+    out = edit({"src/index.js": src}, Edit(path="src/index.js", unit="g", code="const g = () => a\n"))
+    assert out == "const a = 1\n\nconst g = () => a\n\nmodule.exports = { a, g }\n"
+
+
 def test_code_that_does_not_parse_or_a_name_defined_twice_is_refused():
     with pytest.raises(EditError, match="the edited file does not parse"):
         edit({"src/index.js": SRC}, Edit(path="src/index.js", unit="Dayjs.format", code="format(str) {\n  return (\n}\n"))
     twice = "function f() { return 1 }\nfunction f() { return 2 }\n"
     with pytest.raises(EditError, match="f is defined 2 times"):
         edit({"src/index.js": twice}, Edit(path="src/index.js", unit="f", code="function f() { return 3 }\n"))
+
+
+@pytest.mark.parametrize("unit", ["<imports>", "<module>"])
+def test_imports_and_module_code_of_a_script_are_search_replace_only(unit):
+    with pytest.raises(EditError, match=f"{unit} names no unit of a JavaScript or TypeScript file"):
+        edit({"src/index.js": SRC}, Edit(path="src/index.js", unit=unit, code="import V from './v'\n"))
+    # A whole file is no unit, and goes as it does anywhere.
+    assert edit({"src/index.js": SRC}, Edit(path="src/index.js", unit="<file>", code="export default 1\n")) == "export default 1\n"
 
 
 def test_the_diff_applies_with_git(tmp_path):

@@ -14,7 +14,7 @@ from agent.settings import load_settings
 from configs.errors import UserError
 from localization import index as index_mod
 from localization.globs import excluded, matches
-from localization.index import build_index, list_python_files
+from localization.index import build_index, list_files
 from localization.models import MODULE_UNIT
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -102,7 +102,7 @@ def test_git_repo_indexes_tracked_and_untracked_but_not_ignored(tmp_path):
 def test_git_repo_skips_tracked_file_deleted_from_worktree(tmp_path):
     repo = make_git_repo(tmp_path / "repo")
     (repo / "pkg/util.py").unlink()
-    assert "pkg/util.py" not in list_python_files(repo)
+    assert "pkg/util.py" not in list_files(repo, ".py")
     assert "pkg/util.py" not in build(repo, settings(tmp_path)).paths
 
 
@@ -110,7 +110,7 @@ def test_plain_directory_is_walked_without_hidden_dirs(tmp_path):
     repo = make_plain_repo(tmp_path / "repo")
     write(repo, ".venv/lib/site.py", "def x():\n    pass\n")
     write(repo, "notes.txt", "def not_python(): pass\n")
-    assert list_python_files(repo) == ["main.py", "pkg/__init__.py", "pkg/core.py", "pkg/util.py"]
+    assert list_files(repo, ".py") == ["main.py", "pkg/__init__.py", "pkg/core.py", "pkg/util.py"]
 
 
 def test_units_carry_their_paths_and_files_are_in_order(tmp_path):

@@ -96,6 +96,11 @@ def test_typescript_classes_methods_and_bases():
     assert parse_file("src/view.tsx", b"export const View = () => <div>{1}</div>\n").units[1].name == "View"
 
 
+def test_a_typescript_method_starts_at_its_decorators():
+    units = units_of("src/a.ts", "class A {\n  @dec()\n  @other\n  foo(x: number) { return x }\n  bar() {}\n}\n")
+    assert (units["A.foo"].start_line, units["A.foo"].end_line) == (2, 4) and units["A.bar"].start_line == 5
+
+
 def test_top_level_bindings_that_are_not_units_are_statements():
     names = [u.name for u in file_statements("src/plugin/utc/index.js", PLUGIN.encode())]
     assert names == ["DEFAULTS"]  # `render` is a function unit; the `require` binding names a module
@@ -170,7 +175,9 @@ def test_a_python_repository_keeps_to_python_beside_its_scripts(tmp_path):
     assert index.languages == ["python"] and all(p.endswith(".py") for p in index.paths)
     both = build(repo, settings(tmp_path, "index.languages=[python,javascript]"))
     assert both.languages == ["javascript", "python"] and "pkg/static/search.js" in both.paths and "pkg/static/app.ts" not in both.paths
-    write(repo, "pkg/static/more.ts", "export const more = () => 2\n")  # now three of each: a tie goes by name
+    write(repo, "pkg/static/more.ts", "export const more = () => 2\n")  # now three of each: a tie goes to Python
+    assert build(repo, settings(tmp_path)).languages == ["python"]
+    write(repo, "pkg/static/last.js", "export const last = 3\n")  # four JavaScript and TypeScript files to three
     assert build(repo, settings(tmp_path)).languages == ["javascript", "typescript"]
 
 
@@ -199,9 +206,11 @@ def test_node_stack_frames_weigh_innermost_first():
     issue = textwrap.dedent(
         """\
         TypeError: Cannot read properties of undefined (reading 'then')
-            at handle (/app/node_modules/express/lib/router/layer.js:2:10)
+            at new handle (/app/node_modules/express/lib/router/layer.js:2:10)
             at Function.process_params (/app/node_modules/express/lib/router/index.js:5:3)
+            at process.processTicksAndRejections (node:internal/process/task_queues:95:5)
             at /app/node_modules/express/lib/response.js:9:1
+        A Python path in prose: at pkg/utils.py:3
         """
     )
     sig = resolver().resolve(issue, CFG)
@@ -210,10 +219,13 @@ def test_node_stack_frames_weigh_innermost_first():
     assert sig.files["lib/response.js"] == pytest.approx(2.0 * CFG.traceback_outer_share)
     assert sig.units["lib/router/layer.js::handle"] == pytest.approx(2.0)
     assert any(f.startswith("traceback frame lib/router/index.js:5") for f in sig.found)
+    # Node's own frames do not cut the stack in two, and a `.py` path is never one of Node's frames.
+    assert sum(f.startswith("traceback frame") for f in sig.found) == 3
 
 
 def test_import_paths_in_the_issue_name_modules():
-    issue = "import utc from 'dayjs/plugin/utc'\nconst r = require('express/lib/response')\nfrom '/abs/lib/router/index.js'"
+    issue = ("import utc from 'dayjs/plugin/utc'\nconst r = require('express/lib/response')\nfrom '/abs/lib/router/index.js'\n"
+             "ImportError: cannot import name 'x' from 'utc'")  # a bare name is a package's: Python's error names one
     sig = resolver().resolve(issue, CFG)
     assert sig.files["src/plugin/utc/index.js"] == pytest.approx(CFG.signal_dotted_weight)
     assert sig.files["lib/response.js"] == pytest.approx(CFG.signal_dotted_weight)
