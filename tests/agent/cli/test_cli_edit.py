@@ -241,7 +241,7 @@ def test_script_edit_from_stdin_with_apply(env, repo):
         ({"path": "{abs}", "unit": "f", "code": "def f():\n    pass\n"},
          ["edit 2 (", "relative to the repository"]),
         ({"path": "README.md", "unit": "f", "code": "def f():\n    pass\n"},
-         ["edit 2 (README.md f)", "not a Python file", "search/replace"]),
+         ["edit 2 (README.md f)", "neither Python nor JavaScript", "search/replace"]),
         ({"path": "pkg/mod.py", "unit": "Foo.bar", "code": "def bar(self):\n    pass\n"},
          ["edit 2 (pkg/mod.py Foo.bar)", "Foo does not exist"]),
         ({"path": "pkg/mod.py", "unit": "func", "code": "def func(a, b:\n    pass\n"},
