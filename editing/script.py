@@ -6,7 +6,8 @@ above it to its last line. New code replaces those rows (the comments only when 
 one), re-indented to where the unit stands.
 A name the file does not have yet is added: a method of a class the file has before the class's
 closing line, anything else after the file's last top-level function or class, or, in a file
-with none, before its first `module.exports = ...` or `export default ...` (which may name it). The result must parse where the file did.
+with none, before its first `module.exports = ...` or `export default ...` (which may name it).
+The result must parse where the file did.
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ def spans(path: str, text: str) -> list[Span]:
     return sorted(out, key=lambda s: (s.first, -s.end))
 
 
+def _root(path: str, text: str):
+    """The syntax tree's root of `text` read as `path`'s language (which is one: callers checked)."""
+    return language_of(path).new_parser(path).parse(text.encode("utf-8")).root_node
+
+
 def _has_error(path: str, text: str) -> bool:
-    lang = language_of(path)
-    return lang is not None and lang.new_parser(path).parse(text.encode("utf-8")).root_node.has_error
+    return _root(path, text).has_error
 
 
 def _indent(line: str) -> str:
@@ -66,11 +71,10 @@ def _indent(line: str) -> str:
 def _template_rows(path: str, code: str) -> set[int]:
     """Rows of `code` that sit inside a template literal after its first row: the string's own text.
     A method alone does not parse as a file; wrapped in a class, it does."""
-    lang = language_of(path)
-    if lang is None or "`" not in code:
+    if "`" not in code:
         return set()
     for prefix in ("", "class __Wrap {\n"):
-        root = lang.new_parser(path).parse((prefix + code + ("\n}\n" if prefix else "")).encode("utf-8")).root_node
+        root = _root(path, prefix + code + ("\n}\n" if prefix else ""))
         if not root.has_error or prefix:
             shift = prefix.count("\n")
             rows, stack = set(), [root]
@@ -106,7 +110,8 @@ def replace_unit(path: str, text: str, name: str, code: str) -> str:
     """`text` with unit `name` replaced by (or, when absent, added as) `code`."""
     lines = split_lines(text)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    found = [s for s in spans(path, text) if s.name == name]
+    every = spans(path, text)
+    found = [s for s in every if s.name == name]
     if len(found) > 1:
         raise EditError(f"{name} is defined {len(found)} times in {path}: change it with search/replace")
     if found:
@@ -116,15 +121,14 @@ def replace_unit(path: str, text: str, name: str, code: str) -> str:
         first = at.first if _is_comment(next((line for line in split_lines(code) if not is_blank(line)), "")) else at.start
         out = [*lines[:first], *new, *lines[at.end :]]
     else:
-        out = _added(path, text, lines, name, code, newline)
+        out = _added(path, every, lines, name, code, newline)
     result = "".join(out)
     if _has_error(path, result) and not _has_error(path, text):
         raise EditError(f"the edited file does not parse: {path} with {name} as given has a syntax error")
     return result
 
 
-def _added(path: str, text: str, lines: list[str], name: str, code: str, newline: str) -> list[str]:
-    every = spans(path, text)
+def _added(path: str, every: list[Span], lines: list[str], name: str, code: str, newline: str) -> list[str]:
     owner_name = name.rpartition(".")[0]
     owner = next((s for s in every if s.name == owner_name and s.kind == "class"), None)
     if owner is not None:
@@ -179,15 +183,13 @@ def _leaves_around(node, body, data: bytes) -> str:
 def same_script_tree(path: str, a: str, b: str, added: set[str] = frozenset()) -> bool:
     """Whether two JavaScript or TypeScript sources have the same tokens in the same trees, comments
     and spacing aside, apart from where the `added` units sit."""
-    lang = language_of(path)
-    if lang is None:
+    if language_of(path) is None:
         return False
     trees = []
     for text in (a, b):
-        data = text.encode("utf-8")
-        root = lang.new_parser(path).parse(data).root_node
+        root = _root(path, text)
         if root.has_error:
             return False
         rows = {s.start for s in spans(path, text) if s.name in added}
-        trees.append(_normalized(root, data, rows))
+        trees.append(_normalized(root, text.encode("utf-8"), rows))
     return trees[0] == trees[1]

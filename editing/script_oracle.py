@@ -6,6 +6,8 @@ takes new members by name)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from editing.hunks import Derived, hunks, opcodes
 from editing.models import Edit
 from editing.script import Span, spans
@@ -18,7 +20,7 @@ def _owner(every: list[Span], row: int) -> Span | None:
 
 
 def _enclosing(every: list[Span], span: Span) -> Span | None:
-    holders = [s for s in every if s is not span and s.first <= span.first and span.end <= s.end and (s.first, s.end) != (span.first, span.end)]
+    holders = [s for s in every if s.first <= span.first and span.end <= s.end and (s.first, s.end) != (span.first, span.end)]
     return min(holders, key=lambda s: s.end - s.first, default=None)
 
 
@@ -27,7 +29,7 @@ def structured_script(path: str, pre_text: str, post_text: str) -> Derived:
     pre, post = spans(path, pre_text), spans(path, post_text)
     pre_names = {s.name: s for s in pre}
     post_names = {s.name: s for s in post}
-    twice = {s.name for s in pre if sum(t.name == s.name for t in pre) > 1} | {s.name for s in post if sum(t.name == s.name for t in post) > 1}
+    twice = {name for side in (pre, post) for name, n in Counter(s.name for s in side).items() if n > 1}
     ops = [op for op in opcodes(pre_lines, post_lines) if op[0] != "equal"]
     owners = []
     for _, i1, i2, j1, j2 in ops:
@@ -42,7 +44,7 @@ def structured_script(path: str, pre_text: str, post_text: str) -> Derived:
         while span.name not in pre_names and (outer := _enclosing(post, span)) is not None and outer.kind != "class":
             span = outer  # added inside a function: that function carries it
         targets.add(span.name)
-    if any(r for r in raw) and targets & {o.name for found, r in zip(owners, raw) if r for o in found if o is not None}:
+    if any(raw) and targets & {o.name for found, r in zip(owners, raw) if r for o in found if o is not None}:
         return Derived(problem=f"{path}: a unit is changed both by name and by a hunk")
     raw = [op for op, r in zip(ops, raw) if r]
     result = Derived(edits=[])

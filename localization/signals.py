@@ -11,17 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localization.config import RetrievalConfig
-from localization.languages import module_names
+from localization.languages import LANGUAGES, module_names
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import issue_title
 
 # A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
 _TEXT_PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w-]+\.(?!py\b)[A-Za-z][\w]{0,7})(?![\w/])")
-_SOURCE_SUFFIX = r"\.(?:py|[cm]?js|jsx|[cm]?ts|tsx)"
+
+
+def _suffixes(family: str | None = None) -> str:
+    r"""A pattern for the suffixes of the languages read (of one family): `\.(?:py|js|...)`."""
+    found = {s[1:] for lang in LANGUAGES.values() if family in (None, lang.family) for s in lang.suffixes}
+    return r"\.(?:" + "|".join(sorted(found, key=lambda s: (-len(s), s))) + ")"
+
+
+_SOURCE_SUFFIX = _suffixes()
 _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+" + _SOURCE_SUFFIX + r")\b")
 # Python's frames (`File "x.py", line 3, in f`) and Node's (`at f (/app/src/x.js:3:7)`, `at /app/x.js:3:7`).
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
-_SCRIPT_SUFFIX = r"\.(?:[cm]?js|jsx|[cm]?ts|tsx)"
+_SCRIPT_SUFFIX = _suffixes("javascript")
 _NODE_FRAME = re.compile(r"^\s*at (?:(?:new |async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SCRIPT_SUFFIX
                          + r"):(\d+)(?::\d+)?\)?\s*$", re.M)
 # A module the issue's code imports: `import utc from 'dayjs/plugin/utc'`, `require('./lib/router')`.
@@ -111,8 +119,9 @@ class SignalResolver:
             parts = path.split("/")
             for i in range(len(parts)):
                 self.by_suffix["/".join(parts[i:])].append(path)
-            self.modules.update((m, path) for m in module_names(path))
-            self.stems[module_names(path)[0].rsplit(".", 1)[-1]].append(path)
+            names = module_names(path)
+            self.modules.update((m, path) for m in names)
+            self.stems[names[0].rsplit(".", 1)[-1]].append(path)
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
         self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
         self.by_file: dict[str, list[Unit]] = defaultdict(list)

@@ -20,23 +20,28 @@ def language_of(path: str) -> Language | None:
     return best[1]
 
 
+def _read_as(path: str) -> Language:
+    """The language `path` is read in: its own, or Python for a name no language claims."""
+    return language_of(path) or PYTHON
+
+
 def parse_file(path: str, src: bytes, body_max_chars: int = 4000) -> ParsedFile:
-    """`path`'s units in its language (a name no language claims is read as Python)."""
-    lang = language_of(path) or PYTHON
+    """`path`'s units in its language."""
+    lang = _read_as(path)
     return lang.parse(src, body_max_chars, lang.new_parser(path))
 
 
 def file_statements(path: str, src: bytes) -> list:
-    lang = language_of(path) or PYTHON
+    lang = _read_as(path)
     return lang.statements(src, lang.new_parser(path))
 
 
 def module_names(path: str) -> list[str]:
-    return (language_of(path) or PYTHON).module_names(path)
+    return _read_as(path).module_names(path)
 
 
 def is_package(path: str) -> bool:
-    return (language_of(path) or PYTHON).is_package(path)
+    return _read_as(path).is_package(path)
 
 
 __all__ = ["LANGUAGES", "Language", "ParsedFile", "file_statements", "is_package", "language_of",

@@ -4,6 +4,7 @@ its files are tests or generated, and how a file is named when another file impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
 
 from tree_sitter import Node, Parser
@@ -24,6 +25,14 @@ class ParseContext:
     src: bytes
     body_max_chars: int
     units: list[Unit] = field(default_factory=list)
+
+
+def package_version(package: str) -> str:
+    """An installed package's version ("unknown" from a source tree without metadata)."""
+    try:
+        return version(package)
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "unknown"
 
 
 def end_line(node: Node) -> int:

@@ -11,13 +11,12 @@ function keeps the rest of its code. Other nested functions belong to the functi
 from __future__ import annotations
 
 import re
-from importlib.metadata import PackageNotFoundError, version
 
 import tree_sitter_javascript
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from localization.languages.base import ParseContext, ParsedFile, end_line
+from localization.languages.base import ParseContext, ParsedFile, end_line, package_version
 from localization.languages.python import calls_in, with_root_variants
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import tokenize
@@ -25,6 +24,8 @@ from localization.tokens import tokenize
 _JS = Language(tree_sitter_javascript.language())
 _TS = Language(tree_sitter_typescript.language_typescript())
 _TSX = Language(tree_sitter_typescript.language_tsx())
+_JS_GRAMMARS = {".js": _JS, ".mjs": _JS, ".cjs": _JS, ".jsx": _JS}
+_TS_GRAMMARS = {".ts": _TS, ".mts": _TS, ".cts": _TS, ".tsx": _TSX}
 
 _FUNCTIONS = {"function_declaration", "generator_function_declaration", "function_expression", "function",
               "arrow_function", "generator_function"}
@@ -38,12 +39,11 @@ _DEFINING = ("function ", "function* ", "function*")
 _IMPORT_FROM = re.compile(r"""\b(?:import|export)\s+(?:type\s+)?(?:([\w$*{}\s,]+?)\s+from\s+)?['"]([^'"\n]+)['"]""")
 _REQUIRE = re.compile(r"""(?:(?:const|let|var)\s+([\w${}\s,:]+?)\s*=\s*)?\brequire\(\s*['"]([^'"\n]+)['"]\s*\)""")
 UNITS_VERSION = 2  # what parse_units makes of a file: bump on any change, so cached units are made again
-_SUFFIX = re.compile(r"\.(?:[cm]?js|jsx|tsx?|[cm]ts)$")
+_SUFFIX = re.compile("(?:" + "|".join(re.escape(s) for s in sorted({*_JS_GRAMMARS, *_TS_GRAMMARS}, key=lambda s: (-len(s), s))) + ")$")
 
 
 def _text(src: bytes, node: Node) -> str:
     return src[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
 
 
 def import_names(text: str) -> list[str]:
@@ -78,7 +78,6 @@ def _dotted(spec: str) -> str:
     return "." * dots + ".".join(parts)
 
 
-
 def _doc(ctx: ParseContext, node: Node) -> str:
     """The first line of the `/** ... */` comment right before a definition."""
     prev = node.prev_named_sibling
@@ -109,30 +108,30 @@ def _bases(ctx: ParseContext, cls: Node) -> list[str]:
     return out
 
 
-def _named_value(ctx: ParseContext, node: Node) -> list[tuple[str, Node]]:
+def _named_value(src: bytes, node: Node) -> list[tuple[str, Node]]:
     """(name, value) pairs a statement binds: declarators, member assignments, `export default`."""
     if node.type == "export_statement":
         declaration = node.child_by_field_name("declaration")
         if declaration is not None:
-            return _named_value(ctx, declaration)
+            return _named_value(src, declaration)
         value = node.child_by_field_name("value")
         if value is None:
             return []
         own = value.child_by_field_name("name")
-        return [(_text(ctx.src, own) if own is not None else "default", value)]
+        return [(_text(src, own) if own is not None else "default", value)]
     if node.type in _DECLARATIONS:
         out = []
         for declarator in node.named_children:
             name, value = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
             if declarator.type == "variable_declarator" and name is not None and name.type == "identifier" and value is not None:
-                out.append((_text(ctx.src, name), value))
+                out.append((_text(src, name), value))
         return out
     if node.type == "expression_statement" and node.named_children:
         inner = node.named_children[0]
         if inner.type == "assignment_expression":
             left, right = inner.child_by_field_name("left"), inner.child_by_field_name("right")
             if left is not None and right is not None and left.type in ("member_expression", "identifier"):
-                return [("".join(_text(ctx.src, left).split()), right)]
+                return [("".join(_text(src, left).split()), right)]
     return []
 
 
@@ -154,8 +153,7 @@ def _function(ctx: ParseContext, node: Node, name: str, kind: str, value: Node) 
     at = len(ctx.units)
     text = _text(ctx.src, node)
     if inner:
-        start = node.start_byte
-        kept, cursor = [], start
+        kept, cursor = [], node.start_byte
         for child in inner:
             kept.append(ctx.src[cursor : child.start_byte].decode("utf-8", "replace"))
             cursor = child.end_byte
@@ -173,7 +171,7 @@ def _members_in(ctx: ParseContext, block: Node) -> list[Node]:
             continue
         if child.type != "expression_statement":
             continue
-        for name, value in _named_value(ctx, child):
+        for name, value in _named_value(ctx.src, child):
             if "." in name and value.type in _FUNCTIONS:
                 _function(ctx, child, name, "method", value)
                 found.append(child)
@@ -206,9 +204,8 @@ def _class(ctx: ParseContext, node: Node, name: str, value: Node) -> None:
     _unit(ctx, node, name, "class", value, "\n".join([_signature(ctx, node, value), *rest, members]), _bases(ctx, value))
 
 
-def _object(ctx: ParseContext, name: str, obj: Node) -> bool:
-    """The methods of an object literal as `name.key` units; whether it had any."""
-    found = False
+def _object(ctx: ParseContext, name: str, obj: Node) -> None:
+    """The methods of an object literal as `name.key` units."""
     for member in obj.named_children:
         key = member.child_by_field_name("name") if member.type == "method_definition" else member.child_by_field_name("key")
         value = member if member.type == "method_definition" else member.child_by_field_name("value")
@@ -216,8 +213,6 @@ def _object(ctx: ParseContext, name: str, obj: Node) -> bool:
             continue
         if member.type in ("method_definition", "pair"):
             _function(ctx, member, f"{name}.{_text(ctx.src, key).strip(chr(34) + chr(39))}", "method", value)
-            found = True
-    return found
 
 
 def _statement(ctx: ParseContext, node: Node) -> bool:
@@ -230,7 +225,7 @@ def _statement(ctx: ParseContext, node: Node) -> bool:
         _class(ctx, node, _text(ctx.src, target.child_by_field_name("name")), target)
         return True
     defined = False
-    for name, value in _named_value(ctx, node):
+    for name, value in _named_value(ctx.src, node):
         if value.type in _FUNCTIONS:
             _function(ctx, node, name, "function", value)
             defined = True
@@ -265,12 +260,11 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
     root = parser.parse(src).root_node
     out: list[Unit] = []
     seen: set[str] = set()
-    ctx = ParseContext(src=src, body_max_chars=0)
     for child in root.named_children:
         target = child.child_by_field_name("declaration") if child.type == "export_statement" else child
         if target is None or target.type not in _DECLARATIONS:
             continue
-        names = [n for n, value in _named_value(ctx, target) if value.type not in _FUNCTIONS | _CLASSES and n not in seen]
+        names = [n for n, value in _named_value(src, target) if value.type not in _FUNCTIONS | _CLASSES and n not in seen]
         if not names:
             continue
         seen.update(names)
@@ -278,16 +272,6 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
         out.append(Unit(name=names[0], kind="statement", start_line=child.start_point[0] + 1, end_line=end_line(child),
                         signature=head[:100], tokens=[]))
     return out
-
-
-def _versions(*packages: str) -> str:
-    out = []
-    for package in packages:
-        try:
-            out.append(f"{package}={version(package)}")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-            out.append(f"{package}=unknown")
-    return ",".join(out)
 
 
 class _Script:
@@ -302,7 +286,7 @@ class _Script:
         self.packages = packages
 
     def grammar_version(self) -> str:
-        return f"{_versions(*self.packages)};units={UNITS_VERSION}"
+        return ",".join(f"{p}={package_version(p)}" for p in self.packages) + f";units={UNITS_VERSION}"
 
     def new_parser(self, path: str) -> Parser:
         return Parser(next((g for s, g in self.grammars.items() if path.endswith(s)), next(iter(self.grammars.values()))))
@@ -328,7 +312,5 @@ class _Script:
 _SCRIPT_EXCLUDE = ("**/__tests__/**", "**/__mocks__/**", "**/*.test.*", "**/*.spec.*", "**/*.min.js", "**/*.bundle.js",
                    "**/coverage/**", "**/*.d.ts", "**/*.d.cts", "**/*.d.mts", "**/*.config.*", "**/*.conf.*", "**/.*rc.*",
                    "**/gulpfile.*", "**/Gulpfile.*", "**/gruntfile.*", "**/Gruntfile.*", "scripts/**")
-JAVASCRIPT = _Script("javascript", {".js": _JS, ".mjs": _JS, ".cjs": _JS, ".jsx": _JS}, _SCRIPT_EXCLUDE,
-                     ("tree-sitter-javascript",))
-TYPESCRIPT = _Script("typescript", {".ts": _TS, ".mts": _TS, ".cts": _TS, ".tsx": _TSX}, _SCRIPT_EXCLUDE,
-                     ("tree-sitter-typescript",))
+JAVASCRIPT = _Script("javascript", _JS_GRAMMARS, _SCRIPT_EXCLUDE, ("tree-sitter-javascript",))
+TYPESCRIPT = _Script("typescript", _TS_GRAMMARS, _SCRIPT_EXCLUDE, ("tree-sitter-typescript",))

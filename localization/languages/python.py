@@ -8,12 +8,11 @@ level count at that level. Trees with syntax errors still yield what they can.
 from __future__ import annotations
 
 import re
-from importlib.metadata import PackageNotFoundError, version
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
 
-from localization.languages.base import ParseContext, ParsedFile, end_line
+from localization.languages.base import ParseContext, ParsedFile, end_line, package_version
 from localization.models import MODULE_UNIT, Unit
 from localization.tokens import tokenize
 
@@ -31,10 +30,8 @@ def new_parser() -> Parser:
     return Parser(_LANGUAGE)
 
 
-
 def _text(ctx: ParseContext, node: Node) -> str:
     return ctx.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
 
 
 def _docstring(ctx: ParseContext, block: Node | None) -> str:
@@ -271,10 +268,7 @@ class _Python:
     exclude: tuple[str, ...] = ()  # index.exclude already names Python's test and generated files
 
     def grammar_version(self) -> str:
-        try:
-            return version("tree-sitter-python")
-        except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-            return "unknown"
+        return package_version("tree-sitter-python")
 
     def new_parser(self, path: str) -> Parser:
         return new_parser()
