@@ -116,8 +116,9 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
 
 
 def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Settings, llm: LLM, trial: Trial,
-              progress: Progress) -> Baseline:
-    """The original tree's tests, sorted into targets, known failing and flaky (agent.targets)."""
+              progress: Progress, runtime: str = "python") -> Baseline:
+    """The original tree's tests, sorted into targets, known failing and flaky (agent.targets).
+    `runtime`: the environment's; a reproduction test is a pytest file, for Python's only."""
     files, left_out = tracked(ws), None
     plan = plan_tests(ws, req, loc, settings, files)
     progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
@@ -135,6 +136,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
     def repro(plan: TestPlan, run: TestRun) -> tuple[TestPlan, TestRun, list[str]] | str | None:
         if not settings.repair.reproduction_test:
             return None
+        if runtime != "python":
+            return f"a reproduction test is a pytest file, and this {runtime} package's tests run under its own runner"
         progress("no named test fails: asking for a reproduction test")
         return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial)
 
@@ -205,11 +208,11 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
     if not targets:
         return outcome(None, None, "localization found no unit to change", llm, record)
     env = environment()
-    record.write("environment", {"name": env.name, "python": env.recipe.python,
+    record.write("environment", {"name": env.name, "runtime": env.recipe.runtime, "python": env.recipe.python,
                                  "uploaded_prior_to": env.recipe.uploaded_prior_to, "about": env.about})
     with trials(env, settings.sandbox, settings.repair.feedback_output_chars, progress) as trial:
         with record.stage("baseline"):
-            baseline = establish(req, ws, loc, settings, llm, trial, progress)
+            baseline = establish(req, ws, loc, settings, llm, trial, progress, env.recipe.runtime)
             record.write("baseline", baseline)
         generator = Generator(llm, make_editor(settings.editing), settings.editing, ws.path)
         notes = None

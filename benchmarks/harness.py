@@ -1,6 +1,10 @@
 """The sandbox against SWE-bench's own verdicts, in Docker.
 
     python benchmarks/harness.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES [--instances ID ...]
+    python benchmarks/harness.py --dataset ../shared/multi-swe-js/dev.jsonl --repo-cache CLONES
+
+Multi-SWE-bench rows are read as SWE-bench's (their f2p, s2p and n2p tests must pass, their
+p2p tests keep passing); their environment is the one derived from the package's own files.
 
 For each instance it builds (or reuses) the layered images, then validates the gold patch and
 no patch. An instance behaves as SWE-bench says when gold resolves and no patch leaves some
@@ -22,6 +26,7 @@ from pathlib import Path
 # This script's folder is not a package: keep it off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from sandbox.base import SandboxError, terminate_as_interrupt  # noqa: E402
 from sandbox.docker_backend import DockerSandbox  # noqa: E402
@@ -49,6 +54,7 @@ def main() -> int:
     cfg = load_settings(None, args.set).sandbox
     client = docker_client()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
+    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
     cache = Path(args.repo_cache)

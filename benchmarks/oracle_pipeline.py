@@ -2,6 +2,8 @@
 localization, editing and validation leave of a perfect model?
 
     python benchmarks/oracle_pipeline.py --dataset ../shared/swebench-lite/dev.jsonl --repo-cache CLONES [--instances ID ...]
+    python benchmarks/oracle_pipeline.py --dataset ../shared/multi-swe-js/dev.jsonl --repo-cache CLONES \
+        --harness-details HARNESS.jsonl   (Multi-SWE-bench rows, read as SWE-bench's)
 
 The oracle knows the gold patch but answers only from what it is shown (the formats are those
 of docs/prompts.md): in localization it picks the gold files and units among those offered (a
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the source tr
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from unidiff import PatchSet  # noqa: E402
 
+from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
 from agent.batch.solve import Instance  # noqa: E402
 from agent.pipeline import RepairRequest  # noqa: E402
 from agent.repair import run  # noqa: E402
@@ -204,6 +207,7 @@ def main() -> int:
     args = ap.parse_args()
     terminate_as_interrupt()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
+    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
     if args.harness_details:

@@ -110,8 +110,13 @@ class LocalBackend:
 
     @contextmanager
     def open(self, env: Environment, cfg: SandboxConfig, progress: Progress = lambda _: None, client=None) -> Iterator[Opened]:
+        from sandbox.local import node_sandbox
         from sandbox.venvs import installed_sandbox
 
+        if env.recipe.runtime == "node":
+            with node_sandbox(env, cfg) as sb:
+                yield sb, ""  # no services
+            return
         system = [c for c in env.install if SYSTEM_COMMAND.search(c)]
         if system:  # on this backend they would change the host itself
             raise SandboxError(f"{env.name} needs the docker backend: its setup changes the system ({system[0][:80]})")

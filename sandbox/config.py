@@ -31,6 +31,7 @@ class ProjectConfig(Section):
 
     defaults_at = "sandbox.project"
 
+    runtime: Literal["auto", "python", "node"] = "auto"
     python: str | None
     packages: list[str] | None
     install: str | None
@@ -97,6 +98,10 @@ class SandboxConfig(Section):
     base_suite: str
     debian_mirror: str
     base_packages: list[str]
+    node_suite: str
+    node_packages: list[str]
+    node_install_env: dict[str, str]
+    node_test_env: dict[str, str]
 
     @field_validator("swebench_uploaded_prior_to", mode="before")
     @classmethod

@@ -1,5 +1,7 @@
-"""What a patch under test may not change: the tests that judge it (test files, conftest.py),
-pytest's configuration, the report the runner writes. A patch that changes any of them is refused
+"""What a patch under test may not change: the tests that judge it (test files, conftest.py;
+a Node package's `.test.js`/`.spec.ts` and `__tests__`), the runner's configuration (pytest's;
+jest's and mocha's files, and package.json's `scripts`, `jest` and `mocha`), the report the
+runner writes. A patch that changes any of them is refused
 before its tests run, so a candidate cannot pass by editing, skipping or deselecting the failing
 test, or by exiting early from a conftest.py. (The agent's own reproduction test is written by
 the trial itself, never by the patch.)"""
@@ -7,6 +9,8 @@ the trial itself, never by the patch.)"""
 from __future__ import annotations
 
 import configparser
+import json
+import re
 from pathlib import PurePosixPath
 from typing import Any, Callable
 
@@ -16,10 +20,14 @@ from unidiff.errors import UnidiffParseError
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.runner import JUNIT_FILE
+from sandbox.selection import is_test_file
 
-TEST_DIRS = {"test", "tests"}  # whatever lies below a folder of this name belongs to the test suite
+TEST_DIRS = {"test", "tests", "__tests__"}  # whatever lies below a folder of this name belongs to the test suite
 # Files that may hold pytest's configuration, and where in them it is.
 PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pytest", "pyproject.toml": "tool.pytest.ini_options"}
+NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.config\.|\.mocha\.opts$|mocha\.opts$)")
+PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says how its tests run
+REPORTS = re.compile(r"^\.supercoder-report-\d+\.(json|xml)$")  # sandbox.node_runner's reports
 
 
 def changed_paths(diff: str) -> list[str]:
@@ -42,13 +50,24 @@ def protected(path: str) -> str | None:
     pure = PurePosixPath(path)
     if pure.name == "conftest.py":
         return "conftest.py"
-    if TEST_DIRS & set(pure.parts[:-1]) or (pure.suffix == ".py" and (pure.name.startswith("test_") or pure.name.endswith("_test.py"))):
+    if TEST_DIRS & set(pure.parts[:-1]) or is_test_file(path):
         return "a test file"  # below tests/: its data and fixtures too
-    if pure.name == JUNIT_FILE:
+    if pure.name == JUNIT_FILE or REPORTS.match(pure.name):
         return "the test report"
     if pure.name == "pytest.ini":
         return "pytest's configuration"
+    if NODE_RUNNER_CONFIG.match(pure.name):
+        return "the test runner's configuration"
     return None
+
+
+def package_tests(text: str | None) -> Any:
+    """What a package.json says of how its tests run (None when it cannot be read)."""
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return {k: data.get(k) for k in PACKAGE_TEST_KEYS} if isinstance(data, dict) else None
 
 
 def pytest_section(path: str, text: str | None) -> Any:
@@ -89,9 +108,13 @@ def apply_guarded(sb: Sandbox, diff: str, read: Callable[[Sandbox, str], str | N
     if refused:
         return "the patch changes " + ", ".join(refused)
     configs = [p for p in paths if PurePosixPath(p).name in PYTEST_CONFIG]  # pytest reads one in a test's folders
+    packages = [p for p in paths if p == "package.json"]  # the root's: its scripts run the tests
     before = {p: pytest_section(p, read(sb, p)) for p in configs}
+    before_packages = {p: package_tests(read(sb, p)) for p in packages}
     sb.apply_diff(diff)
     changed = [p for p in configs if pytest_section(p, read(sb, p)) != before[p]]
     if changed:
         return "the patch changes pytest's configuration in " + ", ".join(changed)
+    if any(package_tests(read(sb, p)) != before_packages[p] for p in packages):
+        return "the patch changes how the package's tests run (package.json's " + ", ".join(PACKAGE_TEST_KEYS) + ")"
     return None

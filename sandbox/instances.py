@@ -31,7 +31,7 @@ from sandbox.project import project_environment
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import CONDA_ONLY, env_yml_packages, pip_name, read_requirements, show
 from sandbox.results import log_disagreement, parse_log
-from sandbox.runner import run_configured
+from sandbox.runner import run_tests
 from sandbox.services import wanted_services, with_services
 
 # An editable install puts the tree itself on sys.path, as setuptools' legacy `develop` did in
@@ -207,8 +207,7 @@ def validate(row: dict, repo_cache: Path, cfg: SandboxConfig, patch: str | None,
                     results = TestResults(source="log", problem=f"results disagree: {disagreement}")
             else:
                 files = _patched_tests(row["test_patch"]) + [t.split("::")[0] for t in fail_to_pass + pass_to_pass]
-                result, results = run_configured(sb, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg,
-                                                 env.recipe.services, services_dir)
+                result, results = run_tests(sb, env.recipe, [f for f in dict.fromkeys(files) if f.endswith(".py")], cfg, services_dir)
         out.output = result.output
         if result.cut_short:
             raise SandboxError(f"the tests {result.cut_short}")

@@ -58,7 +58,8 @@ def host_ca_bundle(cfg: SandboxConfig) -> Path | None:
 
 def build_env(cfg: SandboxConfig) -> dict[str, str]:
     """What a build command sees: the host's pip and proxy settings, the CA bundle, config extras."""
-    ca = {"PIP_CERT": CA_IN_CONTAINER, "SSL_CERT_FILE": CA_IN_CONTAINER, "REQUESTS_CA_BUNDLE": CA_IN_CONTAINER}
+    ca = {"PIP_CERT": CA_IN_CONTAINER, "SSL_CERT_FILE": CA_IN_CONTAINER, "REQUESTS_CA_BUNDLE": CA_IN_CONTAINER,
+          "NODE_EXTRA_CA_CERTS": CA_IN_CONTAINER}
     return {**(ca if host_ca_bundle(cfg) is not None else {}), **index_env(cfg)}
 
 
@@ -148,18 +149,33 @@ def env_layer(recipe: EnvRecipe, base: str, pip_spec: str = "pip<24.1", dated_pi
                      env={"PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "VIRTUAL_ENV": VENV})
 
 
+def node_layer(cfg: SandboxConfig, base: str) -> LayerSpec:
+    """Node and npm from the base's Debian suite, for every Node package alike (what a package
+    depends on is installed with its tree)."""
+    packages = " ".join(shlex.quote(p) for p in cfg.node_packages)
+    script = "\n".join(["set -eux", "export DEBIAN_FRONTEND=noninteractive", "apt-get update -q",
+                        f"apt-get install -y -q --no-install-recommends {packages}", "rm -rf /var/lib/apt/lists/*"])
+    return LayerSpec(kind="env", name=f"node-{cfg.node_suite}", parent=base, script=script)
+
+
 def tree_layer(env: Environment, parent: str) -> LayerSpec:
     """The tree at its commit, installed into the environment image `parent` (then handed to the
     tests' user, as every tree is). An image made for one run only carries its owner, so that
     `sandbox prune --images` can tell when that run is gone."""
     labels = {EPHEMERAL_LABEL: owner()} if env.ephemeral else {}
-    return LayerSpec(kind="instance", name=env.name, parent=parent, script=install_script(VENV, env.install, env.variables),
+    venv = VENV if env.recipe.runtime == "python" else None
+    return LayerSpec(kind="instance", name=env.name, parent=parent, script=install_script(venv, env.install, env.variables),
                      clone=str(env.clone), commit=env.commit, labels=labels)
 
 
 def ensure_image(client, env: Environment, cfg: SandboxConfig, rebuild: bool = False,
                  progress: Callable[[str], None] = lambda _: None) -> str:
-    """The image of `env`: base (the suite of its Python), environment, tree; each built once."""
+    """The image of `env`: base (the suite of its Python, or `sandbox.node_suite`), environment
+    (its Python's venv, or Node), tree; each built once."""
+    if env.recipe.runtime == "node":
+        base = ensure_base(client, cfg.model_copy(update={"base_suite": cfg.node_suite}), progress=progress)
+        parent = ensure_layer(client, cfg, node_layer(cfg, base), rebuild=rebuild, progress=progress)
+        return ensure_layer(client, cfg, tree_layer(env, parent), rebuild=rebuild, progress=progress)
     base = ensure_base(client, cfg.model_copy(update={"base_suite": suite_for(env.recipe.python, cfg, progress)}), progress=progress)
     parent = ensure_layer(client, cfg, env_layer(env.recipe, base, cfg.pip_spec, cfg.dated_pip_spec, cfg.pin_relax_years), rebuild=rebuild, progress=progress)
     return ensure_layer(client, cfg, tree_layer(env, parent), rebuild=rebuild, progress=progress)

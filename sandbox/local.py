@@ -18,13 +18,15 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sandbox.base import SandboxError, git_said, relative_path
 from sandbox.config import SandboxConfig
 from sandbox.models import ExecResult
 from sandbox.output import Capped
-from sandbox.recipes import index_env
+from sandbox.recipes import Environment, index_env, install_script
 
 
 def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -155,3 +157,22 @@ def _kill_group(proc: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+
+
+def install_or_raise(sb: LocalSandbox, script: str) -> None:
+    done = sb.install(script)
+    if done.exit_code != 0:
+        tail = "\n".join(done.output.strip().splitlines()[-15:])
+        raise SandboxError(f"installing the repository failed ({'timed out' if done.timed_out else f'exit {done.exit_code}'}):\n{tail}")
+
+
+@contextmanager
+def node_sandbox(env: Environment, cfg: SandboxConfig) -> Iterator[LocalSandbox]:
+    """A local sandbox of a Node package, its dependencies installed by the host's own npm."""
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    if missing:
+        raise SandboxError(f"a Node package on the local backend needs {' and '.join(missing)} on the host's PATH "
+                           "(or use the docker backend)")
+    with LocalSandbox(env.clone, env.commit, cfg) as sb:
+        install_or_raise(sb, install_script(None, env.install, env.variables))
+        yield sb

@@ -46,7 +46,7 @@ class TestResults(BaseModel):
 
     statuses: dict[str, TestStatus] = Field(default_factory=dict)
     failures: dict[str, Failure] = Field(default_factory=dict)  # of failing tests, where the report says
-    source: Literal["junit", "log", "none"] = "none"
+    source: Literal["junit", "json", "log", "none"] = "none"
     problem: str | None = None  # why the output could not be read (then every named test counts as failed)
 
     def status(self, test_id: str) -> TestStatus:

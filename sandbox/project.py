@@ -24,6 +24,7 @@ from sandbox.base import Sandbox, git
 from sandbox.config import SandboxConfig
 from sandbox.dated import dated_project_install
 from sandbox.declared import cfg_lines, declared_needs, native_build, read_cfg, submodules
+from sandbox.node import is_node_project, node_environment
 from sandbox.pythons import choose, commit_date, declared, pin_date
 from sandbox.recipes import Environment, EnvRecipe, runner_check
 from sandbox.requirements import own_extras, read_requirements, show
@@ -139,6 +140,8 @@ def derive(clone: Path, commit: str, cfg: SandboxConfig, name: str | None = None
 def project_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:
     """The repository at `commit`, installed in the environment derived from its files
     (`ephemeral`: a commit of one run, whose installed tree is not kept)."""
+    if is_node_project(clone, commit, cfg):
+        return node_environment(clone, commit, cfg, ephemeral)
     project = derive(clone, commit, cfg)
     version = tagged_version(clone, commit)
     # The sandbox's tree comes without git history, so setuptools-scm would make the version

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,9 +22,21 @@ _INDEX_VARS = re.compile(r"^(PIP_(INDEX_URL|EXTRA_INDEX_URL|TRUSTED_HOST|DEFAULT
 CONSTRAINTS = "supercoder-constraints.txt"
 
 
+class NodeRun(BaseModel):
+    """One run of a Node package's tests, as its scripts make it (sandbox.node)."""
+
+    runner: Literal["jest", "vitest", "mocha"]
+    script: str  # the npm script it comes from ("test", "test-tz")
+    env: dict[str, str] = Field(default_factory=dict)  # what the script sets for it (TZ=...)
+    command: list[str]  # the words that start the runner (`jest`, `node --flag node_modules/jest/bin/jest.js`)
+    args: list[str] = Field(default_factory=list)  # its arguments as written (the runner drops reporters, watch, bail)
+
+
 class EnvRecipe(BaseModel):
     name: str  # readable, e.g. "sympy__sympy-1.1"
-    python: str  # "3.9", as the spec asks
+    python: str  # "3.9", as the spec asks ("" in a Node environment)
+    runtime: Literal["python", "node"] = "python"
+    node_runs: list[NodeRun] = Field(default_factory=list)  # a Node environment's test runs
     files: dict[str, str] = Field(default_factory=dict)  # path under the requirements folder -> text
     pip: list[list[str]] = Field(default_factory=list)  # `pip install` arguments, one call per group, in order
     optional: list[str] = Field(default_factory=list)  # installed first, as far as pip can (all at once, else one by one)
@@ -156,10 +169,11 @@ def _service_lines(recipe: EnvRecipe, paths: EnvPaths) -> list[str]:
     return lines
 
 
-def install_script(venv: str, commands: list[str], env: dict[str, str] | None = None) -> str:
-    """The repository installed into `venv`, from the working directory."""
+def install_script(venv: str | None, commands: list[str], env: dict[str, str] | None = None) -> str:
+    """The repository installed (into `venv`, when it has one), from the working directory."""
     exports = [f"export {k}={shlex.quote(v)}" for k, v in (env or {}).items()]
-    return "\n".join(["set -euxo pipefail", f". {shlex.quote(venv)}/bin/activate", *exports, *commands])
+    activate = [f". {shlex.quote(venv)}/bin/activate"] if venv else []
+    return "\n".join(["set -euxo pipefail", *activate, *exports, *commands])
 
 
 def index_env(cfg: SandboxConfig) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Callable
 from sandbox.models import Failure, TestResults, TestStatus
 
 # When one test id appears several times (a failing teardown after a passing call, reruns), the worst wins.
-_RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
+RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
 
 
 def _status(case: ET.Element) -> TestStatus:
@@ -81,7 +81,7 @@ def parse_junit(xml_text: str, exists: Callable[[str], bool] = lambda _: False) 
         failure = _failure(case) if status in ("failed", "error") else None
         if failure is not None and failure.collection and case.get("file"):
             test_id = case.get("file", "").replace("\\", "/")  # the file itself failed, not a test named after it
-        if test_id not in statuses or _RANK[status] > _RANK[statuses[test_id]]:
+        if test_id not in statuses or RANK[status] > RANK[statuses[test_id]]:
             statuses[test_id] = status
             if failure is not None:
                 failures[test_id] = failure
@@ -146,7 +146,7 @@ def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, 
         found = _RESULT.match(line)
         if found:
             test, status = found.group(2), _STATUS[found.group(1)]
-            if test not in printed or _RANK[status] > _RANK[printed[test]]:
+            if test not in printed or RANK[status] > RANK[printed[test]]:
                 printed[test] = status
     for test, status in printed.items():
         reported = statuses.get(test)

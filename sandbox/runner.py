@@ -9,6 +9,8 @@ import shlex
 from sandbox.base import Sandbox, SandboxError
 from sandbox.config import SandboxConfig, ServiceConfig
 from sandbox.models import ExecResult, TestResults
+from sandbox.node_runner import run_node
+from sandbox.recipes import EnvRecipe
 from sandbox.results import parse_junit, pytest_disagreement
 from sandbox.services import with_services
 
@@ -28,6 +30,15 @@ def run_configured(sandbox: Sandbox, tests: list[str], cfg: SandboxConfig, servi
                    services_dir: str) -> tuple[ExecResult, TestResults]:
     """run_pytest with the configured command and limit, the environment's services started first."""
     return run_pytest(sandbox, tests, with_services(runner_base(cfg), services, services_dir), optional=cfg.pytest_optional)
+
+
+def run_tests(sandbox: Sandbox, recipe: EnvRecipe, tests: list[str], cfg: SandboxConfig,
+              services_dir: str) -> tuple[ExecResult, TestResults]:
+    """An environment's tests by its runtime's runners: pytest on `tests` (none: the suite), or
+    a Node package's test runs, each whole (its tests are what its runners find)."""
+    if recipe.runtime == "node":
+        return run_node(sandbox, recipe.node_runs, sandbox.workdir, cfg.node_test_env)
+    return run_configured(sandbox, tests, cfg, recipe.services, services_dir)
 
 
 def pytest_command(base: str, tests: list[str], family: bool = True) -> str:

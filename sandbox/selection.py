@@ -1,5 +1,6 @@
 """Which tests to run when the caller names none: the test files of the edited modules, found
-by naming convention (`test_mod.py`, `mod_test.py`) and by what they import."""
+by naming convention (`test_mod.py`, `mod_test.py`; `mod.test.js`, `mod.spec.ts`) and by what
+they import (`from pkg.mod import`; `require('../src/mod')`, `from './mod'`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,32 @@ from pathlib import PurePosixPath
 from typing import Callable
 
 _SOURCE_ROOTS = ("src/", "lib/")
+_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
+_SCRIPT_TEST = re.compile(r"[.-](test|spec)\.[cm]?[jt]sx?$")
+_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
 
 
 def is_test_file(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+    pure = PurePosixPath(path)
+    name = pure.name
+    if name.endswith(".py"):
+        return name.startswith("test_") or name.endswith("_test.py")
+    if not _SCRIPT.search(name) or name.endswith(".d.ts"):
+        return False
+    # jest's and mocha's own conventions: a `.test.js` anywhere, any script below a tests folder
+    return bool(_SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1])
+
+
+def _script_stem(path: str) -> str:
+    """The name a script is imported by: its file's, or its folder's for an index file."""
+    pure = PurePosixPath(_SCRIPT.sub("", path))
+    return pure.parent.name if pure.name == "index" and pure.parent.name else pure.name
+
+
+def _script_imports(text: str, source: str) -> bool:
+    stem = re.escape(_script_stem(source))
+    quoted = rf"""['"](?:[^'"\n]*/)?{stem}(?:/index)?(?:\.[cm]?[jt]sx?)?['"]"""
+    return bool(re.search(rf"(?:require\s*\(|import\s*\(|\bfrom|^\s*import)\s*{quoted}", text, re.M))
 
 
 def module_names(path: str) -> list[str]:
@@ -42,15 +64,21 @@ def related_tests(paths: list[str], edited: list[str], read: Callable[[str], str
         if is_test_file(source):
             by_convention.append(source)  # an edited test file is its own test
             continue
-        stem = PurePosixPath(source).stem
-        wanted = {f"test_{stem}.py", f"{stem}_test.py"}
-        by_convention += [t for t in tests if PurePosixPath(t).name in wanted]
+        script = bool(_SCRIPT.search(source))
+        stem = _script_stem(source) if script else PurePosixPath(source).stem
+        if script:
+            by_convention += [t for t in tests if _SCRIPT_TEST.search(t) and PurePosixPath(t).name.split(".")[0] == stem]
+        else:
+            wanted = {f"test_{stem}.py", f"{stem}_test.py"}
+            by_convention += [t for t in tests if PurePosixPath(t).name in wanted]
         modules = module_names(source)
         for test in tests:
+            if script != bool(_SCRIPT.search(test)):
+                continue
             try:
                 text = read(test)
             except (OSError, UnicodeDecodeError):
                 continue
-            if any(_imports(text, m) for m in modules):
+            if _script_imports(text, source) if script else any(_imports(text, m) for m in modules):
                 by_import.append(test)
     return list(dict.fromkeys(by_convention + by_import))[:limit]

@@ -13,7 +13,7 @@ from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
 from sandbox.models import TestRun
 from sandbox.recipes import Environment
-from sandbox.runner import run_configured
+from sandbox.runner import run_tests
 
 
 def environment_problem(run: TestRun, targets: list[str] = ()) -> str | None:
@@ -45,7 +45,7 @@ class SuiteReport(BaseModel):
 def describe(env: Environment) -> dict:
     """What the environment is made of, as a user would check it."""
     recipe = env.recipe
-    return {"name": env.name, "python": recipe.python, "about": env.about, "uploaded_prior_to": recipe.uploaded_prior_to,
+    return {"name": env.name, "runtime": recipe.runtime, "python": recipe.python, "about": env.about, "uploaded_prior_to": recipe.uploaded_prior_to,
             "requirements_files": sorted(recipe.files), "pip": [" ".join(g) for g in recipe.pip], "install": env.install,
             "services": sorted(recipe.services)}
 
@@ -54,12 +54,16 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
     """Build `env` and run `tests` in it (none: the suite, as pytest's own configuration finds it)."""
     start = time.monotonic()
     report = SuiteReport(stage="build", environment=describe(env))
+    if env.recipe.runtime == "node" and not env.recipe.node_runs:  # said before anything is installed for nothing
+        report.stage = "collect"
+        report.problem = f"{env.about.get('runs', 'no test runs')}: SuperCoder cannot tell how its tests run (give `supercoder repair` a --test-cmd)"
+        return report
     backend = backend_of(cfg)
     try:
         with backend.open(env, cfg, progress) as (sb, services_dir):
             report.stage = "collect"
             progress(f"running {'the suite' if not tests else f'{len(tests)} test(s)'}")
-            result, results = run_configured(sb, list(tests), cfg, env.recipe.services, services_dir)
+            result, results = run_tests(sb, env.recipe, list(tests), cfg, services_dir)
     except SandboxError as exc:
         report.problem = str(exc)
         report.duration_s = round(time.monotonic() - start, 1)
@@ -75,6 +79,6 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
         report.problem = environment_problem(run)
     else:
         tail = " ".join(result.output.strip().splitlines()[-3:])[-300:]
-        report.problem = results.problem or f"no test was collected (pytest exit {result.exit_code}): {tail}"
+        report.problem = results.problem or f"no test was collected (exit {result.exit_code}): {tail}"
     report.duration_s = round(time.monotonic() - start, 1)
     return report

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from configs.files import cache_dir
 from sandbox.base import SandboxError
 from sandbox.config import SandboxConfig
-from sandbox.local import LocalSandbox
+from sandbox.local import LocalSandbox, install_or_raise
 from sandbox.recipes import EnvPaths, EnvRecipe, env_script, install_script
 
 VENV_SCHEMA = 1
@@ -127,8 +127,5 @@ def installed_sandbox(clone: Path, commit: str, cfg: SandboxConfig, recipe: EnvR
         venv = child_venv(env, Path(scratch) / "venv")
         with LocalSandbox(clone, commit, cfg, venv=venv) as sb:
             if install:
-                done = sb.install(install_script(str(venv), install, variables))
-                if done.exit_code != 0:
-                    tail = "\n".join(done.output.strip().splitlines()[-15:])
-                    raise SandboxError(f"installing the repository failed ({'timed out' if done.timed_out else f'exit {done.exit_code}'}):\n{tail}")
+                install_or_raise(sb, install_script(str(venv), install, variables))
             yield sb, env

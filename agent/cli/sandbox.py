@@ -136,11 +136,11 @@ def sandbox_test(
         notice("copying the repository")
         ws = make_workspace(repo, Path(scratch) / "repo")
         try:
-            if languages and "python" not in languages:  # said before a Python environment is built for nothing
-                raise SandboxError(f"the repository is written in {' and '.join(languages)}: the sandbox derives Python "
-                                   f"environments only for now (test it with `supercoder repair --test-cmd ... --backend local`)")
             env = project_environment(ws.path, ws.commit, settings.sandbox, ephemeral=True)
-        except SandboxError as exc:  # no Python here that the project allows, a tree git cannot read, another language
+            if env.recipe.runtime == "python" and languages and "python" not in languages:  # said before a Python environment is built for nothing
+                raise SandboxError(f"the repository is written in {' and '.join(languages)}, and it has no package.json with a test "
+                                   f"script: SuperCoder cannot tell how its tests run (give `supercoder repair` a --test-cmd)")
+        except SandboxError as exc:  # no Python here that the project allows, a tree git cannot read, no runner it can read
             report = SuiteReport(stage="build", problem=str(exc))
         else:
             report = run_suite(env, settings.sandbox, list(tests or []), progress=notice)
@@ -155,13 +155,15 @@ def sandbox_test(
 def _print_suite(report) -> None:
     env = report.environment
     about = env.get("about", {})
-    print(f"python        {env.get('python')}  ({about.get('python', '')})")
+    if env.get("runtime", "python") == "python":
+        print(f"python        {env.get('python')}  ({about.get('python', '')})")
     print(f"dependencies  {about.get('dependencies', '')}")
     for key, text in about.items():
         if key not in ("python", "dependencies"):
             print(f"{key:<13} {text}")
     sources = [*env.get("requirements_files", []), *env.get("pip", [])]
-    print(f"installed     {'; '.join(sources) or 'nothing besides the tree'}")
+    nothing = "its dependencies, by npm" if env.get("runtime") == "node" else "nothing besides the tree"
+    print(f"installed     {'; '.join(sources) or nothing}")
     for line in env.get("install", []):
         print(f"              {line[:160]}")
     if env.get("services"):

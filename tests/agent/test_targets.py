@@ -68,6 +68,9 @@ def test_when_nothing_reproduces_the_issue_there_is_no_target_and_it_says_why():
 def test_names_match_ids_files_and_folders_and_an_issue_names_tests_by_id():
     assert named("tests/test_a.py::T::test_x[1]", ["tests/test_a.py"]) and named("tests/test_a.py::test_x", ["tests/"])
     assert named("tests/test_a.py::test_x", ["tests/test_a.py::test_x"]) and not named("tests/test_ab.py::test_x", ["tests/test_a"])
+    # a Node package's ids: "file" and "file:title"
+    assert named("test/calc.test.js:adds", ["test/calc.test.js"]) and named("test/calc.test.js:adds", ["test/"])
+    assert not named("test/calc.test.js:adds zero", ["test/calc.test.js:adds"]) and not named("test/calc.test.jsx", ["test/calc.test.js"])
     files = ["pkg/tests/test_calc.py", "pkg/calc.py", "a/test_dup.py", "b/test_dup.py"]
     issue = ("`test_calc.py::test_add` fails, see pkg/calc.py; pkg/tests/test_calc.py is slow; "
              "a/test_dup.py::test_x and test_dup.py::test_y; missing/test_gone.py::test_z")

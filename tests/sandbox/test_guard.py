@@ -12,7 +12,10 @@ from sandbox.guard import apply_guarded, changed_paths, protected, pytest_sectio
     ("tests/test_calc.py", "a test file"), ("pkg/tests/helpers.py", "a test file"), ("test/data/expected.json", "a test file"),
     ("test_x.py", "a test file"), ("pkg/calc_test.py", "a test file"), ("conftest.py", "conftest.py"),
     ("pkg/conftest.py", "conftest.py"), ("pytest.ini", "pytest's configuration"), ("sub/pytest.ini", "pytest's configuration"),
-    (".supercoder-junit.xml", "the test report"),
+    (".supercoder-junit.xml", "the test report"), (".supercoder-report-0.json", "the test report"),
+    ("src/a.test.js", "a test file"), ("src/__tests__/a.tsx", "a test file"), ("jest.config.js", "the test runner's configuration"),
+    (".mocharc.yml", "the test runner's configuration"), ("test/mocha.opts", "a test file"), ("src/index.js", None),
+    ("package.json", None), ("types/index.d.ts", None),
     ("pkg/calc.py", None), ("numpy/testing/utils.py", None), ("docs/test_guide.rst", None), ("setup.cfg", None),
     ("pkg/testing.py", None), ("contest.py", None),
 ])
@@ -72,3 +75,13 @@ def test_a_protected_path_is_refused_before_anything_is_applied():
     tree = _Tree({}, {})
     assert apply_guarded(tree, _diff("tests/test_calc.py") + _diff("calc.py")) == "the patch changes tests/test_calc.py (a test file)"
     assert not tree.applied
+
+
+def test_a_package_json_may_change_but_not_how_its_tests_run():
+    before = {"package.json": '{"name": "x", "version": "1.0.0", "scripts": {"test": "jest"}, "dependencies": {}}'}
+    ok = _Tree(before, {"package.json": '{"name": "x", "version": "1.0.1", "scripts": {"test": "jest"}, "dependencies": {"a": "1"}}'})
+    assert apply_guarded(ok, _diff("package.json")) is None and ok.applied
+    for after in ('{"name": "x", "scripts": {"test": "jest --testPathIgnorePatterns calc"}}',
+                  '{"name": "x", "scripts": {"test": "jest"}, "jest": {"testRegex": "none"}}'):
+        bad = _Tree(before, {"package.json": after})
+        assert apply_guarded(bad, _diff("package.json")).startswith("the patch changes how the package's tests run")

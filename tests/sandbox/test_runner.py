@@ -123,6 +123,29 @@ def test_related_tests_by_convention_and_imports():
     assert related_tests(paths, ["tests/test_unrelated.py"], FILES.__getitem__, limit=10) == ["tests/test_unrelated.py"]
 
 
+SCRIPTS = {
+    "src/calc.js": "module.exports = { add: (a, b) => a + b }\n",
+    "src/plugin/utc/index.js": "export default (o, c) => {}\n",
+    "src/other.js": "\n",
+    "test/calc.test.js": "const { add } = require('../src/calc')\n",
+    "test/plugin/utc.test.js": "import utc from '../../src/plugin/utc'\n",
+    "test/lazy.spec.ts": "const m = await import('../src/calc.js')\n",
+    "test/calculator.test.js": "const x = require('../src/calculator')\n",
+    "__tests__/other.js": "\n",
+    "tests/test_calc.py": "from calc import add\n",
+}
+
+
+def test_related_tests_of_javascript_by_convention_and_imports():
+    paths = list(SCRIPTS)
+    found = related_tests(paths, ["src/calc.js"], SCRIPTS.__getitem__, limit=10)
+    assert found == ["test/calc.test.js", "test/lazy.spec.ts"]  # not calculator's, nor a Python file's
+    assert related_tests(paths, ["src/plugin/utc/index.js"], SCRIPTS.__getitem__, limit=10) == ["test/plugin/utc.test.js"]
+    assert related_tests(paths, ["src/other.js"], SCRIPTS.__getitem__, limit=10) == []
+    assert is_test_file("src/a.test.ts") and is_test_file("__tests__/b.js") and is_test_file("test/support/env.js")
+    assert not is_test_file("src/a.js") and not is_test_file("types/index.d.ts") and not is_test_file("test/fixture.json")
+
+
 def test_module_names_and_test_files():
     assert module_names("src/pkg/calc.py") == ["src.pkg.calc", "pkg.calc"]
     assert module_names("pkg/__init__.py") == ["pkg"]

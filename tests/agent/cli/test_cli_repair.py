@@ -4,6 +4,7 @@ server playing every stage (as docs/prompts.md describes) and the local sandbox 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -345,3 +346,28 @@ def test_a_javascript_repository_is_localized_edited_and_validated(fake_openai, 
     generation = next(p for p in seen if "You are fixing an issue" in p)
     assert 'name="Calc.add"' in generation and "/** The sum of a and b. */" in generation  # shown with its comment
     assert "a - b" in (repo / "src/calc.js").read_text()  # the user's tree untouched
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the local backend runs the host's npm")
+def test_a_javascript_package_is_validated_by_its_own_jest_tests(fake_openai, tmp_path, capsys):
+    from fakes.repos import CALC_JS, commit_files
+
+    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
+                                                    "scripts": {"test": "jest"}, "devDependencies": {"jest": "29.7.0"}}),
+             "test/calc.test.js": "const Calc = require('../src/calc')\n\ntest('adds', () => { expect(new Calc().add(1, 2)).toBe(3) })\n"
+                                  "test('subtracts', () => { expect(new Calc().sub(3, 1)).toBe(2) })\n"}
+    repo, _ = commit_files(tmp_path / "calc-js", files)
+    seen: list[str] = []
+    bad = GOOD_JS.replace("a + b", "a * b")  # 1 * 2 is not 3: the tests say so, and the next round is told
+    fake_openai.responder = responder([bad, bad, GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path, "--tests", "test/calc.test.js"))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    assert "+    return round(a + b)" in result["patch"]
+    run_dir = Path(result["run_dir"])
+    baseline = json.loads((run_dir / "baseline.json").read_text())
+    assert baseline["source"] == "named" and not baseline["known_failing"]
+    assert {t for t, s in baseline["run"]["statuses"].items() if s == "failed"} == {"test/calc.test.js", "test/calc.test.js:adds"}
+    environment = json.loads((run_dir / "environment.json").read_text())
+    assert environment["runtime"] == "node" and "jest" in environment["about"]["runs"]
+    assert any("test/calc.test.js:adds" in p and "round 1" not in p for p in seen if "You are fixing an issue" in p)  # feedback

@@ -95,15 +95,21 @@ def test_sandbox_test_refuses_what_is_no_repository(clean_env, tmp_path, capsys)
     assert code == 1 and report["stage"] == "build" and ">=4" in report["problem"] and "unexpected" not in err
 
 
-def test_sandbox_test_says_up_front_that_a_javascript_project_is_not_yet_its_to_build(clean_env, tmp_path, capsys):
-    from fakes.repos import calc_js_repo
+def test_sandbox_test_says_up_front_when_a_javascript_repository_has_no_tests_it_can_run(clean_env, tmp_path, capsys):
+    from fakes.repos import CALC_JS
 
-    repo = calc_js_repo(tmp_path / "calc-js")
-    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", "--json",
-                         "--set", f"index.cache_dir={tmp_path / 'cache'}")
+    cache = ["--set", f"index.cache_dir={tmp_path / 'cache'}"]
+    repo, _ = commit_files(tmp_path / "calc-js", CALC_JS)  # a package.json without a test script
+    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", "--json", *cache)
     report = json.loads(out)
-    assert code == 1 and report["stage"] == "build" and report["ran"] is False
-    assert report["problem"].startswith("the repository is written in javascript: the sandbox derives Python environments only")
+    assert code == 1 and report["stage"] == "collect" and report["ran"] is False and report["duration_s"] < 5
+    assert report["problem"].startswith("package.json has no test script: SuperCoder cannot tell how its tests run")
+    assert report["environment"]["runtime"] == "node"
+    bare, _ = commit_files(tmp_path / "bare-js", {k: v for k, v in CALC_JS.items() if k != "package.json"})
+    code, out, err = run(capsys, "sandbox", "test", "--repo", bare, "--backend", "local", "--json", *cache)
+    report = json.loads(out)
+    assert code == 1 and report["stage"] == "build"
+    assert report["problem"].startswith("the repository is written in javascript, and it has no package.json with a test script")
 
 
 def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path, capsys):
@@ -125,3 +131,22 @@ def test_sandbox_test_in_docker_says_why_a_file_could_not_be_collected(clean_env
     assert code == 1, err
     assert "test_old.py cannot be imported" in out and "Mapping" in out  # the reason, in one line
     assert "1 passed" in out and "test_calc.py::test_add" in out  # the other files still ran
+
+
+def test_sandbox_test_runs_a_node_package_in_docker_and_says_what_it_chose(clean_env, tmp_path, capsys):
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "scripts": {"test": "npm run lint && mocha test/"},
+                                         "devDependencies": {"mocha": "10.2.0"}}),
+             "index.js": "module.exports = (a, b) => a - b\n",
+             "test/add.test.js": "const add = require('..')\nconst assert = require('assert')\n"
+                                 "describe('add', () => {\n  it('adds', () => assert.strictEqual(add(1, 2), 3))\n"
+                                 "  it('zero', () => assert.strictEqual(add(1, 0), 1))\n})\n"}
+    repo, _ = commit_files(tmp_path / "calc-node", {**files, "package.json": files["package.json"].replace(
+        '"npm run lint && mocha test/"}', '"npm run lint && mocha test/", "lint": "eslint ."}')})
+    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--set", f"index.cache_dir={tmp_path / 'cache'}")
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert "python" not in out.split("tests ")[0].lower().split("dependencies")[0]  # a Node package: no Python line
+    assert any(line.startswith("node ") and "Debian bookworm" in line for line in lines)
+    assert any(line.startswith("not run") and "eslint ." in line for line in lines)  # the linter, said
+    assert any(line.startswith("tests ") and "1 failed, 1 passed" in line for line in lines)
+    assert "failing       add adds" in out

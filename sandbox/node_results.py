@@ -1,0 +1,99 @@
+"""Read a Node package's test results from its runner's report, named as Multi-SWE-bench names
+them: jest's by test file (`test/a.test.js`, the file's own status) and `file:title` (a test's
+own title, its describe blocks aside); mocha's by full title (its describe blocks and title,
+space-separated). Whatever cannot be read counts as failed (TestResults.status)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from sandbox.models import Failure, TestResults, TestStatus
+from sandbox.results import RANK
+
+_JEST_STATUS: dict[str, TestStatus] = {"passed": "passed", "failed": "failed", "pending": "skipped", "skipped": "skipped",
+                                       "todo": "skipped", "disabled": "skipped", "focused": "passed"}
+
+
+def _put(statuses: dict[str, TestStatus], test: str, status: TestStatus) -> bool:
+    """Record `status` unless a worse one is there (two tests of one title, one run after another)."""
+    if test in statuses and RANK[statuses[test]] >= RANK[status]:
+        return False
+    statuses[test] = status
+    return True
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""
+
+
+def _relative(path: str, root: str) -> str:
+    root = root.rstrip("/") + "/"
+    return path[len(root):] if path.startswith(root) else path
+
+
+def parse_jest(text: str, root: str) -> TestResults:
+    """`jest --json` output; `root` is the tree's folder, which its absolute file names start with."""
+    try:
+        report = json.loads(text)
+        files = report["testResults"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return TestResults(source="json", problem=f"jest's report does not parse: {exc}")
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        path = _relative(str(entry.get("name", "")), root)
+        cases = entry.get("assertionResults") or []
+        # A file whose tests pass but some are skipped is "focused" or "pending": it passed, as jest prints it.
+        failed = entry.get("status") == "failed" or any(c.get("status") == "failed" for c in cases)
+        if _put(statuses, path, "failed" if failed else "passed") and failed:
+            failures[path] = Failure(message=_first_line(entry.get("message") or entry.get("failureMessage") or ""),
+                                     collection=not cases)
+        for case in cases:
+            test = f"{path}:{case.get('title', '')}"
+            status = _JEST_STATUS.get(str(case.get("status")), "failed")
+            if _put(statuses, test, status) and status == "failed":
+                failures[test] = Failure(message=_first_line("\n".join(map(str, case.get("failureMessages") or []))))
+    return TestResults(statuses=statuses, failures=failures, source="json")
+
+
+def parse_mocha_xunit(text: str) -> TestResults:
+    """mocha's xunit report: a test's id is its suite's full title and its own, as mocha's
+    `fullTitle()` joins them."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        return TestResults(source="junit", problem=f"mocha's report does not parse: {exc}")
+    if root.tag not in ("testsuite", "testsuites"):
+        return TestResults(source="junit", problem=f"not an xunit report (root element <{root.tag}>)")
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for case in root.iter("testcase"):
+        test = " ".join(p for p in (case.get("classname", ""), case.get("name", "")) if p)
+        status: TestStatus = "passed"
+        failure = None
+        for child in case:
+            if child.tag in ("failure", "error"):
+                status = "failed"
+                failure = Failure(message=_first_line(child.get("message") or child.text or ""))
+            elif child.tag == "skipped" and status == "passed":
+                status = "skipped"
+        if _put(statuses, test, status) and failure is not None:
+            failures[test] = failure
+    return TestResults(statuses=statuses, failures=failures, source="junit")
+
+
+def merge(parts: list[TestResults]) -> TestResults:
+    """Several runs' results as one: a test's worst status, the first problem."""
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for part in parts:
+        for test, status in part.statuses.items():
+            if _put(statuses, test, status) and test in part.failures:
+                failures[test] = part.failures[test]
+    problem = next((p.problem for p in parts if p.problem), None)
+    source = parts[0].source if parts else "none"
+    return TestResults(statuses=statuses, failures=failures, source=source, problem=problem)

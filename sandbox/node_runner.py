@@ -1,0 +1,104 @@
+"""Run a Node environment's test runs in a sandbox, each with a reporter that writes a file in
+the tree (jest's and vitest's JSON, mocha's xunit), and read them as one result. A run's exit status must
+agree with its report; no report, or a disagreement, means every test failed.
+
+The runs are those the package's own scripts make, whole: its runners find its tests, so the
+tests a plan names are among what they report."""
+
+from __future__ import annotations
+
+import shlex
+
+from sandbox.base import Sandbox, SandboxError
+from sandbox.models import ExecResult, TestResults
+from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
+from sandbox.recipes import NodeRun
+
+REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
+
+# What would change what the runner reports or how long it waits: dropped from a script's arguments.
+_DROP = {
+    "jest": ({"--coverage", "--watch", "--watchAll", "--json", "--verbose", "--silent", "--bail", "-b", "--ci", "--onlyChanged", "-o"},
+             {"--outputFile", "--reporters", "--testResultsProcessor"},
+             ("--coverage=", "--watch=", "--watchAll=", "--json=", "--outputFile=", "--reporters=", "--bail=", "--testResultsProcessor=")),
+    "vitest": ({"--coverage", "--watch", "-w", "--ui", "--bail", "--silent"}, {"--reporter", "--outputFile"},
+               ("--coverage=", "--coverage.", "--watch=", "--reporter=", "--outputFile=", "--outputFile.", "--bail=")),
+    "mocha": ({"--bail", "-b", "--watch", "-w", "--forbid-only"},
+              {"--reporter", "-R", "--reporter-options", "--reporter-option", "-O"},
+              ("--reporter=", "--reporter-options=", "--reporter-option=")),
+}
+
+
+def kept_args(runner: str, args: list[str]) -> list[str]:
+    flags, with_value, prefixes = _DROP[runner]
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in with_value:
+            skip = True
+        elif arg not in flags and not arg.startswith(prefixes):
+            out.append(arg)
+    return out
+
+
+def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) -> str:
+    """The shell command of `run`, its report written to `report`; `env` is set first (the
+    script's own variables win)."""
+    q = shlex.quote
+    args = kept_args(run.runner, run.args)
+    if run.runner == "jest":
+        reporting = ["--json", f"--outputFile={report}", "--coverage=false"]
+    elif run.runner == "vitest":  # its JSON report is jest's; `run`: never the watch mode
+        args = ["run", *args[1:]] if args[:1] in (["watch"], ["dev"]) else args if args[:1] == ["run"] else ["run", *args]
+        reporting = ["--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
+    else:
+        reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
+    variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
+    words = " ".join(q(w) for w in [*run.command, *args, *reporting])
+    return f'PATH="$PWD/node_modules/.bin:$PATH" {variables + " " if variables else ""}{words}'
+
+
+def _disagreement(runner: str, exit_code: int | None, results: TestResults) -> str | None:
+    failing = [t for t, s in results.statuses.items() if s in ("failed", "error")]
+    if exit_code == 0 and failing:
+        return f"{runner} exited 0, but its report has {len(failing)} failing test(s)"
+    if exit_code != 0 and not failing:
+        return f"{runner} exited {exit_code}, but its report has no failing test"
+    return None
+
+
+def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | None = None,
+             timeout_s: float | None = None) -> tuple[ExecResult, TestResults]:
+    """Every run in turn (`env` set for each); the output of all of them, and their results as
+    one. `root` is the tree's folder as the runners see it (jest names files by absolute path)."""
+    if not runs:
+        raise SandboxError("the package's scripts run no test runner whose report SuperCoder reads (jest, mocha): "
+                           "give its test command instead (supercoder repair --test-cmd ...)")
+    outputs, parts, done = [], [], []
+    for n, run in enumerate(runs):
+        report = REPORT.format(n=n, ext="xml" if run.runner == "mocha" else "json")
+        sb.run(f"rm -f {report}")
+        result = sb.run(run_command(run, report, env), timeout_s)
+        done.append(result)
+        outputs.append(f"$ {run.script}: {run.runner}\n{result.output}")
+        name = f"{run.runner} ({run.script})"
+        if result.cut_short:
+            parts.append(TestResults(source="json", problem=f"the tests ({name}) {result.cut_short}"))
+            break
+        try:
+            text = sb.read_file(report)
+        except SandboxError:
+            tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
+            parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
+            continue
+        results = parse_mocha_xunit(text) if run.runner == "mocha" else parse_jest(text, root)
+        why = results.problem or _disagreement(name, result.exit_code, results)
+        parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"
+                                                             if results.problem is None else why))
+    last = done[-1]  # the one cut short, if one was
+    failed = next((r.exit_code for r in done if r.exit_code != 0), 0)
+    combined = ExecResult(command=" && ".join(r.command for r in done), exit_code=None if last.cut_short else failed,
+                          output="\n".join(outputs), duration_s=round(sum(r.duration_s for r in done), 3),
+                          timed_out=last.timed_out, truncated=any(r.truncated for r in done), stopped=last.stopped)
+    return combined, merge(parts)

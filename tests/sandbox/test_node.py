@@ -1,0 +1,129 @@
+"""A Node package's environment, derived from its package.json: which repositories are Node
+packages, the test runs their scripts make (`npm run` followed, runners found behind wrappers,
+what is no runner left out and said), how they are installed, and the runner's command."""
+
+from __future__ import annotations
+
+import json
+
+from fakes.repos import commit_files
+
+from agent.settings import load_settings
+from sandbox.node import install_commands, is_node_project, node_environment, scripted_runs
+from sandbox.node_runner import kept_args, run_command
+from sandbox.recipes import NodeRun
+
+
+def _cfg(*overrides: str):
+    return load_settings(None, list(overrides)).sandbox
+
+
+def _package(scripts: dict | None = None, **more) -> str:
+    return json.dumps({"name": "@scope/pkg", "version": "1.0.0", **({"scripts": scripts} if scripts is not None else {}), **more})
+
+
+def test_scripts_are_followed_to_their_runners_with_what_they_set():
+    scripts = {"test": "TZ=Pacific/Auckland npm run test-tz && npm run test-tz && jest --coverage",
+               "test-tz": "date && jest test/timezone.test --coverage=false"}
+    skipped: list[str] = []
+    runs = scripted_runs(scripts, skipped=skipped)
+    assert [(r.script, r.env, r.command, r.args) for r in runs] == [
+        ("test-tz", {"TZ": "Pacific/Auckland"}, ["jest"], ["test/timezone.test", "--coverage=false"]),
+        ("test-tz", {}, ["jest"], ["test/timezone.test", "--coverage=false"]),
+        ("test", {}, ["jest"], ["--coverage"]),
+    ]
+    assert skipped == ["date", "date"]  # said, not run
+
+
+def test_runners_behind_node_wrappers_and_coverage_tools_and_what_is_no_runner():
+    scripts = {"test": "npm run lint && npm run test:mocha && npm run test:karma",
+               "lint": "eslint lib/**/*.js",
+               "test:mocha": "node bin/hotfix.js mocha test/unit/**/*.js --timeout 30000 --exit",
+               "test:karma": "cross-env LISTEN_ADDR=:: karma start karma.conf.cjs --single-run",
+               "cov": "istanbul cover node_modules/mocha/bin/_mocha --report lcovonly -- --require test/env --reporter spec test/",
+               "esm": "node --experimental-vm-modules node_modules/jest/bin/jest.js --coverage",
+               "nyc": "nyc --reporter=lcov mocha test/"}
+    skipped: list[str] = []
+    [run] = scripted_runs(scripts, skipped=skipped)
+    assert run.runner == "mocha" and run.command == ["node", "bin/hotfix.js", "mocha"]  # node's wrapper is kept
+    assert run.args == ["test/unit/**/*.js", "--timeout", "30000", "--exit"]
+    assert skipped == ["eslint lib/**/*.js", "karma start karma.conf.cjs --single-run"]
+    [cov] = scripted_runs(scripts, "cov")
+    assert cov.command == ["node_modules/mocha/bin/_mocha"] and cov.args == ["--require", "test/env", "--reporter", "spec", "test/"]
+    [esm] = scripted_runs(scripts, "esm")
+    assert esm.runner == "jest" and esm.command == ["node", "--experimental-vm-modules", "node_modules/jest/bin/jest.js"]
+    [nyc] = scripted_runs(scripts, "nyc")
+    assert nyc.command == ["mocha"] and nyc.args == ["test/"]
+
+
+def test_arguments_after_a_double_dash_reach_the_script_and_a_loop_ends():
+    scripts = {"test": "npm run unit -- --runInBand", "unit": "npm run lint && jest", "lint": "eslint ."}
+    [run] = scripted_runs(scripts)
+    assert run.args == ["--runInBand"]  # to the script's last command, not to its linter
+    assert scripted_runs({"test": "npm test"}) == []  # a script that calls itself: followed a few levels, then left
+    assert scripted_runs({"test": "yarn unit", "unit": "mocha"})[0].command == ["mocha"]
+    assert scripted_runs({"test": 'echo "unclosed'}) == []
+
+
+def test_which_repositories_are_node_packages(tmp_path):
+    node, c1 = commit_files(tmp_path / "node", {"package.json": _package({"test": "jest"}), "index.js": "\n"})
+    assert is_node_project(node, c1, _cfg())
+    both, c2 = commit_files(tmp_path / "both", {"package.json": _package({"test": "jest"}), "requirements.txt": "six\n"})
+    assert not is_node_project(both, c2, _cfg())  # a Python project's front-end tooling
+    assert is_node_project(both, c2, _cfg("sandbox.project.runtime=node"))
+    assert not is_node_project(node, c1, _cfg("sandbox.project.runtime=python"))
+    broken, c3 = commit_files(tmp_path / "broken", {"package.json": "{not json", "index.js": "\n"})
+    assert not is_node_project(broken, c3, _cfg())
+
+
+def test_the_environment_installs_from_the_lockfile_or_as_of_the_commit(tmp_path, monkeypatch):
+    for name in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        monkeypatch.setenv(name, "2019-01-10T12:00:00+00:00")
+    files = {"package.json": _package({"test": "npm run lint && mocha --reporter spec --bail test/", "lint": "eslint ."},
+                                      engines={"node": ">=16"}),
+             "yarn.lock": "# yarn\n", "test/a.js": "\n"}
+    clone, commit = commit_files(tmp_path / "dated", files)
+    env = node_environment(clone, commit, _cfg())
+    assert env.recipe.runtime == "node" and env.name == f"scope-pkg-{commit[:12]}"
+    [run] = env.recipe.node_runs
+    assert run.runner == "mocha" and run.args == ["--reporter", "spec", "--bail", "test/"]
+    install = env.install[-1]
+    assert install.startswith("npm install --no-audit --no-fund --legacy-peer-deps --no-package-lock --before=2019-01-10T12:00:00Z ")
+    assert "--ignore-scripts" in install  # the last resort
+    assert env.about["lockfile"].startswith("yarn.lock is not read") and env.about["not run"] == "eslint ."
+    assert "node >=16" in env.about["node"]
+    assert env.variables["PUPPETEER_SKIP_DOWNLOAD"] == "1"
+
+    locked, commit = commit_files(tmp_path / "locked", {"package.json": _package({"test": "jest"}), "package-lock.json": "{}"})
+    env = node_environment(locked, commit, _cfg())
+    assert env.install[-1].startswith("npm ci ") and env.about["dependencies"] == "npm ci from package-lock.json"
+
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    bare, commit = commit_files(tmp_path / "bare", {"package.json": _package({"test": 'echo "Error: no test specified" && exit 1'})})
+    env = node_environment(bare, commit, _cfg())
+    assert env.about["dependencies"] == "the newest releases"  # a commit of today
+    assert env.recipe.node_runs == [] and env.about["runs"] == "package.json has no test script"
+
+
+def test_install_commands_fall_back_and_keep_node_modules_through_a_reset():
+    exclude, dated = install_commands(None, "2019-01-10T00:00:00+00:00")
+    assert "info/exclude" in exclude
+    first, *rest = dated.split(" || ")
+    assert "--before=2019-01-10T00:00:00+00:00" in first and "--before" not in rest[0]
+    assert install_commands(None, None)[1].count(" || ") == 1  # nothing to drop the date from
+
+
+def test_the_runner_command_reports_to_a_file_and_drops_what_would_change_what_it_reports():
+    assert kept_args("jest", ["--coverage", "--outputFile", "x.json", "--watch=false", "-i", "test/a"]) == ["-i", "test/a"]
+    assert kept_args("mocha", ["-R", "spec", "--bail", "--reporter=dot", "--require", "test/env", "test/"]) == ["--require", "test/env", "test/"]
+    jest = NodeRun(runner="jest", script="test", env={"TZ": "Europe/London"}, command=["jest"], args=["--coverage", "test/x y"])
+    assert run_command(jest, "r.json") == ('PATH="$PWD/node_modules/.bin:$PATH" TZ=Europe/London jest \'test/x y\' '
+                                           "--json --outputFile=r.json --coverage=false")
+    offline = run_command(jest, "r.json", {"npm_config_offline": "true", "TZ": "UTC"})
+    assert "npm_config_offline=true TZ=Europe/London jest" in offline  # the script's own variables win
+    vitest = NodeRun(runner="vitest", script="test", command=["vitest"], args=["watch", "--coverage", "src/"])
+    assert run_command(vitest, "r.json").endswith("vitest run src/ --reporter=json --outputFile=r.json --coverage.enabled=false")
+    assert run_command(vitest.model_copy(update={"args": ["run"]}), "r.json").count(" run") == 1
+    assert scripted_runs({"test": "vitest --run"})[0].runner == "vitest"
+    mocha = NodeRun(runner="mocha", script="test", command=["mocha"], args=["--reporter", "spec", "test/"])
+    assert run_command(mocha, "r.xml").endswith("mocha test/ --reporter xunit --reporter-options output=r.xml")

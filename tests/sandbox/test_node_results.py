@@ -1,0 +1,84 @@
+"""Node runners' reports read as Multi-SWE-bench names tests (jest: `file` and `file:title`;
+mocha: full titles), several runs merged worst-first, and what cannot be read failing closed."""
+
+from __future__ import annotations
+
+import json
+
+from sandbox.models import TestResults
+from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
+from sandbox.node_runner import _disagreement
+
+JEST = {
+    "success": False, "numFailedTests": 1,
+    "testResults": [
+        {"name": "/testbed/test/parse.test.js", "status": "failed", "message": "",
+         "assertionResults": [
+             {"title": "parses", "fullName": "Parse parses", "ancestorTitles": ["Parse"], "status": "passed"},
+             {"title": "parses", "fullName": "Other parses", "ancestorTitles": ["Other"], "status": "failed",
+              "failureMessages": ["Error: expect(received).toBe(expected)\n\nExpected: 1"]},
+             {"title": "later", "fullName": "later", "ancestorTitles": [], "status": "pending"}]},
+        {"name": "/testbed/test/plugin/utc.test.js", "status": "focused", "assertionResults": [
+            {"title": "utc", "status": "passed"}, {"title": "not yet", "status": "pending"}]},
+        {"name": "/testbed/test/broken.test.js", "status": "failed", "assertionResults": [],
+         "message": "  ● Test suite failed to run\n\n    Cannot find module '../src/x'"},
+    ],
+}
+
+
+def test_jest_report_names_files_and_file_titles():
+    results = parse_jest(json.dumps(JEST), "/testbed/")
+    assert results.statuses == {
+        "test/parse.test.js": "failed",
+        "test/parse.test.js:parses": "failed",  # two tests of one title: the worst
+        "test/parse.test.js:later": "skipped",
+        "test/plugin/utc.test.js": "passed", "test/plugin/utc.test.js:utc": "passed",  # jest 29 says "focused"
+        "test/plugin/utc.test.js:not yet": "skipped",
+        "test/broken.test.js": "failed",
+    }
+    assert results.failures["test/parse.test.js:parses"].message == "Error: expect(received).toBe(expected)"
+    broken = results.failures["test/broken.test.js"]
+    assert broken.collection and broken.message == "● Test suite failed to run"  # no test of it ran
+    assert not results.failures["test/parse.test.js"].collection
+    assert results.source == "json" and results.problem is None
+
+
+def test_a_jest_report_that_cannot_be_read_fails_every_test():
+    for text in ("{", "[]", '{"numFailedTests": 0}'):
+        results = parse_jest(text, "/testbed")
+        assert results.problem and results.status("test/a.test.js") == "failed"
+
+
+XUNIT = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="Mocha Tests" tests="4" failures="1" errors="1" skipped="1">
+<testcase classname="Route errors" name="should handle throws in asyncFunction" time="0.01"/>
+<testcase classname="app.router" name="should 404 &amp; &quot;quote&quot;" time="0"><failure message="expected 200">AssertionError: expected 200
+    at Test.assert</failure></testcase>
+<testcase classname="" name="top level" time="0"/>
+<testcase classname="app" name="later" time="0"><skipped/></testcase>
+</testsuite>"""
+
+
+def test_mocha_xunit_names_full_titles():
+    results = parse_mocha_xunit(XUNIT)
+    assert results.statuses == {"Route errors should handle throws in asyncFunction": "passed",
+                                'app.router should 404 & "quote"': "failed", "top level": "passed", "app later": "skipped"}
+    assert results.failures['app.router should 404 & "quote"'].message == "expected 200"
+    assert parse_mocha_xunit("<testsuite><testcase").problem
+    assert parse_mocha_xunit("<html/>").problem.startswith("not an xunit report")
+
+
+def test_runs_merge_worst_first_and_a_problem_stays():
+    first = TestResults(statuses={"a": "passed", "b": "failed"}, source="json")
+    second = TestResults(statuses={"a": "failed", "b": "passed", "c": "passed"}, source="json")
+    merged = merge([first, second])
+    assert merged.statuses == {"a": "failed", "b": "failed", "c": "passed"} and merged.problem is None
+    assert merge([first, TestResults(source="json", problem="jest wrote no report")]).problem == "jest wrote no report"
+
+
+def test_an_exit_status_must_agree_with_the_report():
+    failing = TestResults(statuses={"a": "failed"})
+    passing = TestResults(statuses={"a": "passed"})
+    assert _disagreement("jest", 0, failing) == "jest exited 0, but its report has 1 failing test(s)"
+    assert _disagreement("mocha", 3, passing) == "mocha exited 3, but its report has no failing test"
+    assert _disagreement("jest", 1, failing) is None and _disagreement("jest", 0, passing) is None

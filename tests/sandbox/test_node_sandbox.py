@@ -1,0 +1,100 @@
+"""Node packages in the sandbox, for real: their dependencies installed by npm from the registry,
+their own scripts' runners run (jest on the local backend, mocha in Docker), the reports read,
+and a fix judged as the repair agent judges it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from fakes.repos import commit_files
+
+from agent.settings import load_settings
+from sandbox.grading import judge
+from sandbox.models import TestPlan
+from sandbox.project import project_environment
+from sandbox.trials import trials
+
+CALC = "function add(a, b) {\n  return a - b\n}\n\nmodule.exports = { add }\n"
+FIX = """diff --git a/src/calc.js b/src/calc.js
+--- a/src/calc.js
++++ b/src/calc.js
+@@ -1,3 +1,3 @@
+ function add(a, b) {
+-  return a - b
++  return a + b
+ }
+"""
+JEST_TEST = """const { add } = require('../src/calc')
+
+describe('calc', () => {
+  it('adds', () => { expect(add(2, 3)).toBe(5) })
+  it('adds zero', () => { expect(add(2, 0)).toBe(2) })
+  it.skip('someday', () => {})
+})
+"""
+MOCHA_TEST = """const assert = require('assert')
+const { add } = require('../src/calc')
+
+describe('calc', function () {
+  it('adds', function () { assert.strictEqual(add(2, 3), 5) })
+  describe('with zero', function () {
+    it('adds zero', function () { assert.strictEqual(add(2, 0), 2) })
+  })
+})
+"""
+
+
+def _package(scripts: dict, dev: dict) -> str:
+    return json.dumps({"name": "calc", "version": "1.0.0", "scripts": scripts, "devDependencies": dev})
+
+
+def _judged(tmp_path, files: dict, cfg) -> tuple:
+    clone, commit = commit_files(tmp_path / "calc", files)
+    env = project_environment(clone, commit, cfg)
+    plan = TestPlan(tests=["any"])  # a Node package's runs are whole: what a plan names is among what they report
+    with trials(env, cfg, 4000) as trial:
+        before = trial(None, plan)
+        after = trial(FIX, plan)
+        again = trial(None, plan)  # the local tree, reset, still has its node_modules
+    return env, before, after, again
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the local backend runs the host's npm")
+def test_a_jest_package_on_the_local_backend(tmp_path):
+    files = {"package.json": _package({"test": "jest --coverage"}, {"jest": "29.7.0"}), "src/calc.js": CALC,
+             "test/calc.test.js": JEST_TEST}
+    env, before, after, again = _judged(tmp_path, files, load_settings(None, ["sandbox.backend=local"]).sandbox)
+    assert env.recipe.runtime == "node" and [r.runner for r in env.recipe.node_runs] == ["jest"]
+    assert before.statuses == {"test/calc.test.js": "failed", "test/calc.test.js:adds": "failed",
+                               "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped"}, before.problem
+    assert "Expected: 5" in before.failures["test/calc.test.js:adds"].message + before.output
+    assert after.statuses.get("test/calc.test.js") == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    verdict = judge(before, after)
+    assert verdict.validated and set(verdict.fixed) == {"test/calc.test.js", "test/calc.test.js:adds"}
+    assert again.statuses == before.statuses
+
+
+def test_a_mocha_package_in_docker(tmp_path):
+    files = {"package.json": _package({"test": "mocha --reporter spec --bail test/"}, {"mocha": "10.2.0"}),
+             "src/calc.js": CALC, "test/calc.test.js": MOCHA_TEST}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    # --bail would stop at the first failure: every test has a result
+    assert before.statuses == {"calc adds": "failed", "calc with zero adds zero": "passed"}, before.problem
+    assert after.statuses == {"calc adds": "passed", "calc with zero adds zero": "passed"}, after.problem
+    assert judge(before, after).validated and again.statuses == before.statuses
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the local backend runs the host's npm")
+def test_a_vitest_package_on_the_local_backend(tmp_path):
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "type": "module", "scripts": {"test": "vitest"},
+                                         "devDependencies": {"vitest": "1.6.0"}}),
+             "src/calc.js": CALC.replace("module.exports = { add }", "export { add }"),
+             "test/calc.test.js": "import { describe, it, expect } from 'vitest'\nimport { add } from '../src/calc.js'\n\n"
+                                  + JEST_TEST.split("\n", 2)[2]}
+    env, before, after, again = _judged(tmp_path, files, load_settings(None, ["sandbox.backend=local"]).sandbox)
+    assert [r.runner for r in env.recipe.node_runs] == ["vitest"]
+    assert before.statuses == {"test/calc.test.js": "failed", "test/calc.test.js:adds": "failed",
+                               "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped"}, before.problem
+    assert judge(before, after).validated and again.statuses == before.statuses
