@@ -22,10 +22,10 @@ from sandbox.base import Sandbox, SandboxError
 from sandbox.runner import JUNIT_FILE
 from sandbox.selection import is_test_file
 
-TEST_DIRS = {"test", "tests", "__tests__"}  # whatever lies below a folder of this name belongs to the test suite
+TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies below belongs to the test suite (jest's snapshots too)
 # Files that may hold pytest's configuration, and where in them it is.
 PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pytest", "pyproject.toml": "tool.pytest.ini_options"}
-NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.config\.|\.mocha\.opts$|mocha\.opts$)")
+NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.(config|workspace)\.|vite\.config\.|mocha\.opts$)")
 PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says how its tests run
 REPORTS = re.compile(r"^\.supercoder-report-\d+\.(json|xml)$")  # sandbox.node_runner's reports
 
@@ -50,7 +50,9 @@ def protected(path: str) -> str | None:
     pure = PurePosixPath(path)
     if pure.name == "conftest.py":
         return "conftest.py"
-    if TEST_DIRS & set(pure.parts[:-1]) or is_test_file(path):
+    if "node_modules" in pure.parts:
+        return "the installed dependencies"
+    if TEST_DIRS & set(pure.parts[:-1]) or is_test_file(path) or pure.suffix == ".snap":
         return "a test file"  # below tests/: its data and fixtures too
     if pure.name == JUNIT_FILE or REPORTS.match(pure.name):
         return "the test report"

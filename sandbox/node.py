@@ -8,25 +8,21 @@ vitest, mocha). What runs no such runner (a linter, a browser runner) is left ou
 from __future__ import annotations
 
 import json
-import os
+import re
 import shlex
 from pathlib import Path
 
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, git
 from sandbox.config import SandboxConfig
+from sandbox.npm_scripts import RUNNERS, scripted_runs
 from sandbox.pythons import commit_date, pin_date
-from sandbox.recipes import Environment, EnvRecipe, NodeRun
+from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import show
 
 LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` installs from
 OTHER_LOCKFILES = ("yarn.lock", "pnpm-lock.yaml")  # npm cannot read them: their pins are not kept
-PYTHON_DECLARED = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "tox.ini", "Pipfile")
-RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
-           "_mocha": "mocha"}  # a command's file name -> runner
-COVERAGE = {"nyc", "istanbul", "c8"}  # wrappers that only measure: the runner is run without them
+_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript files
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
-_MAX_DEPTH = 5  # `npm run` inside `npm run`: how deep scripts are followed
-_SEPARATORS = {"&&", "||", ";", "&", "|"}
 
 
 def _package(clone: Path, commit: str) -> dict | None:
@@ -38,114 +34,25 @@ def _package(clone: Path, commit: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _counts(clone: Path, commit: str) -> tuple[int, int]:
+    """How many Python files and how many JavaScript/TypeScript files the tree has."""
+    done = git(clone, "ls-tree", "-r", "--name-only", "-z", commit)
+    names = [n for n in done.stdout.decode("utf-8", "replace").split("\0") if n and "node_modules/" not in n] if done.returncode == 0 else []
+    return sum(n.endswith(".py") for n in names), sum(bool(_SCRIPT.search(n)) and not n.endswith(".d.ts") for n in names)
+
+
 def is_node_project(clone: Path, commit: str, cfg: SandboxConfig) -> bool:
-    """`sandbox.project.runtime` when it names one; else: a package.json at the root, and nothing
-    beside it that declares a Python project (a Python project with a package.json for its
-    docs' or front end's tooling stays a Python one)."""
+    """`sandbox.project.runtime` when it names one; else: a package.json at the root, and more
+    JavaScript and TypeScript files than Python ones (a Python project with a package.json for
+    its docs' or front end's tooling stays a Python one, a package with a docs requirements.txt
+    a Node one; a tie goes to Python, as localization's languages do)."""
     runtime = cfg.project.runtime
     if runtime != "auto":
         return runtime == "node"
-    return _package(clone, commit) is not None and all(show(clone, commit, p) is None for p in PYTHON_DECLARED)
-
-
-def _words(text: str) -> list[str]:
-    """A script's words, with `&&`, `||`, `;` and pipes as words of their own."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
-    lexer.whitespace_split = True
-    try:
-        return list(lexer)
-    except ValueError:  # an unclosed quote: read as plain words
-        return text.split()
-
-
-def _segments(words: list[str]) -> list[list[str]]:
-    out, current = [], []
-    for word in words:
-        if word in _SEPARATORS:
-            if current:
-                out.append(current)
-            current = []
-        else:
-            current.append(word)
-    return out + ([current] if current else [])
-
-
-def _assignments(words: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Leading `NAME=value` words (and `cross-env`, which only sets them), and the rest."""
-    env: dict[str, str] = {}
-    rest = list(words)
-    while rest:
-        name, eq, value = rest[0].partition("=")
-        if rest[0] == "cross-env":
-            rest.pop(0)
-        elif eq and name.isidentifier():
-            env[name] = value
-            rest.pop(0)
-        else:
-            break
-    return env, rest
-
-
-def _script_called(words: list[str]) -> tuple[str, list[str]] | None:
-    """(script, extra arguments) when `words` run another script: `npm test`, `npm run x -- args`,
-    `yarn x`."""
-    if not words or words[0] not in ("npm", "yarn", "pnpm"):
-        return None
-    cut = words.index("--") if "--" in words else len(words)
-    rest = [w for w in words[1:cut] if not w.startswith("-")] + words[cut:]  # npm's own options aside
-    if not rest:
-        return None
-    if rest[0] in ("test", "t"):
-        name, after = "test", rest[1:]
-    elif rest[0] in ("run", "run-script") and len(rest) > 1:
-        name, after = rest[1], rest[2:]
-    elif words[0] in ("yarn", "pnpm") and rest[0] not in ("install", "add", "exec"):
-        name, after = rest[0], rest[1:]
-    else:
-        return None
-    return name, after[1:] if after[:1] == ["--"] else after
-
-
-def _run_of(words: list[str], env: dict[str, str], script: str) -> NodeRun | None:
-    """The run `words` make when a known runner is among them: what comes before it is kept when
-    it is `node` itself (its flags, a wrapper script), coverage wrappers are dropped."""
-    for i, word in enumerate(words):
-        runner = RUNNERS.get(os.path.basename(word))
-        if runner is None:
-            continue
-        before, args = words[:i], words[i + 1:]
-        if before[:1] and before[0] in COVERAGE:
-            before = []
-            if "--" in args:  # `istanbul cover _mocha --report x -- <mocha's own arguments>`
-                args = args[args.index("--") + 1:]
-        elif before[:1] != ["node"]:
-            before = []
-        return NodeRun(runner=runner, script=script, env=env, command=[*before, word], args=args)
-    return None
-
-
-def scripted_runs(scripts: dict, name: str = "test", env: dict[str, str] | None = None, extra: list[str] = (),
-              depth: int = 0, skipped: list[str] | None = None) -> list[NodeRun]:
-    """The runs of script `name`, in order; what runs no known runner goes to `skipped`."""
-    text = scripts.get(name)
-    if not isinstance(text, str) or depth > _MAX_DEPTH:
-        return []
-    runs: list[NodeRun] = []
-    segments = _segments(_words(text))
-    for n, segment in enumerate(segments):
-        assigned, words = _assignments(segment)
-        here = {**(env or {}), **assigned}
-        more = list(extra) if n == len(segments) - 1 else []  # `npm run x -- args` reach its last command
-        called = _script_called(words)
-        if called is not None:
-            runs += scripted_runs(scripts, called[0], here, [*called[1], *more], depth + 1, skipped)
-            continue
-        run = _run_of([*words, *more], here, name)
-        if run is not None:
-            runs.append(run)
-        elif skipped is not None and words:
-            skipped.append(" ".join(words)[:80])
-    return runs
+    if _package(clone, commit) is None:
+        return False
+    python, script = _counts(clone, commit)
+    return script > python
 
 
 def no_runs(test: str) -> str:

@@ -1,12 +1,15 @@
 """Read a Node package's test results from its runner's report, named as Multi-SWE-bench names
 them: jest's by test file (`test/a.test.js`, the file's own status) and `file:title` (a test's
 own title, its describe blocks aside); mocha's by full title (its describe blocks and title,
-space-separated). Whatever cannot be read counts as failed (TestResults.status)."""
+space-separated), and by its own title alone as an alias for grading, since that benchmark
+names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines).
+Whatever cannot be read counts as failed (TestResults.status)."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK
@@ -28,13 +31,17 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
-def _relative(path: str, root: str) -> str:
-    root = root.rstrip("/") + "/"
-    return path[len(root):] if path.startswith(root) else path
+def _relative(path: str, roots: list[str]) -> str:
+    for root in roots:
+        root = root.rstrip("/") + "/"
+        if path.startswith(root):
+            return path[len(root):]
+    return path
 
 
-def parse_jest(text: str, root: str) -> TestResults:
-    """`jest --json` output; `root` is the tree's folder, which its absolute file names start with."""
+def parse_jest(text: str, roots: list[str]) -> TestResults:
+    """`jest --json` output (vitest's too); `roots` are the tree's folder as given and as its real
+    path, which its absolute file names start with."""
     try:
         report = json.loads(text)
         files = report["testResults"]
@@ -45,7 +52,7 @@ def parse_jest(text: str, root: str) -> TestResults:
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict):
             continue
-        path = _relative(str(entry.get("name", "")), root)
+        path = _relative(str(entry.get("name", "")), roots)
         cases = entry.get("assertionResults") or []
         # A file whose tests pass but some are skipped is "focused" or "pending": it passed, as jest prints it.
         failed = entry.get("status") == "failed" or any(c.get("status") == "failed" for c in cases)
@@ -71,8 +78,10 @@ def parse_mocha_xunit(text: str) -> TestResults:
         return TestResults(source="junit", problem=f"not an xunit report (root element <{root.tag}>)")
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
+    titles: dict[str, list[TestStatus]] = {}
     for case in root.iter("testcase"):
-        test = " ".join(p for p in (case.get("classname", ""), case.get("name", "")) if p)
+        title = case.get("name", "")
+        full = " ".join(p for p in (case.get("classname", ""), title) if p)
         status: TestStatus = "passed"
         failure = None
         for child in case:
@@ -81,19 +90,26 @@ def parse_mocha_xunit(text: str) -> TestResults:
                 failure = Failure(message=_first_line(child.get("message") or child.text or ""))
             elif child.tag == "skipped" and status == "passed":
                 status = "skipped"
-        if _put(statuses, test, status) and failure is not None:
-            failures[test] = failure
-    return TestResults(statuses=statuses, failures=failures, source="junit")
+        if _put(statuses, full, status) and failure is not None:
+            failures[full] = failure
+        titles.setdefault(title, []).append(status)
+    # A title two tests share names neither: the one meant may not have run at all (its hook failed).
+    aliases = {t: found[0] for t, found in titles.items() if len(found) == 1 and t not in statuses}
+    return TestResults(statuses=statuses, failures=failures, aliases=aliases, source="junit")
 
 
 def merge(parts: list[TestResults]) -> TestResults:
-    """Several runs' results as one: a test's worst status, the first problem."""
+    """Several runs' results as one: a test's worst status. A run that could not be read fails
+    them all (its tests may be any of them): the first problem, and no result."""
+    problem = next((p.problem for p in parts if p.problem), None)
+    if problem is not None:
+        return TestResults(source=parts[0].source, problem=problem)
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
     for part in parts:
         for test, status in part.statuses.items():
             if _put(statuses, test, status) and test in part.failures:
                 failures[test] = part.failures[test]
-    problem = next((p.problem for p in parts if p.problem), None)
-    source = parts[0].source if parts else "none"
-    return TestResults(statuses=statuses, failures=failures, source=source, problem=problem)
+    seen = Counter(t for part in parts for t in part.aliases)  # a title of two runs' tests: as ambiguous as within one
+    aliases = {t: s for part in parts for t, s in part.aliases.items() if seen[t] == 1 and t not in statuses}
+    return TestResults(statuses=statuses, failures=failures, aliases=aliases, source=parts[0].source if parts else "none")

@@ -1,6 +1,7 @@
-"""Run a Node environment's test runs in a sandbox, each with a reporter that writes a file in
-the tree (jest's and vitest's JSON, mocha's xunit), and read them as one result. A run's exit status must
-agree with its report; no report, or a disagreement, means every test failed.
+"""Run a Node environment's test runs in a sandbox, each after the build steps before it and
+with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit), and
+read them as one result. A run's exit status must agree with its report; no report, a
+disagreement or a run cut short, in any run, means every test failed.
 
 The runs are those the package's own scripts make, whole: its runners find its tests, so the
 tests a plan names are among what they report."""
@@ -12,16 +13,19 @@ import shlex
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
 from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
+from sandbox.npm_scripts import RUNNERS
 from sandbox.recipes import NodeRun
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
-    "jest": ({"--coverage", "--watch", "--watchAll", "--json", "--verbose", "--silent", "--bail", "-b", "--ci", "--onlyChanged", "-o"},
+    # (jest's --ci is added, never dropped: without it a missing snapshot is written, and passes)
+    "jest": ({"--coverage", "--watch", "--watchAll", "--json", "--verbose", "--silent", "--bail", "-b", "--onlyChanged", "-o",
+              "-u", "--updateSnapshot"},
              {"--outputFile", "--reporters", "--testResultsProcessor"},
              ("--coverage=", "--watch=", "--watchAll=", "--json=", "--outputFile=", "--reporters=", "--bail=", "--testResultsProcessor=")),
-    "vitest": ({"--coverage", "--watch", "-w", "--ui", "--bail", "--silent"}, {"--reporter", "--outputFile"},
+    "vitest": ({"--coverage", "--watch", "-w", "--ui", "--bail", "--silent", "-u", "--update"}, {"--reporter", "--outputFile"},
                ("--coverage=", "--coverage.", "--watch=", "--reporter=", "--outputFile=", "--outputFile.", "--bail=")),
     "mocha": ({"--bail", "-b", "--watch", "-w", "--forbid-only"},
               {"--reporter", "-R", "--reporter-options", "--reporter-option", "-O"},
@@ -37,26 +41,29 @@ def kept_args(runner: str, args: list[str]) -> list[str]:
             skip = False
         elif arg in with_value:
             skip = True
-        elif arg not in flags and not arg.startswith(prefixes):
+        elif arg.startswith(prefixes):
+            skip = "=" not in arg and arg.startswith(("--coverage.", "--outputFile."))  # vitest's `--coverage.reporter text`
+        elif arg not in flags:
             out.append(arg)
     return out
 
 
 def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) -> str:
-    """The shell command of `run`, its report written to `report`; `env` is set first (the
-    script's own variables win)."""
+    """The shell command of `run` (its build steps first), its report written to `report`; `env`
+    is set first (the script's own variables win). The reporter's options come before the
+    script's own arguments, which may end with `--` and file names."""
     q = shlex.quote
     args = kept_args(run.runner, run.args)
     if run.runner == "jest":
-        reporting = ["--json", f"--outputFile={report}", "--coverage=false"]
+        reporting = ["--ci", "--json", f"--outputFile={report}", "--coverage=false"]
     elif run.runner == "vitest":  # its JSON report is jest's; `run`: never the watch mode
-        args = ["run", *args[1:]] if args[:1] in (["watch"], ["dev"]) else args if args[:1] == ["run"] else ["run", *args]
-        reporting = ["--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
+        args = args[1:] if args[:1] in (["run"], ["watch"], ["dev"]) else args
+        reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
     else:
         reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
-    words = " ".join(q(w) for w in [*run.command, *args, *reporting])
-    return f'PATH="$PWD/node_modules/.bin:$PATH" {variables + " " if variables else ""}{words}'
+    words = " ".join(q(w) for w in [*run.command, *reporting, *args])
+    return " && ".join(['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before, f"{variables + ' ' if variables else ''}{words}"])
 
 
 def _disagreement(runner: str, exit_code: int | None, results: TestResults) -> str | None:
@@ -73,8 +80,10 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
     """Every run in turn (`env` set for each); the output of all of them, and their results as
     one. `root` is the tree's folder as the runners see it (jest names files by absolute path)."""
     if not runs:
-        raise SandboxError("the package's scripts run no test runner whose report SuperCoder reads (jest, mocha): "
-                           "give its test command instead (supercoder repair --test-cmd ...)")
+        raise SandboxError(f"the package's scripts run no test runner whose report SuperCoder reads "
+                           f"({', '.join(sorted(set(RUNNERS.values())))}): give its test command instead (supercoder repair --test-cmd ...)")
+    real = sb.run("pwd -P").output.strip()  # jest names files by their real path (a symlinked TMPDIR)
+    roots = list(dict.fromkeys(r for r in (root, real) if r))
     outputs, parts, done = [], [], []
     for n, run in enumerate(runs):
         report = REPORT.format(n=n, ext="xml" if run.runner == "mocha" else "json")
@@ -92,7 +101,7 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        results = parse_mocha_xunit(text) if run.runner == "mocha" else parse_jest(text, root)
+        results = parse_mocha_xunit(text) if run.runner == "mocha" else parse_jest(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"
                                                              if results.problem is None else why))

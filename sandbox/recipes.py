@@ -30,6 +30,7 @@ class NodeRun(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)  # what the script sets for it (TZ=...)
     command: list[str]  # the words that start the runner (`jest`, `node --flag node_modules/jest/bin/jest.js`)
     args: list[str] = Field(default_factory=list)  # its arguments as written (the runner drops reporters, watch, bail)
+    before: list[str] = Field(default_factory=list)  # build steps the scripts run before it (shell commands)
 
 
 class EnvRecipe(BaseModel):

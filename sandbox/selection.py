@@ -10,7 +10,7 @@ from typing import Callable
 
 _SOURCE_ROOTS = ("src/", "lib/")
 _SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
-_SCRIPT_TEST = re.compile(r"[.-](test|spec)\.[cm]?[jt]sx?$")
+_SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
 _SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
 
 

@@ -62,7 +62,9 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
     try:
         with backend.open(env, cfg, progress) as (sb, services_dir):
             report.stage = "collect"
-            progress(f"running {'the suite' if not tests else f'{len(tests)} test(s)'}")
+            if tests and env.recipe.runtime == "node":
+                progress("a Node package's test runs are run whole: what --tests names is among what they report")
+            progress(f"running {'the suite' if not tests or env.recipe.runtime == 'node' else f'{len(tests)} test(s)'}")
             result, results = run_tests(sb, env.recipe, list(tests), cfg, services_dir)
     except SandboxError as exc:
         report.problem = str(exc)

@@ -9,8 +9,9 @@ import json
 from fakes.repos import commit_files
 
 from agent.settings import load_settings
-from sandbox.node import install_commands, is_node_project, node_environment, scripted_runs
+from sandbox.node import install_commands, is_node_project, node_environment
 from sandbox.node_runner import kept_args, run_command
+from sandbox.npm_scripts import scripted_runs
 from sandbox.recipes import NodeRun
 
 
@@ -65,11 +66,39 @@ def test_arguments_after_a_double_dash_reach_the_script_and_a_loop_ends():
     assert scripted_runs({"test": 'echo "unclosed'}) == []
 
 
+def test_shell_syntax_scripts_use_is_read_as_the_shell_reads_it():
+    [run] = scripted_runs({"test": "mocha --grep issue#12 test/ 2>&1 | tee log && jest > /dev/null"})[:1]
+    assert run.args == ["--grep", "issue#12", "test/"]  # no redirection, and `#` inside a word is no comment
+    runs = scripted_runs({"test": "env FOO=1 jest && export TZ=UTC && jest unit"})
+    assert [(r.env, r.args) for r in runs] == [({"FOO": "1"}, []), ({"TZ": "UTC"}, ["unit"])]
+
+
+def test_a_runner_is_where_a_command_starts_not_anywhere_in_it():
+    skipped: list[str] = []
+    runs = scripted_runs({"test": "rimraf coverage/jest && eslint --plugin jest src && karma start --reporters mocha && npx jest"},
+                         skipped=skipped)
+    assert [(r.command, r.args) for r in runs] == [(["jest"], [])]
+    assert skipped == ["rimraf coverage/jest", "eslint --plugin jest src", "karma start --reporters mocha"]
+    assert scripted_runs({"test": "yarn jest --ci"})[0].args == ["--ci"]  # a binary, not a script
+    assert scripted_runs({"test": "yarn unit -t 'adds two'", "unit": "jest"})[0].args == ["-t", "adds two"]  # yarn passes all on
+
+
+def test_build_steps_run_before_the_runs_that_follow_them():
+    scripts = {"pretest": "tsc -p .", "test": "npm run build && mocha lib/test && npm run lint && jest",
+               "build": "node scripts/bundle.js --out dist", "lint": "eslint ."}
+    skipped: list[str] = []
+    first, second = scripted_runs(scripts, skipped=skipped)
+    assert first.before == ["tsc -p .", "node scripts/bundle.js --out dist"] and second.before == []  # once, before the first
+    assert skipped == ["eslint ."]
+    assert run_command(first, "r.xml").startswith('export PATH="$PWD/node_modules/.bin:$PATH" && tsc -p . && node scripts/bundle.js')
+
+
 def test_which_repositories_are_node_packages(tmp_path):
-    node, c1 = commit_files(tmp_path / "node", {"package.json": _package({"test": "jest"}), "index.js": "\n"})
+    node, c1 = commit_files(tmp_path / "node", {"package.json": _package({"test": "jest"}), "index.js": "\n",
+                                                "requirements.txt": "sphinx\n"})  # its docs' requirements
     assert is_node_project(node, c1, _cfg())
-    both, c2 = commit_files(tmp_path / "both", {"package.json": _package({"test": "jest"}), "requirements.txt": "six\n"})
-    assert not is_node_project(both, c2, _cfg())  # a Python project's front-end tooling
+    both, c2 = commit_files(tmp_path / "both", {"package.json": _package({"test": "jest"}), "calc.py": "\n", "app.js": "\n"})
+    assert not is_node_project(both, c2, _cfg())  # a tie: a Python project's front-end tooling
     assert is_node_project(both, c2, _cfg("sandbox.project.runtime=node"))
     assert not is_node_project(node, c1, _cfg("sandbox.project.runtime=python"))
     broken, c3 = commit_files(tmp_path / "broken", {"package.json": "{not json", "index.js": "\n"})
@@ -114,16 +143,19 @@ def test_install_commands_fall_back_and_keep_node_modules_through_a_reset():
 
 
 def test_the_runner_command_reports_to_a_file_and_drops_what_would_change_what_it_reports():
-    assert kept_args("jest", ["--coverage", "--outputFile", "x.json", "--watch=false", "-i", "test/a"]) == ["-i", "test/a"]
+    assert kept_args("jest", ["--coverage", "--outputFile", "x.json", "--watch=false", "-i", "-u", "test/a"]) == ["-i", "test/a"]
     assert kept_args("mocha", ["-R", "spec", "--bail", "--reporter=dot", "--require", "test/env", "test/"]) == ["--require", "test/env", "test/"]
     jest = NodeRun(runner="jest", script="test", env={"TZ": "Europe/London"}, command=["jest"], args=["--coverage", "test/x y"])
-    assert run_command(jest, "r.json") == ('PATH="$PWD/node_modules/.bin:$PATH" TZ=Europe/London jest \'test/x y\' '
-                                           "--json --outputFile=r.json --coverage=false")
+    assert run_command(jest, "r.json") == ('export PATH="$PWD/node_modules/.bin:$PATH" && TZ=Europe/London jest '
+                                           "--ci --json --outputFile=r.json --coverage=false 'test/x y'")
     offline = run_command(jest, "r.json", {"npm_config_offline": "true", "TZ": "UTC"})
     assert "npm_config_offline=true TZ=Europe/London jest" in offline  # the script's own variables win
     vitest = NodeRun(runner="vitest", script="test", command=["vitest"], args=["watch", "--coverage", "src/"])
-    assert run_command(vitest, "r.json").endswith("vitest run src/ --reporter=json --outputFile=r.json --coverage.enabled=false")
+    assert run_command(vitest, "r.json").endswith("vitest run --reporter=json --outputFile=r.json --coverage.enabled=false src/")
     assert run_command(vitest.model_copy(update={"args": ["run"]}), "r.json").count(" run") == 1
+    assert kept_args("vitest", ["--coverage.reporter", "text", "--coverage.enabled=true", "src/"]) == ["src/"]
     assert scripted_runs({"test": "vitest --run"})[0].runner == "vitest"
     mocha = NodeRun(runner="mocha", script="test", command=["mocha"], args=["--reporter", "spec", "test/"])
-    assert run_command(mocha, "r.xml").endswith("mocha test/ --reporter xunit --reporter-options output=r.xml")
+    assert run_command(mocha, "r.xml").endswith("mocha --reporter xunit --reporter-options output=r.xml test/")
+    after_dashes = NodeRun(runner="mocha", script="test", command=["mocha"], args=["--", "test/a.js"])
+    assert run_command(after_dashes, "r.xml").endswith("output=r.xml -- test/a.js")  # the report's options before `--`

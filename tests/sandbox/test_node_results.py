@@ -27,7 +27,7 @@ JEST = {
 
 
 def test_jest_report_names_files_and_file_titles():
-    results = parse_jest(json.dumps(JEST), "/testbed/")
+    results = parse_jest(json.dumps(JEST).replace('"/testbed/test/plugin', '"/real/testbed/test/plugin'), ["/testbed/", "/real/testbed"])
     assert results.statuses == {
         "test/parse.test.js": "failed",
         "test/parse.test.js:parses": "failed",  # two tests of one title: the worst
@@ -45,7 +45,7 @@ def test_jest_report_names_files_and_file_titles():
 
 def test_a_jest_report_that_cannot_be_read_fails_every_test():
     for text in ("{", "[]", '{"numFailedTests": 0}'):
-        results = parse_jest(text, "/testbed")
+        results = parse_jest(text, ["/testbed"])
         assert results.problem and results.status("test/a.test.js") == "failed"
 
 
@@ -57,6 +57,8 @@ XUNIT = """<?xml version="1.0" encoding="UTF-8"?>
 <testcase classname="" name="top level" time="0"/>
 <testcase classname="app" name="later" time="0"><skipped/></testcase>
 </testsuite>"""
+SHARED = """<testsuite><testcase classname="a" name="works"/><testcase classname="b" name="works"><failure message="no"/></testcase>
+<testcase classname="c" name="works"/></testsuite>"""
 
 
 def test_mocha_xunit_names_full_titles():
@@ -64,16 +66,24 @@ def test_mocha_xunit_names_full_titles():
     assert results.statuses == {"Route errors should handle throws in asyncFunction": "passed",
                                 'app.router should 404 & "quote"': "failed", "top level": "passed", "app later": "skipped"}
     assert results.failures['app.router should 404 & "quote"'].message == "expected 200"
+    # graded by its own title too, as Multi-SWE-bench names some repositories' tests; unknown names fail
+    assert results.status("should handle throws in asyncFunction") == "passed" and results.status('should 404 & "quote"') == "failed"
+    assert results.status("Route errors") == "failed" and results.status("later") == "skipped"
+    shared = parse_mocha_xunit(SHARED)
+    assert shared.statuses == {"a works": "passed", "b works": "failed", "c works": "passed"}
+    assert shared.status("works") == "failed" and "works" not in shared.aliases  # a title three suites share names none
     assert parse_mocha_xunit("<testsuite><testcase").problem
     assert parse_mocha_xunit("<html/>").problem.startswith("not an xunit report")
 
 
-def test_runs_merge_worst_first_and_a_problem_stays():
-    first = TestResults(statuses={"a": "passed", "b": "failed"}, source="json")
-    second = TestResults(statuses={"a": "failed", "b": "passed", "c": "passed"}, source="json")
+def test_runs_merge_worst_first_and_a_run_that_cannot_be_read_fails_them_all():
+    first = TestResults(statuses={"a": "passed", "b": "failed"}, aliases={"x": "passed", "y": "passed"}, source="json")
+    second = TestResults(statuses={"a": "failed", "b": "passed", "c": "passed"}, aliases={"x": "passed"}, source="json")
     merged = merge([first, second])
     assert merged.statuses == {"a": "failed", "b": "failed", "c": "passed"} and merged.problem is None
-    assert merge([first, TestResults(source="json", problem="jest wrote no report")]).problem == "jest wrote no report"
+    assert merged.status("y") == "passed" and merged.status("x") == "failed"  # a title of both runs' tests names none
+    cut = merge([first, TestResults(source="json", problem="jest (test-tz) wrote no report"), second])
+    assert cut.problem == "jest (test-tz) wrote no report" and cut.statuses == {} and cut.status("c") == "failed"
 
 
 def test_an_exit_status_must_agree_with_the_report():

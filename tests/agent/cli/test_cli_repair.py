@@ -331,6 +331,7 @@ GOOD_JS = '<edit path="src/calc.js" unit="Calc.add">\nadd(a, b) {\n  return roun
 CHECK_JS = "python -c \"import sys; sys.exit('return round(a + b)' not in open('src/calc.js').read())\""
 
 
+@pytest.mark.skipif(shutil.which("npm") is None, reason="a Node package on the local backend is installed by the host's npm")
 def test_a_javascript_repository_is_localized_edited_and_validated(fake_openai, tmp_path, capsys):
     from fakes.repos import calc_js_repo
 
