@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
 from agent.settings import Settings
-from agent.targets import Baseline, below, broken_conftests, mentioned_tests, reproduces, sort_out
+from agent.targets import Baseline, below, broken_conftests, mentioned_tests, one_test, reproduces, sort_out
 from agent.workspace import Workspace
 from configs.errors import LLMError
 from configs.rendering import render
@@ -153,7 +153,7 @@ def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) 
     """A candidate that fixes every target but breaks some tests: those tests run again with it;
     the ones that pass now are flaky (returned)."""
     v = tried.verdict
-    again = [t for t in v.regressions if "::" in t]
+    again = [t for t in v.regressions if one_test(t)]
     if not v.fixed or v.still_failing or not again:
         return []
     progress(f"running {len(again)} broken test(s) again, to spot flakes")

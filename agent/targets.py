@@ -66,6 +66,15 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_FILE_ID = re.compile(r"\.(py|[cm]?[jt]sx?)$")
+
+
+def one_test(test: str) -> bool:
+    """Whether a result's id is one test's (`f.py::t`, jest's `f.js:title`, a mocha title), not a
+    whole file's: rerunning a file to spot a flake reruns every test in it."""
+    return "::" in test or not _FILE_ID.search(test)
+
+
 def named(test: str, names: list[str], failure: Failure | None = None) -> bool:
     """Whether a result's id is one the user named: the id itself, its file, or a folder above it;
     or the result of a whole file that could not import a name (`failure`), and a named test is
@@ -192,7 +201,7 @@ def sort_out(plan: TestPlan, run: TestRun, names: list[str], rerun: Trial | None
             unreproduced = ""
     known = [t for t in run.failing if t not in targets]
     if known and rerun is not None and not ran_twice:
-        again = rerun(None, TestPlan(tests=[t for t in known if "::" in t], extra_files=plan.extra_files))
+        again = rerun(None, TestPlan(tests=[t for t in known if one_test(t)], extra_files=plan.extra_files))
         flaky = [t for t in known if again.statuses.get(t) == "passed"]
     known = [t for t in known if t not in flaky]
     env = "; ".join(p for p in (environment_problem(run, targets), left_out) if p) or None

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from agent.settings import load_settings
-from agent.targets import flaky_between, mentioned_tests, named, reproduces, sort_out
+from agent.targets import flaky_between, mentioned_tests, named, one_test, reproduces, sort_out
 from sandbox.grading import judge
 from sandbox.models import Failure, TestPlan, TestRun
 from sandbox.results import parse_junit
@@ -68,6 +68,8 @@ def test_when_nothing_reproduces_the_issue_there_is_no_target_and_it_says_why():
 def test_names_match_ids_files_and_folders_and_an_issue_names_tests_by_id():
     assert named("tests/test_a.py::T::test_x[1]", ["tests/test_a.py"]) and named("tests/test_a.py::test_x", ["tests/"])
     assert named("tests/test_a.py::test_x", ["tests/test_a.py::test_x"]) and not named("tests/test_ab.py::test_x", ["tests/test_a"])
+    assert one_test("tests/test_a.py::test_x") and one_test("test/a.test.js:adds") and one_test("calc adds")
+    assert not one_test("tests/test_a.py") and not one_test("test/a.test.js")  # a whole file's result
     # a Node package's ids: "file" and "file:title"
     assert named("test/calc.test.js:adds", ["test/calc.test.js"]) and named("test/calc.test.js:adds", ["test/"])
     assert not named("test/calc.test.js:adds zero", ["test/calc.test.js:adds"]) and not named("test/calc.test.jsx", ["test/calc.test.js"])

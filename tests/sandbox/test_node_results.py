@@ -71,17 +71,20 @@ def test_mocha_xunit_names_full_titles():
     assert results.status("Route errors") == "failed" and results.status("later") == "skipped"
     shared = parse_mocha_xunit(SHARED)
     assert shared.statuses == {"a works": "passed", "b works": "failed", "c works": "passed"}
-    assert shared.status("works") == "failed" and "works" not in shared.aliases  # a title three suites share names none
+    assert shared.status("works") == "failed"  # a title three suites share: the worst of them
+    hooked = parse_mocha_xunit(SHARED.replace('name="works"><failure', 'name="&quot;before each&quot; hook for &quot;works&quot;"><failure'))
+    assert hooked.status("works") == "failed" and hooked.aliases == {}  # a failed hook: no title alone is trusted
     assert parse_mocha_xunit("<testsuite><testcase").problem
     assert parse_mocha_xunit("<html/>").problem.startswith("not an xunit report")
 
 
 def test_runs_merge_worst_first_and_a_run_that_cannot_be_read_fails_them_all():
     first = TestResults(statuses={"a": "passed", "b": "failed"}, aliases={"x": "passed", "y": "passed"}, source="json")
-    second = TestResults(statuses={"a": "failed", "b": "passed", "c": "passed"}, aliases={"x": "passed"}, source="json")
-    merged = merge([first, second])
+    second = TestResults(statuses={"a": "failed", "b": "passed", "c": "passed"}, aliases={"x": "passed", "z": "failed"}, source="json")
+    merged = merge([first, second, TestResults(aliases={"z": "passed"})])
+    assert merged.status("z") == "failed"
     assert merged.statuses == {"a": "failed", "b": "failed", "c": "passed"} and merged.problem is None
-    assert merged.status("y") == "passed" and merged.status("x") == "failed"  # a title of both runs' tests names none
+    assert merged.status("y") == "passed" and merged.status("x") == "passed"  # a title of both runs' tests: the worst
     cut = merge([first, TestResults(source="json", problem="jest (test-tz) wrote no report"), second])
     assert cut.problem == "jest (test-tz) wrote no report" and cut.statuses == {} and cut.status("c") == "failed"
 
