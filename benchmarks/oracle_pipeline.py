@@ -203,6 +203,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], help="dotted override, as on the CLI")
     ap.add_argument("--details", help="write per-instance results as JSONL here")
     ap.add_argument("--resume", action="store_true", help="keep the instances already in --details, run the rest")
+    ap.add_argument("--keep-runs", help="keep each instance's run record (patch, prompts, stages) in this folder")
     ap.add_argument("--agent-tests", action="store_true", help="let the agent run its own tests (slow; the oracle's one candidate is returned either way)")
     args = ap.parse_args()
     terminate_as_interrupt()
@@ -220,7 +221,8 @@ def main() -> int:
         records = [json.loads(line) for line in Path(args.details).read_text().splitlines() if line.strip()]
         done = {r["instance_id"] for r in records}
         rows = [r for r in rows if r["instance_id"] not in done]
-    with FakeOpenAIServer() as server, tempfile.TemporaryDirectory(prefix="oracle-runs-") as runs:
+    with FakeOpenAIServer() as server, tempfile.TemporaryDirectory(prefix="oracle-runs-") as scratch:
+        runs = args.keep_runs or scratch
         settings = load_settings(None, [
             "llm.model=oracle", f"llm.base_url={server.base_url}", "llm.cache=false", "llm.max_retries=0",
             'llm.prices={"oracle": {"input_per_mtok": 0, "output_per_mtok": 0}}',

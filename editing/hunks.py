@@ -33,11 +33,19 @@ def hunks(path: str, pre: list[str], post: list[str], ops: list, check=None) -> 
     # (a region's start) and after it (a region's end).
     before: dict[int, int] = {}
     after: dict[int, int] = {}
+    # Changes that are not these hunks' (a unit's edit carries them): a hunk that ends where one
+    # starts ends before it, and one that starts where one ends starts after it, so that neither
+    # edit brings the other's lines, whichever is applied first.
+    others_start: dict[int, int] = {}
+    others_end: dict[int, int] = {}
+    mine = {(i1, i2, j1, j2) for _, i1, i2, j1, j2 in ops}
     for tag, i1, i2, j1, j2 in opcodes(pre, post):
         pairs = [(i1 + t, j1 + t) for t in range(i2 - i1 + 1)] if tag == "equal" else [(i1, j1), (i2, j2)]
         for i, j in pairs:
             before[i] = min(before.get(i, j), j)
             after[i] = max(after.get(i, j), j)
+        if tag != "equal" and (i1, i2, j1, j2) not in mine:
+            others_start[i1], others_end[i2] = j1, j2
     bare = bare_lines("".join(pre))
     for n in _CONTEXT_STEPS:
         spans: list[list[int]] = []
@@ -55,7 +63,9 @@ def hunks(path: str, pre: list[str], post: list[str], ops: list, check=None) -> 
             else:
                 spans.append([lo, hi])
         if all(len(exact_positions(bare, bare[lo:hi])) == 1 for lo, hi in spans):
-            edits = [Edit(path=path, search="".join(pre[lo:hi]), replace="".join(post[before[lo] : after[hi]])) for lo, hi in spans]
+            edits = [Edit(path=path, search="".join(pre[lo:hi]),
+                          replace="".join(post[max(before[lo], others_end.get(lo, -1)) : min(after[hi], others_start.get(hi, len(post)))]))
+                     for lo, hi in spans]
             if check is None or check(edits):
                 return edits
     return None

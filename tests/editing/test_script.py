@@ -160,3 +160,15 @@ def test_same_script_tree_ignores_comments_and_spacing_but_not_code():
 def test_the_model_is_shown_a_javascript_unit_with_its_comment():
     code, _ = _unit_code(SRC, "Dayjs.format", "src/index.js")
     assert code == "  /** Formats the date. */\n  format(str) {\n    return U.pad(str)\n  }"
+
+
+def test_an_import_added_right_above_a_unit_s_new_first_line_replays_in_either_order():
+    # dayjs-668: an import above `export default` and a line at the top of it. The hunk for the
+    # import ends where the unit's change starts: neither edit may carry the other's line.
+    pre = "export default (option, Dayjs) => {\n  const proto = Dayjs.prototype\n  proto.a = function () {\n    return 1\n  }\n}\n"
+    post = ("import { MIN } from './constant'\n\nexport default (option, Dayjs) => {\n  const offset = MIN\n"
+            "  const proto = Dayjs.prototype\n  proto.a = function () {\n    return 1\n  }\n}\n")
+    derived = derive("src/plugin.js", pre, post)
+    assert sorted(e.kind for e in derived.edits) == ["replace", "unit"]
+    for edits in (derived.edits, derived.edits[::-1]):
+        assert apply_edits({"src/plugin.js": pre}.__getitem__, list(edits), lint=False).files["src/plugin.js"] == post
