@@ -93,7 +93,10 @@ def parse_mocha_xunit(text: str) -> TestResults:
                 status = "skipped"
         if _put(statuses, full, status) and failure is not None:
             failures[full] = failure
-        titles.setdefault(title, []).append(status)
+        # by its own title, and by titles as a log shows them (its surrounding spaces are not seen)
+        for name in dict.fromkeys((title, title.strip(), full.strip())):
+            if name != full:
+                titles.setdefault(name, []).append(status)
     # A title several tests share: the worst of them, as that benchmark's own sets of titles read it.
     # After a failed hook, the test a title means may not have run while another of its title did:
     # then no title alone is trusted.
