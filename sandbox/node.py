@@ -101,7 +101,7 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
              + (f" (the package asks for node {package['engines']['node']})" if isinstance(package.get("engines"), dict)
                 and isinstance(package["engines"].get("node"), str) else ""),
              "dependencies": f"npm ci from {locked}" if locked else (f"as published before {before}" if before else "the newest releases"),
-             "runs": "; ".join(f"{r.script}: {shlex.join(r.command + r.args)}" for r in runs) or no_runs(test)}
+             "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}
     other = [p for p in OTHER_LOCKFILES if show(clone, commit, p) is not None]
     if other and not locked:
         about["lockfile"] = f"{other[0]} is not read (npm installs by date instead)"
