@@ -14,7 +14,7 @@ from typing import Callable, Literal
 from pydantic import BaseModel, Field
 
 from sandbox.models import Failure, TestPlan, TestRun
-from sandbox.selection import is_test_file
+from sandbox.selection import SCRIPT_FILE, is_test_file
 from sandbox.suite import environment_problem
 from sandbox.trials import Trial
 
@@ -66,13 +66,10 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_FILE_ID = re.compile(r"\.(py|[cm]?[jt]sx?)$")
-
-
 def one_test(test: str) -> bool:
     """Whether a result's id is one test's (`f.py::t`, jest's `f.js:title`, a mocha title), not a
     whole file's: rerunning a file to spot a flake reruns every test in it."""
-    return "::" in test or not _FILE_ID.search(test)
+    return "::" in test or not (test.endswith(".py") or SCRIPT_FILE.search(test))
 
 
 def named(test: str, names: list[str], failure: Failure | None = None) -> bool:

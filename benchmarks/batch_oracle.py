@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the source tr
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from oracle_pipeline import Oracle, gold_edits  # noqa: E402
 
-from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
+from agent.batch.multiswe import swebench_rows  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from sandbox.instances import clone_for  # noqa: E402
 
@@ -83,7 +83,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     report: dict = {"instances": len(rows), "workers": args.workers}
     with FakeOpenAIServer() as server:
-        server.responder = Router([to_swebench(r) if is_multi_swe(r) else r for r in rows], Path(args.repo_cache))
+        server.responder = Router(swebench_rows(rows), Path(args.repo_cache))
         sets = ["llm.model=oracle", f"llm.base_url={server.base_url}", "llm.cache=false",
                 'llm.prices={"oracle": {"input_per_mtok": 0, "output_per_mtok": 0}}', "editing.temperatures=[0.0]",
                 "editing.samples_per_temperature=1", "repair.rounds=1", "repair.reproduction_test=false",

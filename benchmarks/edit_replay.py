@@ -44,7 +44,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from unidiff import PatchSet  # noqa: E402
 
-from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
+from agent.batch.multiswe import swebench_rows  # noqa: E402
 from editing.code import parse_code  # noqa: E402
 from editing.engine import apply_edits  # noqa: E402
 from editing.models import (
@@ -65,7 +65,7 @@ def git_show(clone: Path, commit: str, path: str) -> bytes:
 
 def load_instances(path: Path, only: list[str] | None) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
+    rows = swebench_rows(rows)
     return [r for r in rows if not only or r["instance_id"] in only]
 
 

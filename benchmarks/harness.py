@@ -26,7 +26,7 @@ from pathlib import Path
 # This script's folder is not a package: keep it off the import path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
+from agent.batch.multiswe import swebench_rows  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from sandbox.base import SandboxError, terminate_as_interrupt  # noqa: E402
 from sandbox.docker_backend import DockerSandbox  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> int:
     cfg = load_settings(None, args.set).sandbox
     client = docker_client()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
-    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
+    rows = swebench_rows(rows)
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
     cache = Path(args.repo_cache)

@@ -35,7 +35,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from unidiff import PatchSet  # noqa: E402
 
-from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
+from agent.batch.multiswe import swebench_rows  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
 from localization.config import RetrievalConfig  # noqa: E402
 from localization.globs import matches  # noqa: E402
@@ -164,7 +164,7 @@ def cross_validate(details: list[dict], variants: list[tuple[str, RetrievalConfi
 
 def load_instances(path: Path, only: list[str] | None, limit: int | None) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
+    rows = swebench_rows(rows)
     if only:
         rows = [r for r in rows if r["instance_id"] in only]
     return rows[:limit] if limit else rows

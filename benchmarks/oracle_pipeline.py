@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the source tr
 from fakes.openai_server import FakeOpenAIServer  # noqa: E402
 from unidiff import PatchSet  # noqa: E402
 
-from agent.batch.multiswe import is_multi_swe, to_swebench  # noqa: E402
+from agent.batch.multiswe import swebench_rows  # noqa: E402
 from agent.batch.solve import Instance  # noqa: E402
 from agent.pipeline import RepairRequest  # noqa: E402
 from agent.repair import run  # noqa: E402
@@ -208,7 +208,7 @@ def main() -> int:
     args = ap.parse_args()
     terminate_as_interrupt()
     rows = [json.loads(line) for line in Path(args.dataset).read_text().splitlines() if line.strip()]
-    rows = [to_swebench(r) if is_multi_swe(r) else r for r in rows]
+    rows = swebench_rows(rows)
     if args.instances:
         rows = [r for r in rows if r["instance_id"] in args.instances]
     if args.harness_details:

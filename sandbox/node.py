@@ -8,7 +8,6 @@ vitest, mocha). What runs no such runner (a linter, a browser runner) is left ou
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from sandbox.npm_scripts import RUNNERS, scripted_runs
 from sandbox.pythons import commit_date, pin_date
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import show
+from sandbox.selection import SCRIPT_FILE
 
 LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` installs from
 OTHER_LOCKFILES = ("yarn.lock", "pnpm-lock.yaml")  # npm cannot read them: their pins are not kept
-_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript files
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
 
 
@@ -38,7 +37,7 @@ def _counts(clone: Path, commit: str) -> tuple[int, int]:
     """How many Python files and how many JavaScript/TypeScript files the tree has."""
     done = git(clone, "ls-tree", "-r", "--name-only", "-z", commit)
     names = [n for n in done.stdout.decode("utf-8", "replace").split("\0") if n and "node_modules/" not in n] if done.returncode == 0 else []
-    return sum(n.endswith(".py") for n in names), sum(bool(_SCRIPT.search(n)) and not n.endswith(".d.ts") for n in names)
+    return sum(n.endswith(".py") for n in names), sum(bool(SCRIPT_FILE.search(n)) and not n.endswith(".d.ts") for n in names)
 
 
 def is_node_project(clone: Path, commit: str, cfg: SandboxConfig) -> bool:

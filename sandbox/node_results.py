@@ -12,19 +12,11 @@ import re
 import xml.etree.ElementTree as ET
 
 from sandbox.models import Failure, TestResults, TestStatus
-from sandbox.results import RANK
+from sandbox.results import RANK, keep_worst
 
 _HOOK = re.compile(r'^"(before|after) (all|each)" hook')  # mocha's name for a failed hook
 _JEST_STATUS: dict[str, TestStatus] = {"passed": "passed", "failed": "failed", "pending": "skipped", "skipped": "skipped",
                                        "todo": "skipped", "disabled": "skipped", "focused": "passed"}
-
-
-def _put(statuses: dict[str, TestStatus], test: str, status: TestStatus) -> bool:
-    """Record `status` unless a worse one is there (two tests of one title, one run after another)."""
-    if test in statuses and RANK[statuses[test]] >= RANK[status]:
-        return False
-    statuses[test] = status
-    return True
 
 
 def _first_line(text: str) -> str:
@@ -57,13 +49,13 @@ def parse_jest(text: str, roots: list[str]) -> TestResults:
         cases = entry.get("assertionResults") or []
         # A file whose tests pass but some are skipped is "focused" or "pending": it passed, as jest prints it.
         failed = entry.get("status") == "failed" or any(c.get("status") == "failed" for c in cases)
-        if _put(statuses, path, "failed" if failed else "passed") and failed:
+        if keep_worst(statuses, path, "failed" if failed else "passed") and failed:
             failures[path] = Failure(message=_first_line(entry.get("message") or entry.get("failureMessage") or ""),
                                      collection=not cases)
         for case in cases:
             test = f"{path}:{case.get('title', '')}"
             status = _JEST_STATUS.get(str(case.get("status")), "failed")
-            if _put(statuses, test, status) and status == "failed":
+            if keep_worst(statuses, test, status) and status == "failed":
                 failures[test] = Failure(message=_first_line("\n".join(map(str, case.get("failureMessages") or []))))
     return TestResults(statuses=statuses, failures=failures, source="json")
 
@@ -91,7 +83,7 @@ def parse_mocha_xunit(text: str) -> TestResults:
                 failure = Failure(message=_first_line(child.get("message") or child.text or ""))
             elif child.tag == "skipped" and status == "passed":
                 status = "skipped"
-        if _put(statuses, full, status) and failure is not None:
+        if keep_worst(statuses, full, status) and failure is not None:
             failures[full] = failure
         # by its own title, and by titles as a log shows them (its surrounding spaces are not seen)
         for name in dict.fromkeys((title, title.strip(), full.strip())):
@@ -115,10 +107,10 @@ def merge(parts: list[TestResults]) -> TestResults:
     failures: dict[str, Failure] = {}
     for part in parts:
         for test, status in part.statuses.items():
-            if _put(statuses, test, status) and test in part.failures:
+            if keep_worst(statuses, test, status) and test in part.failures:
                 failures[test] = part.failures[test]
     aliases: dict[str, TestStatus] = {}
     for part in parts:
         for test, status in part.aliases.items():
-            _put(aliases, test, status)
+            keep_worst(aliases, test, status)
     return TestResults(statuses=statuses, failures=failures, aliases=aliases, source=parts[0].source if parts else "none")

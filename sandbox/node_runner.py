@@ -15,6 +15,7 @@ from sandbox.models import ExecResult, TestResults
 from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
 from sandbox.npm_scripts import RUNNERS
 from sandbox.recipes import NodeRun
+from sandbox.results import failing_tests
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 
@@ -67,7 +68,7 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
 
 
 def _disagreement(runner: str, exit_code: int | None, results: TestResults) -> str | None:
-    failing = [t for t, s in results.statuses.items() if s in ("failed", "error")]
+    failing = failing_tests(results.statuses)
     if exit_code == 0 and failing:
         return f"{runner} exited 0, but its report has {len(failing)} failing test(s)"
     if exit_code != 0 and not failing:

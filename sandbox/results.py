@@ -13,6 +13,14 @@ from sandbox.models import Failure, TestResults, TestStatus
 RANK = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
 
 
+def keep_worst(statuses: dict[str, TestStatus], test: str, status: TestStatus) -> bool:
+    """Record `status` for `test` unless a status as bad or worse is there; whether it was recorded."""
+    if test in statuses and RANK[statuses[test]] >= RANK[status]:
+        return False
+    statuses[test] = status
+    return True
+
+
 def _status(case: ET.Element) -> TestStatus:
     for child in case:
         if child.tag == "error":
@@ -81,10 +89,8 @@ def parse_junit(xml_text: str, exists: Callable[[str], bool] = lambda _: False) 
         failure = _failure(case) if status in ("failed", "error") else None
         if failure is not None and failure.collection and case.get("file"):
             test_id = case.get("file", "").replace("\\", "/")  # the file itself failed, not a test named after it
-        if test_id not in statuses or RANK[status] > RANK[statuses[test_id]]:
-            statuses[test_id] = status
-            if failure is not None:
-                failures[test_id] = failure
+        if keep_worst(statuses, test_id, status) and failure is not None:
+            failures[test_id] = failure
     if not statuses and root.tag not in ("testsuites", "testsuite"):
         return TestResults(source="junit", problem=f"not a junit report (root element <{root.tag}>)")
     return TestResults(statuses=statuses, failures=failures, source="junit")
@@ -122,7 +128,7 @@ def _finals(lines: list[str]) -> list[int]:
     return [i for i, line in enumerate(lines) if _FINAL.match(line.strip())]
 
 
-def _failing(statuses: dict[str, TestStatus]) -> set[str]:
+def failing_tests(statuses: dict[str, TestStatus]) -> set[str]:
     return {t for t, s in statuses.items() if s in ("failed", "error")}
 
 
@@ -137,7 +143,7 @@ def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, 
     if any(_RESULT.match(line) for line in lines[end + 1:]):
         return "test results were printed after pytest's final summary"
     counts = {word.rstrip("s"): int(n) for n, word in re.findall(r"(\d+) ([a-z]+)", lines[end])}
-    failing, summary_failing = _failing(statuses), counts.get("failed", 0) + counts.get("error", 0)
+    failing, summary_failing = failing_tests(statuses), counts.get("failed", 0) + counts.get("error", 0)
     if bool(failing) != bool(summary_failing):
         return f"the report has {len(failing)} failing test(s), pytest's summary {summary_failing}"
     printed: dict[str, TestStatus] = {}  # the short test summary (-r with p): each test's worst outcome
@@ -146,8 +152,7 @@ def pytest_disagreement(output: str, exit_code: int | None, statuses: dict[str, 
         found = _RESULT.match(line)
         if found:
             test, status = found.group(2), _STATUS[found.group(1)]
-            if test not in printed or RANK[status] > RANK[printed[test]]:
-                printed[test] = status
+            keep_worst(printed, test, status)
     for test, status in printed.items():
         reported = statuses.get(test)
         if reported is not None and (reported == "passed") != (status == "passed"):

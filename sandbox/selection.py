@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from typing import Callable
 
 _SOURCE_ROOTS = ("src/", "lib/")
-_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
+SCRIPT_FILE = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
 _SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
 _SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
 
@@ -19,7 +19,7 @@ def is_test_file(path: str) -> bool:
     name = pure.name
     if name.endswith(".py"):
         return name.startswith("test_") or name.endswith("_test.py")
-    if not _SCRIPT.search(name) or name.endswith(".d.ts"):
+    if not SCRIPT_FILE.search(name) or name.endswith(".d.ts"):
         return False
     # jest's and mocha's own conventions: a `.test.js` anywhere, any script below a tests folder
     return bool(_SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1])
@@ -27,7 +27,7 @@ def is_test_file(path: str) -> bool:
 
 def _script_stem(path: str) -> str:
     """The name a script is imported by: its file's, or its folder's for an index file."""
-    pure = PurePosixPath(_SCRIPT.sub("", path))
+    pure = PurePosixPath(SCRIPT_FILE.sub("", path))
     return pure.parent.name if pure.name == "index" and pure.parent.name else pure.name
 
 
@@ -64,7 +64,7 @@ def related_tests(paths: list[str], edited: list[str], read: Callable[[str], str
         if is_test_file(source):
             by_convention.append(source)  # an edited test file is its own test
             continue
-        script = bool(_SCRIPT.search(source))
+        script = bool(SCRIPT_FILE.search(source))
         stem = _script_stem(source) if script else PurePosixPath(source).stem
         if script:
             by_convention += [t for t in tests if _SCRIPT_TEST.search(t) and PurePosixPath(t).name.split(".")[0] == stem]
@@ -73,7 +73,7 @@ def related_tests(paths: list[str], edited: list[str], read: Callable[[str], str
             by_convention += [t for t in tests if PurePosixPath(t).name in wanted]
         modules = module_names(source)
         for test in tests:
-            if script != bool(_SCRIPT.search(test)):
+            if script != bool(SCRIPT_FILE.search(test)):
                 continue
             try:
                 text = read(test)

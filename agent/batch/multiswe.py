@@ -75,6 +75,11 @@ def to_swebench(row: dict, where: str = "--dataset") -> dict:
     }
 
 
+def swebench_rows(rows: list[dict]) -> list[dict]:
+    """A dataset's rows as SWE-bench's: Multi-SWE-bench's converted, others as they are."""
+    return [to_swebench(r) if is_multi_swe(r) else r for r in rows]
+
+
 def submission(prediction: dict, origin: dict) -> dict:
     """A prediction (instance_id, model_patch) as Multi-SWE-bench's harness reads it."""
     return {"org": origin["org"], "repo": origin["repo"], "number": origin["number"], "fix_patch": prediction.get("model_patch") or ""}
