@@ -13,6 +13,9 @@ find; an instance whose patch changes no such file is left out and counted. File
 top k units, where a gold unit is the innermost function or method holding a changed line, or
 the class when its body outside methods changes (changes at module level name no unit; an
 instance whose changes name no unit is left out of the function figures and counted).
+Recall within the map: every gold file among the files stage 1 shows the model (`Ranking.map`:
+the best-ranked and the files the best ones import), for the configured number of places given
+to imported files and for each of MAP_IMPORT_SLOTS, cross-validated.
 
 It also times the index on one instance (default: the first sympy one) in a fresh process:
 cold (empty cache), warm (second build), the first query (which loads the embedding model and
@@ -117,10 +120,14 @@ def grid_variants(cfg: RetrievalConfig, grid: str) -> list[tuple[str, RetrievalC
     return out
 
 
-def gold_ranks(ranking, gold_files: set[str], gold_units: set[tuple[str, str]]) -> dict:
+MAP_IMPORT_SLOTS = (0, 10, 20, 30)  # how many of the map's places the files the best ones import may take
+
+
+def gold_ranks(ranking, gold_files: set[str], gold_units: set[tuple[str, str]], map_size: int, import_slots: int) -> dict:
     files = [p for p, _ in ranking.files]
     at = [files.index(f) + 1 if f in files else MISSING for f in gold_files]
-    out = {"file_rank": max(at), "first_file_rank": min(at)}
+    out = {"file_rank": max(at), "first_file_rank": min(at), "in_map": gold_files <= set(ranking.map(map_size, import_slots)),
+           "in_map_by_slots": {str(k): gold_files <= set(ranking.map(map_size, k)) for k in MAP_IMPORT_SLOTS}}
     if gold_units:
         units = list(dict.fromkeys((u.path, u.name) for u, _ in ranking.units))
         out["unit_rank"] = max((units.index(u) + 1 if u in units else MISSING) for u in gold_units)
@@ -134,24 +141,44 @@ def figures(ranks: list[dict], map_files: int) -> dict:
     out = {f"file_acc@{k}": round(sum(r["file_rank"] <= k for r in ranks) / max(len(ranks), 1), 4) for k in (1, 3, 5)}
     # Where a patch changes several files: some gold file (not every one) within the top 5.
     out["any_file_acc@5"] = round(sum(r.get("first_file_rank", r["file_rank"]) <= 5 for r in ranks) / max(len(ranks), 1), 4)
-    out[f"file_recall@{map_files}"] = round(sum(r["file_rank"] <= map_files for r in ranks) / max(len(ranks), 1), 4)
+    out[f"file_recall@{map_files}"] = round(sum(r["in_map"] for r in ranks) / max(len(ranks), 1), 4)
     out.update({f"func_acc@{k}": round(sum(u <= k for u in funcs) / max(len(funcs), 1), 4) for k in (5, 10)})
     return out
 
 
 def _objective(ranks: list[dict], map_files: int) -> int:
     """What a fold's weights are chosen for: instances with every gold file in the top 5, within the map, and units in the top 10."""
-    return sum((r["file_rank"] <= 5) + (r["file_rank"] <= map_files) + (r.get("unit_rank", MISSING) <= 10) for r in ranks)
+    return sum((r["file_rank"] <= 5) + r["in_map"] + (r.get("unit_rank", MISSING) <= 10) for r in ranks)
 
 
-def cross_validate(details: list[dict], variants: list[tuple[str, RetrievalConfig]], map_files: int) -> dict:
-    """Two folds, alternating within each repository: each fold's figures come from the weights
-    that did best on the other fold (the configured ones on a tie)."""
+def map_slots(details: list[dict], configured: int) -> dict:
+    """The map's recall for each number of places given to imported files (configured weights),
+    and cross-validated: each fold's count chosen on the other fold (the configured one on a tie)."""
+    rows = [d["variants"][0]["in_map_by_slots"] for d in details]
+    out = {f"slots={k}": round(sum(r[str(k)] for r in rows) / max(len(rows), 1), 4) for k in MAP_IMPORT_SLOTS}
+    held_out, chosen = 0, []
+    a, b = _folds(details)
+    for test, train in ((a, b), (b, a)):
+        best = max(MAP_IMPORT_SLOTS, key=lambda k: (sum(rows[i][str(k)] for i in train), k == configured))
+        chosen.append(best)
+        held_out += sum(rows[i][str(best)] for i in test)
+    return {**out, "cross_validated": round(held_out / max(len(rows), 1), 4), "chosen": chosen}
+
+
+def _folds(details: list[dict]) -> list[list[int]]:
+    """Two halves, alternating within each repository."""
     folds: list[list[int]] = [[], []]
     seen: dict[str, int] = {}
     for i, d in enumerate(details):
         folds[seen.get(d["repo"], 0) % 2].append(i)
         seen[d["repo"]] = seen.get(d["repo"], 0) + 1
+    return folds
+
+
+def cross_validate(details: list[dict], variants: list[tuple[str, RetrievalConfig]], map_files: int) -> dict:
+    """Two folds, alternating within each repository: each fold's figures come from the weights
+    that did best on the other fold (the configured ones on a tie)."""
+    folds = _folds(details)
     held_out: list[dict] = []
     chosen = []
     for test, train in ((folds[0], folds[1]), (folds[1], folds[0])):
@@ -257,7 +284,7 @@ def main() -> int:
                 if i == 0:
                     query_times.append(time.perf_counter() - t0)
                     first = ranking
-                ranks.append(gold_ranks(ranking, gold_files, gold_units))
+                ranks.append(gold_ranks(ranking, gold_files, gold_units, map_files, settings.localization.llm_map_import_files))
         files = [p for p, _ in first.files]
         units = list(dict.fromkeys((u.path, u.name) for u, _ in first.units))
         rec = {"instance_id": row["instance_id"], "repo": row["repo"], "gold_files": sorted(gold_files), "gold_units": sorted(gold_units),
@@ -268,6 +295,7 @@ def main() -> int:
               "in_sample": figures([d["variants"][0] for d in details], map_files)}
     if len(variants) > 1:
         result["cross_validated"] = cross_validate(details, variants, map_files)
+    result["map_import_slots"] = map_slots(details, settings.localization.llm_map_import_files)
     result["mean_query_s"] = round(sum(query_times) / max(len(query_times), 1), 3)
     result["total_s"] = round(time.perf_counter() - t_start, 1)
     if args.details:

@@ -75,6 +75,7 @@ class RetrievalConfig(Section):
     structure_seeds: int = Field(ge=0)
     structure_decay: float = Field(ge=0, le=1)
     structure_max_hops: int = Field(ge=1)
+    import_seed_files: int = Field(ge=0)
 
 
 class LocalizationConfig(Section):
@@ -83,6 +84,7 @@ class LocalizationConfig(Section):
     top_files: int = Field(ge=1)
     top_units: int = Field(ge=1)
     llm_map_files: int = Field(ge=1)
+    llm_map_import_files: int = Field(ge=0)
     llm_text_files: int = Field(ge=0)
     llm_retrieved_units: int = Field(ge=0)
     llm_candidate_files: int = Field(ge=1)

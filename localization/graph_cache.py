@@ -15,7 +15,7 @@ import numpy as np
 from configs.files import cache_dir
 from localization.lexical_cache import prune
 
-_KINDS = ("bases", "calls")
+_KINDS = ("bases", "calls", "imports")
 
 
 def _load(path: Path, units: int) -> dict[str, np.ndarray] | None:

@@ -27,6 +27,7 @@ from localization.tokens import issue_title, path_tokens, split_identifier, toke
 
 # Relations are described for the best units only; the model is shown fewer.
 _RELATED_SHOWN = 100
+_GRAPH_SCHEMA = 2  # the kinds of edges a cached graph holds: 2 added imports
 
 
 class Retriever(Protocol):
@@ -173,6 +174,20 @@ class Ranking:
     units: list[tuple[Unit, float]]
     notes: list[str] = field(default_factory=list)
     related: dict[str, str] = field(default_factory=dict)  # uid -> how the code's structure led to it
+    imported: list[str] = field(default_factory=list)  # files the best files import, most shared first
+
+    def map(self, size: int, import_slots: int) -> list[str]:
+        """The files of the model's map: the best-ranked ones, with up to `import_slots` of the last
+        places (never more than half) given to the files the best ones import: a fix often sits in
+        a helper, a base or the constants a named module uses, which the issue's words do not reach."""
+        ranked = [p for p, _ in self.files]
+        slots = min(import_slots, size // 2)
+        head = ranked[: size - slots]
+        shown = set(head)
+        extra = [p for p in self.imported if p not in shown][:slots]
+        shown.update(extra)
+        rest = [p for p in ranked[len(head):] if p not in shown][: size - len(head) - len(extra)]
+        return head + extra + rest
 
 
 class HybridRetriever:
@@ -188,13 +203,14 @@ class HybridRetriever:
         self._path_pos = {p: i for i, p in enumerate(index.paths)}
         self._uid_pos = {u.uid: i for i, u in enumerate(index.units)}
         self._file_of = np.asarray([self._path_pos[u.path] for u in index.units], dtype=np.int64)
+        self._module_unit = {int(self._file_of[i]): i for i, u in enumerate(index.units) if u.name == MODULE_UNIT}
 
     @cached_property
     def graph(self) -> CodeGraph:
         """The code's structure, built (or loaded) on first use: runs with structure_weight 0 never pay for it."""
         index, settings = self.index, self.settings
         max_defs = settings.retrieval.identifier_max_defs
-        key = snapshot_key("graph", index.file_hashes, {"max_defs": max_defs})
+        key = snapshot_key("graph", index.file_hashes, {"max_defs": max_defs, "edges": _GRAPH_SCHEMA})
         edges = cached_edges(settings.index.cache_dir, key, settings.index.bm25_cache_entries, len(index.units),
                              lambda: build_edges(index.units, max_defs))
         return CodeGraph(index.units, edges)
@@ -253,6 +269,7 @@ class HybridRetriever:
             except EmbeddingError as exc:
                 notes.append(f"warning: dense file scoring skipped ({exc})")
 
+        imported = self._imported(file_score, cfg.import_seed_files) if cfg.import_seed_files > 0 and units else []
         final_unit = unit_score + cfg.unit_file_weight * _normalized(file_score)[self._file_of]
         file_order = np.argsort(-file_score, kind="stable")
         unit_order = np.argsort(-final_unit, kind="stable")
@@ -261,7 +278,19 @@ class HybridRetriever:
             units=[(units[i], float(final_unit[i])) for i in unit_order if units[i].name != MODULE_UNIT],
             notes=notes + [f"issue mentions {e}" for e in dict.fromkeys(sig.found)][:20],
             related=related,
+            imported=imported,
         )
+
+    def _imported(self, file_score: np.ndarray, seeds: int) -> list[str]:
+        """The files the `seeds` best files import, by the sum of their importers' scores, each
+        shared as 1/sqrt(n) among the n files it imports (as a relation is in the structure)."""
+        share = np.zeros_like(file_score)
+        for f in np.argsort(-file_score, kind="stable")[:seeds].tolist():
+            m = self._module_unit.get(f)
+            targets = self.graph.imports[m] if m is not None else []
+            if len(targets) and file_score[f] > 0:
+                share[self._file_of[targets]] += float(file_score[f]) / np.sqrt(len(targets))
+        return [self.index.paths[i] for i in np.argsort(-share, kind="stable") if share[i] > 0]
 
     def _spread(self, unit_score: np.ndarray, cfg: RetrievalConfig) -> tuple[np.ndarray, dict]:
         """The best units each pass `structure_weight` of their score along the code's structure."""

@@ -5,7 +5,8 @@ then anywhere, when few definitions share the name. (JavaScript's imports arrive
 form: `require('../m')` as `..m`.)
 
 Retrieval spreads a share of its best units' scores along these edges (`spread`), so that the
-base class, helper or caller holding a fix rises with the public API an issue names.
+base class, helper or caller holding a fix rises with the public API an issue names; and the
+files its best files import fill part of the model's map (`Ranking.map`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class _Edges:
 
 
 def build_edges(units: list[Unit], max_defs: int) -> dict[str, np.ndarray]:
-    """(source, target) unit positions of every base and call edge, as arrays."""
+    """(source, target) unit positions of every base, call and import edge, as arrays (an import
+    edge joins the module units of two files)."""
     by_leaf: dict[str, list[int]] = defaultdict(list)
     in_file: dict[tuple[str, str], list[int]] = defaultdict(list)  # (leaf, path) -> definitions
     modules: dict[str, str] = {}
@@ -84,13 +86,15 @@ def build_edges(units: list[Unit], max_defs: int) -> dict[str, np.ndarray]:
 
     base_edges: list[tuple[int, int]] = []
     call_edges: list[tuple[int, int]] = []
+    module_of = {u.path: i for i, u in enumerate(units) if u.name == MODULE_UNIT}
+    import_edges = [(module_of[path], module_of[f]) for path, found in file_imports.items() for f in sorted(found) if f != path]
     for i, u in enumerate(units):
         for base in u.bases:
             base_edges += [(i, j) for j in resolve(base.rsplit(".", 1)[-1], u.path) if j != i and units[j].kind == "class"]
         for name in u.calls:
             call_edges += [(i, j) for j in resolve(name, u.path) if j != i]
     as_array = lambda edges: np.asarray(edges, dtype=np.int32).reshape(-1, 2)  # noqa: E731
-    return {"bases": as_array(base_edges), "calls": as_array(call_edges)}
+    return {"bases": as_array(base_edges), "calls": as_array(call_edges), "imports": as_array(import_edges)}
 
 
 class CodeGraph:
@@ -100,6 +104,8 @@ class CodeGraph:
         bases, calls = edges["bases"], edges["calls"]
         self.bases, self.subclasses = _Edges(n, bases[:, 0], bases[:, 1]), _Edges(n, bases[:, 1], bases[:, 0])
         self.callees, self.callers = _Edges(n, calls[:, 0], calls[:, 1]), _Edges(n, calls[:, 1], calls[:, 0])
+        imports = edges["imports"]
+        self.imports = _Edges(n, imports[:, 0], imports[:, 1])  # a module unit -> the module units of the files it imports
         self._by_uid = {u.uid: i for i, u in enumerate(units)}
 
     def index_of(self, uid: str) -> int | None:

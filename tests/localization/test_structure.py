@@ -13,7 +13,7 @@ from agent.settings import load_settings
 from localization.graph_cache import cached_edges
 from localization.index import build_index
 from localization.languages.python import calls_in, imports_in, parse_source
-from localization.retrieval import HybridRetriever
+from localization.retrieval import HybridRetriever, Ranking
 from localization.structure import CodeGraph, build_edges
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -147,6 +147,21 @@ def test_spread_follows_bases_with_decay_and_shares_fans(tmp_path):
     assert bonus[render] == pytest.approx(0.5) and why[render].kind == "calls"
 
 
+def test_import_edges_join_the_module_units_of_files_python_and_javascript(tmp_path):
+    g = graph_of(write(tmp_path / "r", HIERARCHY), tmp_path)
+    imported = lambda path: sorted(g.units[j].path for j in g.imports[g.index_of(f"{path}::<module>")])  # noqa: E731
+    assert imported("pkg/symbol.py") == ["pkg/basic.py"] and imported("pkg/basic.py") == ["pkg/helpers.py"]
+    assert imported("pkg/unrelated.py") == []
+    js = write(tmp_path / "js", {
+        "src/constant.js": "export const MS = 'millisecond'\n",
+        "src/utils.js": "const C = require('./constant')\nmodule.exports = { pad: (s) => s }\n",
+        "src/plugin/utc/index.js": "import { MS } from '../../constant'\nimport U from '../../utils.js'\nexport default (o) => MS\n",
+    })
+    g = graph_of(js, tmp_path)
+    assert imported("src/plugin/utc/index.js") == ["src/constant.js", "src/utils.js"]
+    assert imported("src/utils.js") == ["src/constant.js"]
+
+
 # --- retrieval -----------------------------------------------------------------------------
 
 
@@ -166,11 +181,60 @@ def test_structure_raises_a_base_class_the_issue_does_not_name(tmp_path):
     assert rank("retrieval.structure_weight=0").related == {}
 
 
+def test_the_map_holds_the_files_the_best_files_import(tmp_path):
+    """A constants module the issue's words do not reach: outside the best-ranked files, but in the
+    map, because the file the issue names imports it."""
+    files = {
+        "src/utc.js": "import { REGEX_TZ } from './constant'\n"
+                      "export const parseUtc = (date) => { const offset = date.match(REGEX_TZ); return offset }\n",
+        "src/constant.js": "export const REGEX_TZ = /^(\\d{4})$/\nexport const MS = 1\n",
+        **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(6)},
+    }
+    root = write(tmp_path / "r", files)
+    issue = "dayjs.utc() dropped timezone offset support\n\nparseUtc ignores the offset of a utc date."
+    s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none"])
+    ranking = HybridRetriever(build_index(root, s.index, s.retrieval.body_max_chars), s).rank(issue)
+    ranked = [p for p, _ in ranking.files]
+    assert ranked[0] == "src/utc.js" and ranked.index("src/constant.js") >= 4
+    assert ranking.imported[0] == "src/constant.js"
+    assert "src/constant.js" in ranking.map(4, 1) and "src/constant.js" not in ranking.map(4, 0)
+    s0 = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "retrieval.import_seed_files=0"])
+    assert HybridRetriever(build_index(root, s0.index, s0.retrieval.body_max_chars), s0).rank(issue).imported == []
+
+
+def test_stage_one_map_shows_an_imported_file_beyond_the_best_ones(tmp_path, fake_openai, localizer_with_model):
+    root = write(tmp_path / "r", {
+        "src/utc.js": "import { REGEX_TZ } from './constant'\nexport const parseUtc = (date) => date.match(REGEX_TZ)\n",
+        "src/constant.js": "export const REGEX_TZ = /Z$/\n",
+        **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(4)},
+    })
+    fake_openai.script_chat(['```json\n{"files": ["src/constant.js"]}\n```'] * 2 + ['```json\n{"units": ["src/constant.js::REGEX_TZ"]}\n```'] * 2)
+    for slots, shown in (("1", True), ("0", False)):
+        loc, llm = localizer_with_model(root, "localization.llm_map_files=2", f"localization.llm_map_import_files={slots}",
+                                        "localization.search_steps=0")
+        loc.localize("parseUtc drops the utc offset of a date", llm)
+        first = [r.messages[-1]["content"] for r in fake_openai.chat_requests() if "## Source files" in r.messages[-1]["content"]][-1]
+        assert ("  constant.js" in first) is shown and "  utc.js" in first
+
+
+def test_map_composition():
+    ranking = Ranking(files=[(f"f{i}", 1.0 - i / 10) for i in range(8)], units=[], imported=["f1", "x", "y", "z"])
+    # f1 is already among the best: the slots go to x and y; never more than half the map.
+    assert ranking.map(4, 2) == ["f0", "f1", "x", "y"]
+    assert ranking.map(4, 3) == ["f0", "f1", "x", "y"]
+    assert ranking.map(4, 0) == ["f0", "f1", "f2", "f3"]
+    # Fewer imported files than slots: the ranking fills the rest, without repeats.
+    short = Ranking(files=ranking.files, units=[], imported=["f6"])
+    assert short.map(4, 2) == ["f0", "f1", "f6", "f2"]
+    assert len(ranking.map(20, 10)) == 8 + 3 and len(set(ranking.map(20, 10))) == 11
+
+
 # --- the cache of edges --------------------------------------------------------------------
 
 
 def test_edges_cache_loads_what_was_built_and_rebuilds_damage(tmp_path):
-    built = {"bases": np.array([[1, 0]], dtype=np.int32), "calls": np.array([[0, 2], [2, 1]], dtype=np.int32)}
+    built = {"bases": np.array([[1, 0]], dtype=np.int32), "calls": np.array([[0, 2], [2, 1]], dtype=np.int32),
+             "imports": np.array([[2, 0]], dtype=np.int32)}
     calls = []
 
     def build():
@@ -186,6 +250,9 @@ def test_edges_cache_loads_what_was_built_and_rebuilds_damage(tmp_path):
     # Edges that do not fit the index (fewer units now) are a miss too.
     cached_edges(tmp_path, "k", 4, 2, build)
     assert len(calls) == 3
+    # An entry written before import edges existed lacks a kind: a miss, not a crash.
+    np.savez(tmp_path / "graph" / "k" / "edges.npz", bases=built["bases"], calls=built["calls"])
+    assert np.array_equal(cached_edges(tmp_path, "k", 4, 3, build)["imports"], built["imports"]) and len(calls) == 4
 
 
 def test_stage_one_shows_how_the_structure_led_to_a_unit(tmp_path, fake_openai, localizer_with_model):
