@@ -7,7 +7,6 @@ run record as JSON. `agent.repair.run` is how a front-end calls it."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from typing import Callable, Literal
 
@@ -15,16 +14,16 @@ from pydantic import BaseModel, Field
 
 from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
+from agent.reproduction import reproduction_plan
 from agent.settings import Settings
-from agent.targets import Baseline, below, broken_conftests, mentioned_tests, one_test, reproduces, sort_out
+from agent.targets import Baseline, below, broken_conftests, mentioned_tests, one_test, sort_out
 from agent.workspace import Workspace
-from configs.errors import LLMError
 from configs.rendering import render
 from editing.models import Candidate
 from localization.models import Localization
 from sandbox.grading import judge
 from sandbox.models import TestPlan, TestRun, Verdict
-from sandbox.recipes import Environment
+from sandbox.recipes import Environment, EnvRecipe
 from sandbox.trials import Trial, trials
 
 Progress = Callable[[str], None]
@@ -93,32 +92,10 @@ def plan_tests(ws: Workspace, req: RepairRequest, loc: Localization, settings: S
     return TestPlan(tests=list(dict.fromkeys(tests)))
 
 
-def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPlan, settings: Settings, llm: LLM,
-                      trial: Trial) -> tuple[TestPlan, TestRun, list[str]] | str:
-    """A test from the model that fails on the original tree because of the code under repair,
-    added to the plan: (the plan, its run, the test's ids); or why there is none."""
-    from editing.generate import Target, build_context
-
-    path = settings.repair.repro_path
-    units, _ = build_context(ws.path, [Target(u.path, u.name) for u in loc.units], settings.editing)
-    prompt = render("repair_repro.j2", issue=issue, units=units, path=path)
-    try:
-        answer = llm.complete([{"role": "user", "content": prompt}], temperature=settings.repair.repro_temperature)[0]
-    except LLMError as exc:
-        return f"the model did not write one ({exc})"
-    code = python_block(answer)
-    if code is None:
-        return "the model's answer holds no test that compiles"
-    with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
-    run = trial(None, with_repro)
-    kept, why = reproduces(run, path, settings.repair.repro_rejected, settings.repair.offline_failure)
-    return (with_repro, run, kept) if kept else why
-
-
 def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Settings, llm: LLM, trial: Trial,
-              progress: Progress, runtime: str = "python") -> Baseline:
+              progress: Progress, recipe: EnvRecipe | None = None) -> Baseline:
     """The original tree's tests, sorted into targets, known failing and flaky (agent.targets).
-    `runtime`: the environment's; a reproduction test is a pytest file, for Python's only."""
+    `recipe`: the environment's, whose runtime says what a reproduction test is (None: Python's)."""
     files, left_out = tracked(ws), None
     plan = plan_tests(ws, req, loc, settings, files)
     progress(f"running {len(plan.tests) or 'the'} test(s) on the original tree")
@@ -136,10 +113,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
     def repro(plan: TestPlan, run: TestRun) -> tuple[TestPlan, TestRun, list[str]] | str | None:
         if not settings.repair.reproduction_test:
             return None
-        if runtime != "python":
-            return f"a reproduction test is a pytest file, and this {runtime} package's tests run under its own runner"
         progress("no named test fails: asking for a reproduction test")
-        return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial)
+        return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial, recipe, files)
 
     def rerun(diff: str | None, plan: TestPlan) -> TestRun:
         progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")
@@ -159,17 +134,6 @@ def confirm(tried: Tried, baseline: Baseline, trial: Trial, progress: Progress) 
     progress(f"running {len(again)} broken test(s) again, to spot flakes")
     rerun = trial(tried.candidate.diff, TestPlan(tests=again, extra_files=baseline.plan.extra_files))
     return [t for t in again if rerun.statuses.get(t) == "passed"]
-
-
-def python_block(answer: str) -> str | None:
-    """The first fenced Python block of an answer (or the whole answer, if it is bare code)."""
-    fenced = re.search(r"```(?:python|py)?[ \t]*\n(.*?)```", answer, re.S)
-    code = fenced.group(1) if fenced else answer
-    try:
-        compile(code, "<reproduction test>", "exec")
-    except (SyntaxError, ValueError):
-        return None
-    return code if "def test" in code else None
 
 
 def pick(tried: list[Tried]) -> Tried | None:
@@ -212,7 +176,7 @@ def repair(req: RepairRequest, ws: Workspace, settings: Settings, llm: LLM, reco
                                  "uploaded_prior_to": env.recipe.uploaded_prior_to, "about": env.about})
     with trials(env, settings.sandbox, settings.repair.feedback_output_chars, progress) as trial:
         with record.stage("baseline"):
-            baseline = establish(req, ws, loc, settings, llm, trial, progress, env.recipe.runtime)
+            baseline = establish(req, ws, loc, settings, llm, trial, progress, env.recipe)
             record.write("baseline", baseline)
         generator = Generator(llm, make_editor(settings.editing), settings.editing, ws.path)
         notes = None

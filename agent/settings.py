@@ -78,6 +78,7 @@ class RepairConfig(Section):
     repro_path: str
     repro_temperature: float = Field(ge=0, le=2)
     repro_rejected: list[str]
+    repro_example_chars: int = Field(ge=0)
     offline_failure: str
     rerun_failures: bool
     related_tests: bool

@@ -66,6 +66,18 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_SCRIPT_ID = re.compile(r"^(.+?\.(?:py|[cm]?[jt]sx?))(?::|$)")
+
+
+def id_file(test: str) -> str:
+    """The file a result's id names: pytest's `f.py::t`, jest's `f.test.js:title` or `f.test.js`;
+    "" for a mocha title, which names none."""
+    if "::" in test:
+        return test.split("::")[0]
+    found = _SCRIPT_ID.match(test)
+    return found.group(1) if found else ""
+
+
 def one_test(test: str) -> bool:
     """Whether a result's id is one test's (`f.py::t`, jest's `f.js:title`, a mocha title), not a
     whole file's: rerunning a file to spot a flake reruns every test in it."""
@@ -142,11 +154,13 @@ def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: st
     kept: list[str] = []
     why = "it does not fail on the original tree"
     for test, status in run.statuses.items():
-        if test.split("::")[0] != path or status not in ("failed", "error"):
+        if id_file(test) != path or status not in ("failed", "error"):
             continue
         failure = run.failures.get(test, Failure())
         if status == "error" or failure.collection:
             why = f"it fails before it runs ({_describe(failure)})"
+        elif not one_test(test):
+            continue  # a file's own result (jest's): its tests speak for themselves
         elif failure.kind in rejected and failure.where.split(":")[0] == path:
             why = f"it fails on its own {failure.kind} ({failure.message or failure.where})"
         elif offline(failure, offline_failure):

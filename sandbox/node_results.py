@@ -32,6 +32,20 @@ def _relative(path: str, roots: list[str]) -> str:
     return path
 
 
+_ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
+_FRAME = re.compile(r"^\s*at (?:.*?\()?(/[^()\s]+?):(\d+):\d+\)?\s*$", re.M)
+
+
+def _failure(message: str, roots: list[str]) -> Failure:
+    """What a jest message says: the error's type, where it was raised (the first frame of the
+    package's own code, node_modules aside) and its first line."""
+    first = _first_line(message)
+    kind = _ERROR.match(first)
+    frames = [(p, line) for p, line in _FRAME.findall(message or "") if "/node_modules/" not in p]
+    where = f"{_relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
+    return Failure(kind=kind.group(1) if kind else "", where=where, message=first)
+
+
 def parse_jest(text: str, roots: list[str]) -> TestResults:
     """`jest --json` output (vitest's too); `roots` are the tree's folder as given and as its real
     path, which its absolute file names start with."""
@@ -56,7 +70,7 @@ def parse_jest(text: str, roots: list[str]) -> TestResults:
             test = f"{path}:{case.get('title', '')}"
             status = _JEST_STATUS.get(str(case.get("status")), "failed")
             if keep_worst(statuses, test, status) and status == "failed":
-                failures[test] = Failure(message=_first_line("\n".join(map(str, case.get("failureMessages") or []))))
+                failures[test] = _failure("\n".join(map(str, case.get("failureMessages") or [])), roots)
     return TestResults(statuses=statuses, failures=failures, source="json")
 
 

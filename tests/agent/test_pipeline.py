@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from fakes.repos import git as _git
 
-from agent.pipeline import RepairRequest, pick, python_block, reproduction_plan
+from agent.pipeline import RepairRequest, pick
+from agent.reproduction import python_block, reproduction_plan
 from sandbox.models import Failure, Split, TestPlan, TestRun
 
 

@@ -99,3 +99,15 @@ def test_an_exit_status_must_agree_with_the_report():
     assert _disagreement("jest", 0, failing) == "jest exited 0, but its report has 1 failing test(s)"
     assert _disagreement("mocha", 3, passing) == "mocha exited 3, but its report has no failing test"
     assert _disagreement("jest", 1, failing) is None and _disagreement("jest", 0, passing) is None
+
+
+def test_a_jest_failure_says_what_was_raised_and_where_in_the_package():
+    message = ("ReferenceError: nope is not defined\n    at Object.nope (/testbed/node_modules/expect/build/index.js:3:9)\n"
+               "    at Object.<anonymous> (/testbed/test/supercoder_repro.test.js:4:10)\n    at processTicksAndRejections (node:internal)")
+    report = {"testResults": [{"name": "/testbed/test/supercoder_repro.test.js", "status": "failed", "assertionResults": [
+        {"title": "t", "status": "failed", "failureMessages": [message]},
+        {"title": "u", "status": "failed", "failureMessages": ["expected 3, got -1"]}]}]}
+    failures = parse_jest(json.dumps(report), ["/testbed"]).failures
+    raised = failures["test/supercoder_repro.test.js:t"]
+    assert (raised.kind, raised.where) == ("ReferenceError", "test/supercoder_repro.test.js:4")  # node_modules' frame passed over
+    assert (failures["test/supercoder_repro.test.js:u"].kind, failures["test/supercoder_repro.test.js:u"].where) == ("", "")

@@ -372,3 +372,28 @@ def test_a_javascript_package_is_validated_by_its_own_jest_tests(fake_openai, tm
     environment = json.loads((run_dir / "environment.json").read_text())
     assert environment["runtime"] == "node" and "jest" in environment["about"]["runs"]
     assert any("test/calc.test.js:adds" in p and "round 1" not in p for p in seen if "You are fixing an issue" in p)  # feedback
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the local backend runs the host's npm")
+def test_a_javascript_repair_without_named_tests_is_validated_by_a_reproduction_test(fake_openai, tmp_path, capsys):
+    """No test is named and none fails: the model writes a jest test beside the package's own,
+    which fails on the original tree and passes with the fix."""
+    from fakes.repos import CALC_JS, commit_files
+
+    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
+                                                    "scripts": {"test": "jest"}, "devDependencies": {"jest": "29.7.0"}}),
+             "test/calc.test.js": "const Calc = require('../src/calc')\n\ntest('subtracts', () => { expect(new Calc().sub(3, 1)).toBe(2) })\n"}
+    repo, _ = commit_files(tmp_path / "calc-js", files)
+    seen: list[str] = []
+    edits = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
+    repro = "```js\nconst Calc = require('../src/calc')\n\ntest('adds', () => { expect(new Calc().add(1, 2)).toBe(3) })\n```"
+    fake_openai.responder = lambda body: repro if "reproduces an issue" in body["messages"][-1]["content"] else edits(body)
+    code, out, err = run(capsys, _args(repo, fake_openai, tmp_path))
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    run_dir = Path(result["run_dir"])
+    baseline = json.loads((run_dir / "baseline.json").read_text())
+    assert baseline["source"] == "reproduction"
+    assert baseline["plan"]["extra_files"] == {"test/supercoder_repro.test.js": repro.split("\n", 1)[1].rsplit("```", 1)[0]}
+    assert {t for t, s in baseline["run"]["statuses"].items() if s == "failed"} >= {"test/supercoder_repro.test.js:adds"}
+    assert "supercoder_repro" not in result["patch"] and not (repo / "test/supercoder_repro.test.js").exists()
