@@ -1,7 +1,7 @@
 """What a patch under test may not change: the tests that judge it (test files, conftest.py;
-a Node package's `.test.js`/`.spec.ts` and `__tests__`), the runner's configuration (pytest's;
-jest's and mocha's files, and package.json's `scripts`, `jest` and `mocha`), the report the
-runner writes. A patch that changes any of them is refused
+a Node package's `.test.js`/`.spec.ts`, `__tests__` and `spec/`), the runner's configuration
+(pytest's; jest's and mocha's files, package.json's `scripts`, `jest` and `mocha`, and the files
+its test runs name: `-c`, `--require`, mocha's specs), the report the runner writes. A patch that changes any of them is refused
 before its tests run, so a candidate cannot pass by editing, skipping or deselecting the failing
 test, or by exiting early from a conftest.py. (The agent's own reproduction test is written by
 the trial itself, never by the patch.)"""
@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import json
 import re
+from fnmatch import fnmatch
 from pathlib import PurePosixPath
 from typing import Any, Callable
 
@@ -19,8 +20,10 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from sandbox.base import Sandbox, SandboxError
+from sandbox.npm_scripts import scripted_runs
+from sandbox.recipes import NodeRun
 from sandbox.runner import JUNIT_FILE
-from sandbox.selection import is_test_file
+from sandbox.selection import SCRIPT_FILE, is_test_file
 
 TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies below belongs to the test suite (jest's snapshots too)
 # Files that may hold pytest's configuration, and where in them it is.
@@ -28,6 +31,37 @@ PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pyt
 NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.(config|workspace)\.|vite\.config\.|mocha\.opts$)")
 PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says how its tests run
 REPORTS = re.compile(r"^\.supercoder-report-\d+\.(json|xml)$")  # sandbox.node_runner's reports
+
+
+# Options by which a test run names a file it loads (a configuration, a setup module, a spec).
+RUN_FILE_OPTIONS = {"-c", "--config", "-r", "--require", "--file", "--spec", "--setupFiles", "--setupFilesAfterEnv",
+                    "--globalSetup", "--globalTeardown"}
+
+
+def run_files(runs: list[NodeRun]) -> list[str]:
+    """The files a Node package's test runs name: option values that name a file, and mocha's
+    spec files and globs (not its folders: a folder given to mocha may hold the code too)."""
+    out: list[str] = []
+    for run in runs:
+        args = iter(run.args)
+        for arg in args:
+            option, eq, value = arg.partition("=")
+            if option in RUN_FILE_OPTIONS:
+                value = value if eq else next(args, "")
+            elif arg.startswith("-") or run.runner != "mocha" or not (SCRIPT_FILE.search(arg) or "*" in arg):
+                continue
+            else:
+                value = arg
+            if value and not value.startswith("-"):
+                out.append(str(PurePosixPath(value)))  # `./x` -> `x`
+    return list(dict.fromkeys(out))
+
+
+def named_by_runs(path: str, names: list[str]) -> bool:
+    """Whether `path` is a file the runs name: itself, without its suffix (`--require test/env`)
+    or matched by a glob."""
+    bare = str(PurePosixPath(path).with_suffix(""))
+    return any(path == n or bare == n or ("*" in n and fnmatch(path, n)) for n in names)
 
 
 def changed_paths(diff: str) -> list[str]:
@@ -95,6 +129,15 @@ def pytest_section(path: str, text: str | None) -> Any:
     return dict(parser.items(section)) if parser.has_section(section) else None
 
 
+def _runs(package: str | None) -> list[NodeRun]:
+    """The test runs a package.json's scripts make (none when it cannot be read)."""
+    try:
+        scripts = json.loads(package).get("scripts") if package else None
+    except (ValueError, AttributeError):
+        return []
+    return scripted_runs(scripts) if isinstance(scripts, dict) else []
+
+
 def _read(sb: Sandbox, path: str) -> str | None:
     try:
         return sb.read_file(path)
@@ -107,6 +150,8 @@ def apply_guarded(sb: Sandbox, diff: str, read: Callable[[Sandbox, str], str | N
     refused, or None. A refused patch may be left applied: the caller does not test that tree."""
     paths = changed_paths(diff)
     refused = [f"{p} ({why})" for p in paths if (why := protected(p))]
+    named = run_files(_runs(read(sb, "package.json")))
+    refused += [f"{p} (a file the package's test runs name)" for p in paths if not protected(p) and named_by_runs(p, named)]
     if refused:
         return "the patch changes " + ", ".join(refused)
     configs = [p for p in paths if PurePosixPath(p).name in PYTEST_CONFIG]  # pytest reads one in a test's folders

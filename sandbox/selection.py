@@ -11,7 +11,7 @@ from typing import Callable
 _SOURCE_ROOTS = ("src/", "lib/")
 SCRIPT_FILE = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
 _SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
-_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
+_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__", "spec")  # mocha's, jest's, jasmine's
 
 
 def is_test_file(path: str) -> bool:

@@ -3,9 +3,11 @@ that hold more than pytest's settings, from what applying it changes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from sandbox.guard import apply_guarded, changed_paths, protected, pytest_section
+from sandbox.guard import _runs, apply_guarded, changed_paths, protected, pytest_section, run_files
 
 
 @pytest.mark.parametrize("path, why", [
@@ -17,7 +19,8 @@ from sandbox.guard import apply_guarded, changed_paths, protected, pytest_sectio
     (".mocharc.yml", "the test runner's configuration"), ("test/mocha.opts", "a test file"), ("src/index.js", None),
     ("src/__snapshots__/a.js.snap", "a test file"), ("a.snap", "a test file"), ("node_modules/x/index.js", "the installed dependencies"),
     ("vite.config.ts", "the test runner's configuration"), ("vitest.workspace.js", "the test runner's configuration"),
-    ("src/ab-test.js", None), ("test.js", "a test file"),
+    ("src/ab-test.js", None), ("test.js", "a test file"), ("spec/calc.js", "a test file"), ("spec/helpers/env.ts", "a test file"),
+    ("pkg/spec/model.py", None),
     ("package.json", None), ("types/index.d.ts", None),
     ("pkg/calc.py", None), ("numpy/testing/utils.py", None), ("docs/test_guide.rst", None), ("setup.cfg", None),
     ("pkg/testing.py", None), ("contest.py", None),
@@ -88,3 +91,17 @@ def test_a_package_json_may_change_but_not_how_its_tests_run():
                   '{"name": "x", "scripts": {"test": "jest"}, "jest": {"testRegex": "none"}}'):
         bad = _Tree(before, {"package.json": after})
         assert apply_guarded(bad, _diff("package.json")).startswith("the patch changes how the package's tests run")
+
+
+def test_files_the_test_runs_name_are_protected():
+    package = json.dumps({"scripts": {"test": "mocha -c --require ./support/env.js --file setup 'checks/**/*.check.js' lib/"
+                                              " && jest --config=config/jest.json"}})
+    runs = _runs(package)
+    assert run_files(runs) == ["support/env.js", "setup", "checks/**/*.check.js", "config/jest.json"]
+    for path in ("support/env.js", "setup.js", "checks/a/b.check.js", "config/jest.json"):
+        tree = _Tree({"package.json": package}, {})
+        assert apply_guarded(tree, _diff(path)) == f"the patch changes {path} (a file the package's test runs name)"
+    for path in ("lib/calc.js", "checks/a/b.js", "support/env2.js"):  # mocha's folder `lib/` holds the code: not protected
+        tree = _Tree({"package.json": package}, {})
+        assert apply_guarded(tree, _diff(path)) is None, path
+    assert apply_guarded(_Tree({"package.json": "{not json"}, {}), _diff("support/env.js")) is None
