@@ -11,8 +11,8 @@ def text_file_map(path: str, text: str) -> str:
     return f"{path}  (a text file, {len(text.splitlines())} lines; name it as {path}::<file> or {path}::<module>:START-END)"
 
 
-def file_tree(paths: list[str]) -> str:
-    """Paths grouped by directory, one directory header per group."""
+def file_tree(paths: list[str], notes: dict[str, str] | None = None) -> str:
+    """Paths grouped by directory, one directory header per group; a file's note after its name."""
     lines: list[str] = []
     current = None
     for path in sorted(paths):
@@ -20,7 +20,8 @@ def file_tree(paths: list[str]) -> str:
         if directory != current:
             lines.append(f"{directory or '.'}/")
             current = directory
-        lines.append(f"  {name}")
+        note = (notes or {}).get(path)
+        lines.append(f"  {name}  ({note})" if note else f"  {name}")
     return "\n".join(lines)
 
 

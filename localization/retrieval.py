@@ -174,12 +174,16 @@ class Ranking:
     units: list[tuple[Unit, float]]
     notes: list[str] = field(default_factory=list)
     related: dict[str, str] = field(default_factory=dict)  # uid -> how the code's structure led to it
-    imported: list[str] = field(default_factory=list)  # files the best files import, most shared first
+    imported: dict[str, str] = field(default_factory=dict)  # file -> the best file importing it; most shared first
 
     def map(self, size: int, import_slots: int) -> list[str]:
+        return self.map_with_notes(size, import_slots)[0]
+
+    def map_with_notes(self, size: int, import_slots: int) -> tuple[list[str], dict[str, str]]:
         """The files of the model's map: the best-ranked ones, with up to `import_slots` of the last
         places (never more than half) given to the files the best ones import: a fix often sits in
-        a helper, a base or the constants a named module uses, which the issue's words do not reach."""
+        a helper, a base or the constants a named module uses, which the issue's words do not reach.
+        Those come with a note of what imports them."""
         ranked = [p for p, _ in self.files]
         slots = min(import_slots, size // 2)
         head = ranked[: size - slots]
@@ -187,7 +191,7 @@ class Ranking:
         extra = [p for p in self.imported if p not in shown][:slots]
         shown.update(extra)
         rest = [p for p in ranked[len(head):] if p not in shown][: size - len(head) - len(extra)]
-        return head + extra + rest
+        return head + extra + rest, {p: f"imported by {self.imported[p]}" for p in extra}
 
 
 class HybridRetriever:
@@ -269,7 +273,7 @@ class HybridRetriever:
             except EmbeddingError as exc:
                 notes.append(f"warning: dense file scoring skipped ({exc})")
 
-        imported = self._imported(file_score, cfg.import_seed_files) if cfg.import_seed_files > 0 and units else []
+        imported = self._imported(file_score, cfg.import_seed_files) if cfg.import_seed_files > 0 and units else {}
         final_unit = unit_score + cfg.unit_file_weight * _normalized(file_score)[self._file_of]
         file_order = np.argsort(-file_score, kind="stable")
         unit_order = np.argsort(-final_unit, kind="stable")
@@ -281,16 +285,22 @@ class HybridRetriever:
             imported=imported,
         )
 
-    def _imported(self, file_score: np.ndarray, seeds: int) -> list[str]:
+    def _imported(self, file_score: np.ndarray, seeds: int) -> dict[str, str]:
         """The files the `seeds` best files import, by the sum of their importers' scores, each
-        shared as 1/sqrt(n) among the n files it imports (as a relation is in the structure)."""
+        shared as 1/sqrt(n) among the n files it imports (as a relation is in the structure); each
+        with the best of its importers."""
         share = np.zeros_like(file_score)
+        importer: dict[int, int] = {}
         for f in np.argsort(-file_score, kind="stable")[:seeds].tolist():
             m = self._module_unit.get(f)
             targets = self.graph.imports[m] if m is not None else []
             if len(targets) and file_score[f] > 0:
-                share[self._file_of[targets]] += float(file_score[f]) / np.sqrt(len(targets))
-        return [self.index.paths[i] for i in np.argsort(-share, kind="stable") if share[i] > 0]
+                files = self._file_of[targets]
+                share[files] += float(file_score[f]) / np.sqrt(len(targets))
+                for t in files.tolist():
+                    importer.setdefault(t, f)  # the seeds come best first
+        paths = self.index.paths
+        return {paths[i]: paths[importer[i]] for i in np.argsort(-share, kind="stable").tolist() if share[i] > 0}
 
     def _spread(self, unit_score: np.ndarray, cfg: RetrievalConfig) -> tuple[np.ndarray, dict]:
         """The best units each pass `structure_weight` of their score along the code's structure."""

@@ -157,7 +157,8 @@ def run_stages(issue: str, ranking: Ranking, index: CodeIndex, cfg: Localization
     chosen: list[Unit] = []
     try:
         retrieved = [u for u, _ in ranking.units[: cfg.llm_retrieved_units]]
-        prompt = render("localize_files.j2", issue=issue, file_map=file_tree(ranking.map(cfg.llm_map_files, cfg.llm_map_import_files) + named),
+        shown, imported_by = ranking.map_with_notes(cfg.llm_map_files, cfg.llm_map_import_files)
+        prompt = render("localize_files.j2", issue=issue, file_map=file_tree(shown + named, imported_by),
                         retrieved=retrieved, related=ranking.related, max_files=cfg.llm_candidate_files, search_steps=cfg.search_steps)
         answer, history = _ask(llm, prompt, log, "files")
         candidates = picked = _known_paths(parse_answer(answer, "files"), paths)[: cfg.llm_candidate_files]

@@ -196,10 +196,10 @@ def test_the_map_holds_the_files_the_best_files_import(tmp_path):
     ranking = HybridRetriever(build_index(root, s.index, s.retrieval.body_max_chars), s).rank(issue)
     ranked = [p for p, _ in ranking.files]
     assert ranked[0] == "src/utc.js" and ranked.index("src/constant.js") >= 4
-    assert ranking.imported[0] == "src/constant.js"
+    assert next(iter(ranking.imported.items())) == ("src/constant.js", "src/utc.js")
     assert "src/constant.js" in ranking.map(4, 1) and "src/constant.js" not in ranking.map(4, 0)
     s0 = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "retrieval.import_seed_files=0"])
-    assert HybridRetriever(build_index(root, s0.index, s0.retrieval.body_max_chars), s0).rank(issue).imported == []
+    assert HybridRetriever(build_index(root, s0.index, s0.retrieval.body_max_chars), s0).rank(issue).imported == {}
 
 
 def test_stage_one_map_shows_an_imported_file_beyond_the_best_ones(tmp_path, fake_openai, localizer_with_model):
@@ -214,17 +214,17 @@ def test_stage_one_map_shows_an_imported_file_beyond_the_best_ones(tmp_path, fak
                                         "localization.search_steps=0")
         loc.localize("parseUtc drops the utc offset of a date", llm)
         first = [r.messages[-1]["content"] for r in fake_openai.chat_requests() if "## Source files" in r.messages[-1]["content"]][-1]
-        assert ("  constant.js" in first) is shown and "  utc.js" in first
+        assert ("  constant.js  (imported by src/utc.js)" in first) is shown and "  utc.js\n" in first
 
 
 def test_map_composition():
-    ranking = Ranking(files=[(f"f{i}", 1.0 - i / 10) for i in range(8)], units=[], imported=["f1", "x", "y", "z"])
+    ranking = Ranking(files=[(f"f{i}", 1.0 - i / 10) for i in range(8)], units=[], imported={"f1": "f0", "x": "f0", "y": "f1", "z": "f0"})
     # f1 is already among the best: the slots go to x and y; never more than half the map.
-    assert ranking.map(4, 2) == ["f0", "f1", "x", "y"]
+    assert ranking.map_with_notes(4, 2) == (["f0", "f1", "x", "y"], {"x": "imported by f0", "y": "imported by f1"})
     assert ranking.map(4, 3) == ["f0", "f1", "x", "y"]
     assert ranking.map(4, 0) == ["f0", "f1", "f2", "f3"]
     # Fewer imported files than slots: the ranking fills the rest, without repeats.
-    short = Ranking(files=ranking.files, units=[], imported=["f6"])
+    short = Ranking(files=ranking.files, units=[], imported={"f6": "f0"})
     assert short.map(4, 2) == ["f0", "f1", "f6", "f2"]
     assert len(ranking.map(20, 10)) == 8 + 3 and len(set(ranking.map(20, 10))) == 11
 
