@@ -16,7 +16,7 @@ from agent.llm import LLM, OpenAIEmbedder
 from agent.records import RunRecord
 from agent.reproduction import reproduction_plan
 from agent.settings import Settings
-from agent.targets import Baseline, below, broken_conftests, mentioned_tests, one_test, sort_out
+from agent.targets import Baseline, below, broken_conftests, id_file, mentioned_tests, one_test, sort_out
 from agent.workspace import Workspace
 from configs.rendering import render
 from editing.models import Candidate
@@ -114,7 +114,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
         if not settings.repair.reproduction_test:
             return None
         progress("no named test fails: asking for a reproduction test")
-        return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial, recipe, files)
+        ran = list(dict.fromkeys(f for t in run.statuses if (f := id_file(t))))  # where the runners found tests
+        return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial, recipe, ran or files)
 
     def rerun(diff: str | None, plan: TestPlan) -> TestRun:
         progress(f"running {len(plan.tests)} failing test(s) again, to spot flakes")

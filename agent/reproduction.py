@@ -70,7 +70,8 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
                       ) -> tuple[TestPlan, TestRun, list[str]] | str:
     """A test from the model that fails on the original tree because of the code under repair,
     added to the plan: (the plan, its run, the test's ids); or why there is none. `recipe`: the
-    environment's (None: Python's); `files`: the tree's tracked files."""
+    environment's (None: Python's); `files`: the test files its runners ran on the original tree
+    (a Node package's goes beside them), else its tracked files."""
     from editing.generate import Target, build_context
 
     units, _ = build_context(ws.path, [Target(u.path, u.name) for u in loc.units], settings.editing)
@@ -83,7 +84,10 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
         if isinstance(found, str):
             return found
         path, runner, sibling = found
-        example = (ws.path / sibling).read_text(encoding="utf-8", errors="replace")[: settings.repair.repro_example_chars]
+        try:
+            example = (ws.path / sibling).read_text(encoding="utf-8", errors="replace")[: settings.repair.repro_example_chars]
+        except OSError:
+            example = ""
         prompt = render("repair_repro_node.j2", issue=issue, units=units, path=path, runner=runner, sibling=sibling, example=example)
         extract = lambda answer: script_block(answer, path)  # noqa: E731
     try:

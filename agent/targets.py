@@ -66,7 +66,7 @@ def mentioned_tests(issue: str, files: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_SCRIPT_ID = re.compile(r"^(.+?\.(?:py|[cm]?[jt]sx?))(?::|$)")
+_SCRIPT_ID = re.compile(r"^(.+?(?:\.py|" + SCRIPT_FILE.pattern.removesuffix("$") + r"))(?::|$)")  # a file, then `:title`
 
 
 def id_file(test: str) -> str:
@@ -80,8 +80,9 @@ def id_file(test: str) -> str:
 
 def one_test(test: str) -> bool:
     """Whether a result's id is one test's (`f.py::t`, jest's `f.js:title`, a mocha title), not a
-    whole file's: rerunning a file to spot a flake reruns every test in it."""
-    return "::" in test or not (test.endswith(".py") or SCRIPT_FILE.search(test))
+    whole file's: rerunning a file to spot a flake reruns every test in it. (A mocha title that
+    ends as a file name does, without a space, is taken for a file.)"""
+    return id_file(test) != test or " " in test
 
 
 def named(test: str, names: list[str], failure: Failure | None = None) -> bool:
@@ -161,7 +162,7 @@ def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: st
             why = f"it fails before it runs ({_describe(failure)})"
         elif not one_test(test):
             continue  # a file's own result (jest's): its tests speak for themselves
-        elif failure.kind in rejected and failure.where.split(":")[0] == path:
+        elif failure.kind in rejected and failure.where.split(":")[0] in (path, ""):  # where unknown: it may be the test's own
             why = f"it fails on its own {failure.kind} ({failure.message or failure.where})"
         elif offline(failure, offline_failure):
             why = f"it needs the network, which the sandbox does not have ({failure.message})"

@@ -211,7 +211,7 @@ class HybridRetriever:
 
     @cached_property
     def graph(self) -> CodeGraph:
-        """The code's structure, built (or loaded) on first use: runs with structure_weight 0 never pay for it."""
+        """The code's structure, built (or loaded) on first use: runs with structure_weight and import_seed_files 0 never pay for it."""
         index, settings = self.index, self.settings
         max_defs = settings.retrieval.identifier_max_defs
         key = snapshot_key("graph", index.file_hashes, {"max_defs": max_defs, "edges": _GRAPH_SCHEMA})

@@ -1,7 +1,7 @@
 """What a patch under test may not change: the tests that judge it (test files, conftest.py;
 a Node package's `.test.js`/`.spec.ts`, `__tests__` and `spec/`), the runner's configuration
 (pytest's; jest's and mocha's files, package.json's `scripts`, `jest` and `mocha`, and the files
-its test runs name: `-c`, `--require`, mocha's specs), the report the runner writes. A patch that changes any of them is refused
+its test runs name by `--config`, `--require` and the like), the report the runner writes. A patch that changes any of them is refused
 before its tests run, so a candidate cannot pass by editing, skipping or deselecting the failing
 test, or by exiting early from a conftest.py. (The agent's own reproduction test is written by
 the trial itself, never by the patch.)"""
@@ -11,7 +11,6 @@ from __future__ import annotations
 import configparser
 import json
 import re
-from fnmatch import fnmatch
 from pathlib import PurePosixPath
 from typing import Any, Callable
 
@@ -23,7 +22,7 @@ from sandbox.base import Sandbox, SandboxError
 from sandbox.npm_scripts import scripted_runs
 from sandbox.recipes import NodeRun
 from sandbox.runner import JUNIT_FILE
-from sandbox.selection import SCRIPT_FILE, is_test_file
+from sandbox.selection import below_root_tests, is_test_file
 
 TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies below belongs to the test suite (jest's snapshots too)
 # Files that may hold pytest's configuration, and where in them it is.
@@ -33,35 +32,38 @@ PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says 
 REPORTS = re.compile(r"^\.supercoder-report-\d+\.(json|xml)$")  # sandbox.node_runner's reports
 
 
-# Options by which a test run names a file it loads (a configuration, a setup module, a spec).
-RUN_FILE_OPTIONS = {"-c", "--config", "-r", "--require", "--file", "--spec", "--setupFiles", "--setupFilesAfterEnv",
-                    "--globalSetup", "--globalTeardown"}
+# Options by which a runner's command line names a file it loads (a configuration, a setup module),
+# per runner: the same letter means another thing to another runner (mocha's -c is --colors).
+RUN_FILE_OPTIONS = {
+    "jest": {"-c", "--config", "--setupFiles", "--setupFilesAfterEnv", "--globalSetup", "--globalTeardown"},
+    "vitest": {"-c", "--config", "--globalSetup"},
+    "mocha": {"--config", "-r", "--require", "--file"},
+}
+SOURCE_ROOTS = ("src/", "lib/")  # a file there that a run loads (a register hook) may be the code under repair
 
 
 def run_files(runs: list[NodeRun]) -> list[str]:
-    """The files a Node package's test runs name: option values that name a file, and mocha's
-    spec files and globs (not its folders: a folder given to mocha may hold the code too)."""
+    """The files a Node package's test runs name by their options, outside the source folders.
+    (Spec files and folders given as arguments are left alone: an argument cannot be told from
+    another option's value without knowing every option, and a folder may hold the code.)"""
     out: list[str] = []
     for run in runs:
+        options = RUN_FILE_OPTIONS.get(run.runner, set())
         args = iter(run.args)
         for arg in args:
             option, eq, value = arg.partition("=")
-            if option in RUN_FILE_OPTIONS:
-                value = value if eq else next(args, "")
-            elif arg.startswith("-") or run.runner != "mocha" or not (SCRIPT_FILE.search(arg) or "*" in arg):
+            if option not in options:
                 continue
-            else:
-                value = arg
-            if value and not value.startswith("-"):
-                out.append(str(PurePosixPath(value)))  # `./x` -> `x`
+            value = value if eq else next(args, "")
+            name = str(PurePosixPath(value)) if value and not value.startswith("-") else ""  # `./x` -> `x`
+            if name and not name.startswith(SOURCE_ROOTS):
+                out.append(name)
     return list(dict.fromkeys(out))
 
 
 def named_by_runs(path: str, names: list[str]) -> bool:
-    """Whether `path` is a file the runs name: itself, without its suffix (`--require test/env`)
-    or matched by a glob."""
-    bare = str(PurePosixPath(path).with_suffix(""))
-    return any(path == n or bare == n or ("*" in n and fnmatch(path, n)) for n in names)
+    """Whether `path` is a file the runs name: itself, or it without its suffix (`--require test/env`)."""
+    return any(path == n or str(PurePosixPath(path).with_suffix("")) == n for n in names)
 
 
 def changed_paths(diff: str) -> list[str]:
@@ -86,7 +88,7 @@ def protected(path: str) -> str | None:
         return "conftest.py"
     if "node_modules" in pure.parts:
         return "the installed dependencies"
-    if TEST_DIRS & set(pure.parts[:-1]) or is_test_file(path) or pure.suffix == ".snap":
+    if TEST_DIRS & set(pure.parts[:-1]) or below_root_tests(path) or is_test_file(path) or pure.suffix == ".snap":
         return "a test file"  # below tests/: its data and fixtures too
     if pure.name == JUNIT_FILE or REPORTS.match(pure.name):
         return "the test report"

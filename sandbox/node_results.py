@@ -33,7 +33,7 @@ def _relative(path: str, roots: list[str]) -> str:
 
 
 _ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
-_FRAME = re.compile(r"^\s*at (?:.*?\()?(/[^()\s]+?):(\d+):\d+\)?\s*$", re.M)
+_FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?(/[^()\s]+?):(\d+):\d+\)?\s*$", re.M)  # native ESM's: file:///...
 
 
 def _failure(message: str, roots: list[str]) -> Failure:

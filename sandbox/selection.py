@@ -11,7 +11,8 @@ from typing import Callable
 _SOURCE_ROOTS = ("src/", "lib/")
 SCRIPT_FILE = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
 _SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
-_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__", "spec")  # mocha's, jest's, jasmine's
+_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
+ROOT_TEST_DIRS = ("spec",)  # jasmine's and rspec's: a test folder at the root only (deeper, code may sit in one)
 
 
 def is_test_file(path: str) -> bool:
@@ -22,7 +23,12 @@ def is_test_file(path: str) -> bool:
     if not SCRIPT_FILE.search(name) or name.endswith(".d.ts"):
         return False
     # jest's and mocha's own conventions: a `.test.js` anywhere, any script below a tests folder
-    return bool(_SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1])
+    return bool(_SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1]) or below_root_tests(path)
+
+
+def below_root_tests(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return len(parts) > 1 and parts[0] in ROOT_TEST_DIRS
 
 
 def _script_stem(path: str) -> str:

@@ -4,7 +4,7 @@ which of its results count (agent.reproduction, agent.targets.reproduces)."""
 from __future__ import annotations
 
 from agent.reproduction import node_repro_path, reproduction_plan, script_block
-from agent.targets import id_file
+from agent.targets import id_file, one_test
 from sandbox.models import Failure, TestPlan, TestRun
 from sandbox.recipes import EnvRecipe, NodeRun
 
@@ -39,6 +39,9 @@ def test_result_ids_name_their_files():
     assert id_file("test/a.test.js:adds: with a colon") == "test/a.test.js"
     assert id_file("test/a.test.js") == "test/a.test.js"
     assert id_file("Calc adds numbers") == ""  # a mocha title names no file
+    assert id_file("src/a.tsx:renders") == "src/a.tsx" and id_file("test/my.js.helpers.test.js:x") == "test/my.js.helpers.test.js"
+    assert one_test("test/a.test.js:loads config.js") and one_test("t.py::t") and one_test("Calc adds numbers")
+    assert not one_test("test/a.test.js") and not one_test("tests/test_a.py")
 
 
 class Model:
@@ -81,6 +84,8 @@ def test_a_node_reproduction_test_is_kept_by_its_own_failing_tests(tmp_path):
     assert "jest test file, `test/supercoder_repro.test.js`" in prompt and "require('../src/parse')" in prompt  # shown a sibling
     failures = {f"{path}:keeps the offset": Failure(kind="ReferenceError", where=f"{path}:3", message="parse is not defined")}
     assert "fails on its own ReferenceError" in ask()
+    failures = {f"{path}:keeps the offset": Failure(kind="ReferenceError", where="", message="parse is not defined")}
+    assert "fails on its own ReferenceError" in ask()  # raised where the report does not say: it may be the test's own
     results = {path: "failed"}
     failures = {path: Failure(message="Cannot find module '../src/parse'", collection=True)}
     assert "fails before it runs" in ask()

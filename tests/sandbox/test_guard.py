@@ -19,8 +19,8 @@ from sandbox.guard import _runs, apply_guarded, changed_paths, protected, pytest
     (".mocharc.yml", "the test runner's configuration"), ("test/mocha.opts", "a test file"), ("src/index.js", None),
     ("src/__snapshots__/a.js.snap", "a test file"), ("a.snap", "a test file"), ("node_modules/x/index.js", "the installed dependencies"),
     ("vite.config.ts", "the test runner's configuration"), ("vitest.workspace.js", "the test runner's configuration"),
-    ("src/ab-test.js", None), ("test.js", "a test file"), ("spec/calc.js", "a test file"), ("spec/helpers/env.ts", "a test file"),
-    ("pkg/spec/model.py", None),
+    ("src/ab-test.js", None), ("test.js", "a test file"), ("spec/calc.js", "a test file"), ("spec/fixtures/a.json", "a test file"),
+    ("src/spec/unit.ts", None), ("pkg/spec/model.py", None),
     ("package.json", None), ("types/index.d.ts", None),
     ("pkg/calc.py", None), ("numpy/testing/utils.py", None), ("docs/test_guide.rst", None), ("setup.cfg", None),
     ("pkg/testing.py", None), ("contest.py", None),
@@ -94,14 +94,13 @@ def test_a_package_json_may_change_but_not_how_its_tests_run():
 
 
 def test_files_the_test_runs_name_are_protected():
-    package = json.dumps({"scripts": {"test": "mocha -c --require ./support/env.js --file setup 'checks/**/*.check.js' lib/"
-                                              " && jest --config=config/jest.json"}})
-    runs = _runs(package)
-    assert run_files(runs) == ["support/env.js", "setup", "checks/**/*.check.js", "config/jest.json"]
-    for path in ("support/env.js", "setup.js", "checks/a/b.check.js", "config/jest.json"):
+    package = json.dumps({"scripts": {"test": "mocha -c --require ./support/env.js --file setup --exclude 'src/**/*.js' test/"
+                                              " --require src/register.js && jest --config=config/jest.json -c jest.b.js"}})
+    assert run_files(_runs(package)) == ["support/env.js", "setup", "config/jest.json", "jest.b.js"]  # not src/register.js
+    for path in ("support/env.js", "setup.js", "config/jest.json", "jest.b.js"):
         tree = _Tree({"package.json": package}, {})
         assert apply_guarded(tree, _diff(path)) == f"the patch changes {path} (a file the package's test runs name)"
-    for path in ("lib/calc.js", "checks/a/b.js", "support/env2.js"):  # mocha's folder `lib/` holds the code: not protected
+    for path in ("src/x/a.js", "src/register.js", "support/env2.js", "--require"):
         tree = _Tree({"package.json": package}, {})
         assert apply_guarded(tree, _diff(path)) is None, path
     assert apply_guarded(_Tree({"package.json": "{not json"}, {}), _diff("support/env.js")) is None

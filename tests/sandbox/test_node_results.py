@@ -111,3 +111,7 @@ def test_a_jest_failure_says_what_was_raised_and_where_in_the_package():
     raised = failures["test/supercoder_repro.test.js:t"]
     assert (raised.kind, raised.where) == ("ReferenceError", "test/supercoder_repro.test.js:4")  # node_modules' frame passed over
     assert (failures["test/supercoder_repro.test.js:u"].kind, failures["test/supercoder_repro.test.js:u"].where) == ("", "")
+    esm = "TypeError: x is not a function\n    at file:///testbed/test/a.test.mjs:7:3"
+    report = {"testResults": [{"name": "/testbed/test/a.test.mjs", "status": "failed", "assertionResults": [
+        {"title": "t", "status": "failed", "failureMessages": [esm]}]}]}
+    assert parse_jest(json.dumps(report), ["/testbed"]).failures["test/a.test.mjs:t"].where == "test/a.test.mjs:7"  # native ESM
