@@ -152,8 +152,9 @@ def apply_guarded(sb: Sandbox, diff: str, read: Callable[[Sandbox, str], str | N
     refused, or None. A refused patch may be left applied: the caller does not test that tree."""
     paths = changed_paths(diff)
     refused = [f"{p} ({why})" for p in paths if (why := protected(p))]
-    named = run_files(_runs(read(sb, "package.json")))
-    refused += [f"{p} (a file the package's test runs name)" for p in paths if not protected(p) and named_by_runs(p, named)]
+    unprotected = [p for p in paths if not protected(p)]
+    named = run_files(_runs(read(sb, "package.json"))) if unprotected else []
+    refused += [f"{p} (a file the package's test runs name)" for p in unprotected if named_by_runs(p, named)]
     if refused:
         return "the patch changes " + ", ".join(refused)
     configs = [p for p in paths if PurePosixPath(p).name in PYTEST_CONFIG]  # pytest reads one in a test's folders
