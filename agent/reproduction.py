@@ -21,10 +21,10 @@ from localization.languages import parse_file
 from localization.models import Localization
 from sandbox.models import TestPlan, TestRun
 from sandbox.recipes import EnvRecipe
+from sandbox.selection import SCRIPT_TEST
 from sandbox.trials import Trial
 
 FILE_RUNNERS = ("jest", "vitest")  # their results name each test's file: a kept test is known by it
-_NODE_TEST = re.compile(r"(\.(?:test|spec)\.[cm]?[jt]sx?)$")
 
 
 def python_block(answer: str) -> str | None:
@@ -48,6 +48,12 @@ def script_block(answer: str, path: str) -> str | None:
     return code
 
 
+def _test_suffix(path: str) -> str:
+    """`.test.js` of `a.test.js` (jest's naming, sandbox.selection.SCRIPT_TEST); "" for any other file."""
+    found = SCRIPT_TEST.search(PurePosixPath(path).name)
+    return found.group(0) if found and found.group(1) else ""
+
+
 def node_repro_path(recipe: EnvRecipe, files: list[str], repro_path: str) -> tuple[str, str, str] | str:
     """(path, runner, a sibling test file) for a Node package's reproduction test: in the folder
     holding most of its `.test`/`.spec` files, with their suffix; or why there is none."""
@@ -55,12 +61,13 @@ def node_repro_path(recipe: EnvRecipe, files: list[str], repro_path: str) -> tup
     if not runners or any(r not in FILE_RUNNERS for r in runners):
         return (f"a reproduction test is known by its file, and {', '.join(runners) or 'no runner'}'s results "
                 f"do not name one ({' and '.join(FILE_RUNNERS)} do)")
-    tests = [f for f in files if _NODE_TEST.search(f) and "node_modules" not in f]
+    suffixes = {f: _test_suffix(f) for f in files if "node_modules" not in f}
+    tests = [f for f, suffix in suffixes.items() if suffix]
     if not tests:
         return "the package has no .test or .spec file to put a reproduction test beside"
     folder = Counter(str(PurePosixPath(f).parent) for f in tests).most_common(1)[0][0]
     siblings = [f for f in tests if str(PurePosixPath(f).parent) == folder]
-    suffix = Counter(_NODE_TEST.search(f).group(1) for f in siblings).most_common(1)[0][0]
+    suffix = Counter(suffixes[f] for f in siblings).most_common(1)[0][0]
     name = PurePosixPath(repro_path).stem.removeprefix("test_") + suffix
     return str(PurePosixPath(folder) / name), runners[0], sorted(siblings)[0]
 

@@ -126,8 +126,9 @@ MAP_IMPORT_SLOTS = (0, 10, 20, 30)  # how many of the map's places the files the
 def gold_ranks(ranking, gold_files: set[str], gold_units: set[tuple[str, str]], map_size: int, import_slots: int) -> dict:
     files = [p for p, _ in ranking.files]
     at = [files.index(f) + 1 if f in files else MISSING for f in gold_files]
-    out = {"file_rank": max(at), "first_file_rank": min(at), "in_map": gold_files <= set(ranking.map(map_size, import_slots)),
-           "in_map_by_slots": {str(k): gold_files <= set(ranking.map(map_size, k)) for k in MAP_IMPORT_SLOTS}}
+    in_map = {k: gold_files <= set(ranking.map(map_size, k)) for k in {*MAP_IMPORT_SLOTS, import_slots}}
+    out = {"file_rank": max(at), "first_file_rank": min(at), "in_map": in_map[import_slots],
+           "in_map_by_slots": {str(k): in_map[k] for k in MAP_IMPORT_SLOTS}}
     if gold_units:
         units = list(dict.fromkeys((u.path, u.name) for u, _ in ranking.units))
         out["unit_rank"] = max((units.index(u) + 1 if u in units else MISSING) for u in gold_units)

@@ -22,7 +22,7 @@ from sandbox.base import Sandbox, SandboxError
 from sandbox.npm_scripts import scripted_runs
 from sandbox.recipes import NodeRun
 from sandbox.runner import JUNIT_FILE
-from sandbox.selection import below_root_tests, is_test_file
+from sandbox.selection import SOURCE_ROOTS, below_root_tests, is_test_file
 
 TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies below belongs to the test suite (jest's snapshots too)
 # Files that may hold pytest's configuration, and where in them it is.
@@ -39,7 +39,6 @@ RUN_FILE_OPTIONS = {
     "vitest": {"-c", "--config", "--globalSetup"},
     "mocha": {"--config", "-r", "--require", "--file"},
 }
-SOURCE_ROOTS = ("src/", "lib/")  # a file there that a run loads (a register hook) may be the code under repair
 
 
 def run_files(runs: list[NodeRun]) -> list[str]:
@@ -56,7 +55,7 @@ def run_files(runs: list[NodeRun]) -> list[str]:
                 continue
             value = value if eq else next(args, "")
             name = str(PurePosixPath(value)) if value and not value.startswith("-") else ""  # `./x` -> `x`
-            if name and not name.startswith(SOURCE_ROOTS):
+            if name and not name.startswith(SOURCE_ROOTS):  # a file there that a run loads (a register hook) may be the code
                 out.append(name)
     return list(dict.fromkeys(out))
 
@@ -131,12 +130,9 @@ def pytest_section(path: str, text: str | None) -> Any:
     return dict(parser.items(section)) if parser.has_section(section) else None
 
 
-def _runs(package: str | None) -> list[NodeRun]:
-    """The test runs a package.json's scripts make (none when it cannot be read)."""
-    try:
-        scripts = json.loads(package).get("scripts") if package else None
-    except (ValueError, AttributeError):
-        return []
+def _runs(package: dict | None) -> list[NodeRun]:
+    """The test runs of a package.json's scripts (`package_tests`' answer; none when it could not be read)."""
+    scripts = package.get("scripts") if package else None
     return scripted_runs(scripts) if isinstance(scripts, dict) else []
 
 
@@ -151,20 +147,21 @@ def apply_guarded(sb: Sandbox, diff: str, read: Callable[[Sandbox, str], str | N
     """Apply `diff` to the sandbox's tree unless it changes what judges it; the reason it was
     refused, or None. A refused patch may be left applied: the caller does not test that tree."""
     paths = changed_paths(diff)
-    refused = [f"{p} ({why})" for p in paths if (why := protected(p))]
-    unprotected = [p for p in paths if not protected(p)]
-    named = run_files(_runs(read(sb, "package.json"))) if unprotected else []
+    why = {p: protected(p) for p in paths}
+    refused = [f"{p} ({reason})" for p, reason in why.items() if reason]
+    unprotected = [p for p, reason in why.items() if not reason]
+    # The root's package.json: its scripts run the tests, and name files they load.
+    package = package_tests(read(sb, "package.json")) if unprotected else None
+    named = run_files(_runs(package))
     refused += [f"{p} (a file the package's test runs name)" for p in unprotected if named_by_runs(p, named)]
     if refused:
         return "the patch changes " + ", ".join(refused)
     configs = [p for p in paths if PurePosixPath(p).name in PYTEST_CONFIG]  # pytest reads one in a test's folders
-    packages = [p for p in paths if p == "package.json"]  # the root's: its scripts run the tests
     before = {p: pytest_section(p, read(sb, p)) for p in configs}
-    before_packages = {p: package_tests(read(sb, p)) for p in packages}
     sb.apply_diff(diff)
     changed = [p for p in configs if pytest_section(p, read(sb, p)) != before[p]]
     if changed:
         return "the patch changes pytest's configuration in " + ", ".join(changed)
-    if any(package_tests(read(sb, p)) != before_packages[p] for p in packages):
+    if "package.json" in paths and package_tests(read(sb, "package.json")) != package:
         return "the patch changes how the package's tests run (package.json's " + ", ".join(PACKAGE_TEST_KEYS) + ")"
     return None

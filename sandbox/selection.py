@@ -8,9 +8,9 @@ import re
 from pathlib import PurePosixPath
 from typing import Callable
 
-_SOURCE_ROOTS = ("src/", "lib/")
+SOURCE_ROOTS = ("src/", "lib/")
 SCRIPT_FILE = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
-_SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
+SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
 _SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
 ROOT_TEST_DIRS = ("spec",)  # jasmine's and rspec's: a test folder at the root only (deeper, code may sit in one)
 
@@ -23,7 +23,7 @@ def is_test_file(path: str) -> bool:
     if not SCRIPT_FILE.search(name) or name.endswith(".d.ts"):
         return False
     # jest's and mocha's own conventions: a `.test.js` anywhere, any script below a tests folder
-    return bool(_SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1]) or below_root_tests(path)
+    return bool(SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1]) or below_root_tests(path)
 
 
 def below_root_tests(path: str) -> bool:
@@ -47,7 +47,7 @@ def module_names(path: str) -> list[str]:
     """Dotted names a file may be imported as (`src/pkg/mod.py` -> `pkg.mod`)."""
     stem = path[:-3] if path.endswith(".py") else path
     names = [stem.replace("/", ".")]
-    for root in _SOURCE_ROOTS:
+    for root in SOURCE_ROOTS:
         if stem.startswith(root):
             names.append(stem[len(root):].replace("/", "."))
     return [n[: -len(".__init__")] if n.endswith(".__init__") else n for n in names]
@@ -73,7 +73,7 @@ def related_tests(paths: list[str], edited: list[str], read: Callable[[str], str
         script = bool(SCRIPT_FILE.search(source))
         stem = _script_stem(source) if script else PurePosixPath(source).stem
         if script:
-            by_convention += [t for t in tests if _SCRIPT_TEST.search(t) and PurePosixPath(t).name.split(".")[0] == stem]
+            by_convention += [t for t in tests if SCRIPT_TEST.search(t) and PurePosixPath(t).name.split(".")[0] == stem]
         else:
             wanted = {f"test_{stem}.py", f"{stem}_test.py"}
             by_convention += [t for t in tests if PurePosixPath(t).name in wanted]
