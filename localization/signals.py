@@ -29,6 +29,10 @@ _SOURCE_SUFFIX = _suffixes()
 _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+" + _SOURCE_SUFFIX + r")\b")
 # Python's frames (`File "x.py", line 3, in f`) and Node's (`at f (/app/src/x.js:3:7)`, `at /app/x.js:3:7`).
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
+# IPython's: `~/site-packages/pkg/x.py in f(self, key)` with the line marked `--> 144` below it, and
+# since IPython 8 `File ~/site-packages/pkg/x.py:144, in f(self, key)`.
+_IPYTHON_FRAME = re.compile(r"^[ \t]*(?:File )?(\S+\.py)(?::(\d+),)? in ([\w<>]+)\(", re.M)
+_IPYTHON_MARK = re.compile(r"^-*>[ \t]*(\d+)", re.M)
 _SCRIPT_SUFFIX = _suffixes("javascript")
 _NODE_FRAME = re.compile(r"^\s*at (?:(?:new |async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SCRIPT_SUFFIX
                          + r"):(\d+)(?::\d+)?\)?\s*$", re.M)
@@ -37,6 +41,10 @@ _IMPORT_PATH = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s*\(\s*)['"](
 _DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w{2,})")
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]+(?:-[a-z0-9]+)*)")
+# A command the issue runs: a `$ ` line, or a line of a shell-tagged fenced block.
+_SHELL_LINE = re.compile(r"^[ \t]*\$[ \t]+(.+?)[ \t]*$", re.M)
+_SHELL_BLOCK = re.compile(r"^[ \t]*```[ \t]*(?:shell|sh|bash|console|zsh|shell-session)[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
+_SUBCOMMAND = re.compile(r"[a-z][a-z0-9_-]{2,}")
 # A line the issue quotes from the code: prompts (`>>>`, `$`) and backticks aside, with code punctuation.
 _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|\$|>)?\s*`*\s*|\s*`*\s*$")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
@@ -76,10 +84,17 @@ def _traceback_blocks(issue: str) -> list[list[_Frame]]:
     """Frames grouped by traceback, outermost first: Python's blocks start at each 'Traceback'
     header; Node's are runs of `at` lines, innermost first as Node prints them."""
     starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", issue)]
+    frames = [_Frame(m.group(1), int(m.group(2)), m.group(3), m.span(), m.end()) for m in _FRAME.finditer(issue)]
+    ipython = list(_IPYTHON_FRAME.finditer(issue))
+    for m, after in zip(ipython, ipython[1:] + [None]):
+        # IPython 7 names the line by the `-->` mark of the source it quotes, before the next frame.
+        mark = _IPYTHON_MARK.search(issue, m.end(), after.start() if after else len(issue))
+        line = m.group(2) or (mark.group(1) if mark else "0")
+        frames.append(_Frame(m.group(1), int(line), m.group(3), m.span(), m.end()))
     blocks: dict[int, list[_Frame]] = {}
-    for m in _FRAME.finditer(issue):
-        key = max((s for s in starts if s < m.start()), default=-1)
-        blocks.setdefault(key, []).append(_Frame(m.group(1), int(m.group(2)), m.group(3), m.span(), m.end()))
+    for frame in sorted(frames, key=lambda f: f.span):
+        key = max((s for s in starts if s < frame.span[0]), default=-1)
+        blocks.setdefault(key, []).append(frame)
     out = list(blocks.values())
     run: list[_Frame] = []
     for m in _NODE_FRAME.finditer(issue):
@@ -114,6 +129,7 @@ class SignalResolver:
         self.sources = sources or {}
         self.by_suffix: dict[str, list[str]] = defaultdict(list)
         self.modules: dict[str, str] = {}
+        self.top_modules: set[str] = set()
         self.stems: dict[str, list[str]] = defaultdict(list)
         for path in paths:
             parts = path.split("/")
@@ -121,6 +137,7 @@ class SignalResolver:
                 self.by_suffix["/".join(parts[i:])].append(path)
             names = module_names(path)
             self.modules.update((m, path) for m in names)
+            self.top_modules.update(m.split(".", 1)[0] for m in names)
             self.stems[names[0].rsplit(".", 1)[-1]].append(path)
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
         self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
@@ -172,6 +189,8 @@ class SignalResolver:
                 weight = cfg.signal_traceback_weight * (cfg.traceback_outer_share + (1 - cfg.traceback_outer_share) * depth)
                 sig.add_file(path, weight)
                 named = [u for u in self.by_file.get(path, []) if frame.func and u.leaf == frame.func]
+                # A name several units share (each option class's `preprocess`): the one at the line, when one is.
+                named = [u for u in named if u.start_line <= frame.line <= u.end_line] or named
                 if not named:  # `<module>` frames, or a name not found: fall back to the line
                     at = self._unit_at(path, frame.line)
                     named = [at] if at is not None else []
@@ -231,10 +250,31 @@ class SignalResolver:
         pieces = {p for m in _ERROR_LINE.finditer(issue) for p in _literal_pieces(m.group(2), cfg.message_min_chars)}
         # Command-line flags are defined where they appear quoted: add_argument("--collect-only", ...).
         pieces |= {f"{q}{m.group(1)}{q}" for m in _FLAG.finditer(issue) for q in "\"'"}
+        # ... and so are subcommands: @click.command("routes"), add_parser('init').
+        pieces |= {f"{q}{word}{q}" for word in self._subcommands(issue) for q in "\"'"}
         for piece in pieces:
             hits = [(path, at) for path, src in self.sources.items() if (at := src.find(piece)) >= 0]
             if self._credit_hits(hits, cfg.signal_message_weight, 1.0, sig, cfg):
                 sig.found.append(f"message {piece[:40]!r}")
+
+    def _subcommands(self, issue: str) -> set[str]:
+        """The words after the program in the commands the issue runs (`$ flask routes`), when the
+        program is the repository's own: its name (before a `-`) is one of its top-level modules
+        (`flask`, `sphinx-build`, `python -m pylint`). The words end at the first option or argument
+        that is not a plain lowercase word (a path, a file name, a value)."""
+        lines = _SHELL_LINE.findall(issue) + [line for m in _SHELL_BLOCK.finditer(issue) for line in m.group(1).splitlines()]
+        out: set[str] = set()
+        for line in lines:
+            words = line.lstrip("$ \t").split()
+            if len(words) > 2 and re.fullmatch(r"python[\d.]*", words[0]) and words[1] == "-m":
+                words = words[2:]
+            if not words or re.split(r"[-.]", words[0].rsplit("/", 1)[-1])[0] not in self.top_modules:
+                continue
+            for word in words[1:]:
+                if not _SUBCOMMAND.fullmatch(word):
+                    break
+                out.add(word)
+        return out
 
     def _resolve_import_path(self, spec: str, sig: Signals, cfg: RetrievalConfig) -> None:
         """The module an import names: its longest tail that is a module of the repository, since

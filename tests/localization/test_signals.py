@@ -210,6 +210,41 @@ def test_innermost_traceback_frame_weighs_most(resolver):
     assert sig.units["pkg/mod.py::func"] > sig.units["pkg/net/session.py::Session.request"]
 
 
+def test_ipython_frames_count_as_a_traceback(resolver):
+    cfg = CFG.model_copy(update={"traceback_outer_share": 0.25})
+    issue = (
+        "ValueError                                Traceback (most recent call last)\n"
+        "<ipython-input-3-46dd21e9c95a> in <module>\n"
+        "----> 1 main()\n\n"
+        "~/envs/py3.9/lib/python3.9/site-packages/src/tool/cli.py in main()\n"
+        "      1 def main():\n"
+        "----> 2     return request()\n\n"
+        "/Users/me/pkg/mod.py in other(self, key)\n"
+        "     10     def other(self, key):\n"
+        "---> 11         raise ValueError(key)\n"
+    )
+    sig = resolver.resolve(issue, cfg)
+    assert sig.files["pkg/mod.py"] == pytest.approx(2.0)  # innermost
+    assert sig.files["src/tool/cli.py"] == pytest.approx(2.0 * 0.25)
+    assert sig.units["pkg/mod.py::Klass.other"] == pytest.approx(2.0)
+    assert "traceback frame pkg/mod.py:11" in sig.found
+    # IPython 8 writes the line after the path.
+    sig = resolver.resolve("Traceback (most recent call last)\nFile ~/site-packages/pkg/mod.py:8, in <lambda>(x)\n", cfg)
+    assert units(sig) == {"pkg/mod.py::Klass.method": 2.0}
+
+
+def test_frame_name_shared_by_several_units_takes_the_one_at_the_line():
+    units_ = [unit("pkg/opts.py", "Gens", 1, 5, "class"), unit("pkg/opts.py", "Gens.preprocess", 3, 5, "method"),
+              unit("pkg/opts.py", "Domain", 7, 12, "class"), unit("pkg/opts.py", "Domain.preprocess", 9, 12, "method")]
+    resolver_ = SignalResolver(units_, ["pkg/opts.py"])
+    cfg = CFG.model_copy(update={"signal_identifier_weight": 0.0})
+    sig = resolver_.resolve('File "/x/pkg/opts.py", line 11, in preprocess\n', cfg)
+    assert units(sig) == {"pkg/opts.py::Domain.preprocess": 2.0}
+    # A line in neither (the issue's version differs): both, as before.
+    sig = resolver_.resolve('File "/x/pkg/opts.py", line 40, in preprocess\n', cfg)
+    assert set(units(sig)) == {"pkg/opts.py::Gens.preprocess", "pkg/opts.py::Domain.preprocess"}
+
+
 def test_frame_without_matching_name_falls_back_to_the_line(resolver):
     sig = resolver.resolve('File "pkg/mod.py", line 8, in <lambda>\n', CFG)
     assert units(sig) == {"pkg/mod.py::Klass.method": 2.0}
@@ -272,6 +307,25 @@ def test_command_line_flag_points_at_where_it_is_defined():
     sig = resolver_.resolve("pytest --collect-only needs a shortcut", CFG.model_copy(update={"signal_message_weight": 1.5}))
     assert sig.units["tool/main.py::options"] == 1.5
     assert "tool/other.py" not in files(sig)  # mentioned in prose there, not defined
+
+
+def test_subcommand_the_issue_runs_points_at_where_it_is_registered():
+    sources = {
+        "tool/cli.py": "import click\n\n@click.command('routes')\ndef routes_command():\n    pass\n",
+        "tool/app.py": "def add_url_rule(rule):\n    return 'routes'\n",
+        "tool/git.py": "def clone():\n    return 'clone'\n",
+    }
+    units_ = [unit("tool/cli.py", "routes_command", 3, 5), unit("tool/app.py", "add_url_rule", 1, 2), unit("tool/git.py", "clone", 1, 2)]
+    resolver_ = SignalResolver(units_, sorted(sources), sources)
+    cfg = CFG.model_copy(update={"signal_message_weight": 1.5, "signal_identifier_weight": 0.0})
+    sig = resolver_.resolve("Routes should show subdomains\n\n```\n$ tool routes\nEndpoint  Rule\n```", cfg)
+    # Two files quote the word: each place gets 1.5 / sqrt(2).
+    assert sig.units["tool/cli.py::routes_command"] == pytest.approx(1.5 / 2**0.5)
+    # The program must be the repository's own; a path or a file after it is not a subcommand.
+    assert not units(resolver_.resolve("$ git clone\n$ tool ./clone\n", cfg))
+    # A shell-tagged block needs no prompt; `python -m tool` runs the repository's program too.
+    assert "tool/git.py::clone" in units(resolver_.resolve("```shell\npython -m tool clone --verbose\n```", cfg))
+    assert "tool/git.py::clone" not in units(resolver_.resolve("```python\ntool clone\n```", cfg))
 
 
 def code_line_resolver() -> SignalResolver:
