@@ -38,7 +38,7 @@ _NOT_CALLS = frozenset("if for while switch catch return typeof function new awa
 _DEFINING = ("function ", "function* ", "function*")
 _IMPORT_FROM = re.compile(r"""\b(?:import|export)\s+(?:type\s+)?(?:([\w$*{}\s,]+?)\s+from\s+)?['"]([^'"\n]+)['"]""")
 _REQUIRE = re.compile(r"""(?:(?:const|let|var)\s+([\w${}\s,:]+?)\s*=\s*)?\brequire\(\s*['"]([^'"\n]+)['"]\s*\)""")
-UNITS_VERSION = 2  # what parse_units makes of a file: bump on any change, so cached units are made again
+UNITS_VERSION = 3  # what parse_units makes of a file: bump on any change, so cached units are made again (3: module doc)
 _SUFFIX = re.compile("(?:" + "|".join(re.escape(s) for s in sorted({*_JS_GRAMMARS, *_TS_GRAMMARS}, key=lambda s: (-len(s), s))) + ")$")
 
 
@@ -85,6 +85,19 @@ def _doc(ctx: ParseContext, node: Node) -> str:
         return ""
     for line in _text(ctx.src, prev).strip("/*").splitlines():
         line = line.strip().lstrip("*").strip()
+        if line and not line.startswith("@"):
+            return line
+    return ""
+
+
+def _module_doc(ctx: ParseContext, root: Node) -> str:
+    """A file's leading comment, as Python's module docstring: its first line of text
+    (`// Spanish [es]`, `/*! express ... */` -> `express`)."""
+    first = next((c for c in root.named_children if c.type != "hash_bang_line"), None)
+    if first is None or first.type != "comment":
+        return ""
+    for line in _text(ctx.src, first).splitlines():
+        line = line.strip().lstrip("/*!").strip()
         if line and not line.startswith("@"):
             return line
     return ""
@@ -247,7 +260,7 @@ def parse_units(src: bytes, body_max_chars: int, parser: Parser) -> ParsedFile:
     if rest or ctx.units:
         names = " ".join(u.name for u in ctx.units if u.kind != "method")
         ctx.units.append(Unit(
-            name=MODULE_UNIT, kind="module", start_line=1, end_line=max(head_end, 1),
+            name=MODULE_UNIT, kind="module", start_line=1, end_line=max(head_end, 1), doc=_module_doc(ctx, root),
             tokens=tokenize(head_text[: body_max_chars] + "\n" + names),
             calls=calls_in(head_text, _NOT_CALLS, _DEFINING), imports=import_names(_text(src, root)),
         ))

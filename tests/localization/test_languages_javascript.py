@@ -101,6 +101,16 @@ def test_a_typescript_method_starts_at_its_decorators():
     assert (units["A.foo"].start_line, units["A.foo"].end_line) == (2, 4) and units["A.bar"].start_line == 5
 
 
+@pytest.mark.parametrize("src, doc", [
+    ("// Spanish [es]\nimport dayjs from 'dayjs'\nconst locale = { name: 'es' }\n", "Spanish [es]"),
+    ("#!/usr/bin/env node\n/*!\n * express\n * MIT Licensed\n */\n'use strict'\nfunction f() {}\n", "express"),
+    ("/**\n * @license MIT\n * Date helpers.\n */\nexport const A = 1\n", "Date helpers."),
+    ("export const A = 1 // not a header\n", ""),
+])
+def test_a_files_leading_comment_is_its_module_doc(src, doc):
+    assert units_of("src/m.js", src)[MODULE_UNIT].doc == doc
+
+
 def test_top_level_bindings_that_are_not_units_are_statements():
     names = [u.name for u in file_statements("src/plugin/utc/index.js", PLUGIN.encode())]
     assert names == ["DEFAULTS"]  # `render` is a function unit; the `require` binding names a module
