@@ -145,6 +145,8 @@ class CodeGraph:
                 owner, _, leaf = unit.name.rpartition(".")
                 k = self._by_uid.get(f"{unit.path}::{owner}") if owner else None
                 if k is not None:
+                    # The class body holds what its methods share (attributes, patterns, nested helpers).
+                    give(k, share * decay, "member", i)
                     for j, hops in self.ancestors(k, max_hops):
                         m = self._by_uid.get(f"{self.units[j].path}::{self.units[j].name}.{leaf}")
                         if m is not None:
@@ -168,6 +170,7 @@ class CodeGraph:
             "calls": f"`{b}` calls `{a}`",
             "called-by": f"`{a}` calls `{b}`",
             "override": f"`{a}` is overridden by `{b}`",
+            "member": f"`{a}` holds `{b}`",
         }[relation.kind]
 
 

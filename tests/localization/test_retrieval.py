@@ -393,9 +393,10 @@ def test_title_identifier_factor_is_used():
 
 def test_dense_weights_for_units_and_files_are_separate(rank):
     issue = "saving a record fails"
-    lexical_units, lexical_files = _lexical_only(rank, issue, "retrieval.file_best_unit_weight=0")
+    # The structure off: what dense raises would pass a share along it, to files too.
+    lexical_units, lexical_files = _lexical_only(rank, issue, "retrieval.file_best_unit_weight=0", "retrieval.structure_weight=0")
     embedder = FakeEmbedder(keyword_vectors("format_date"))  # dense points away from the lexical answer
-    unit_only = ["retrieval.dense_weight=1", "retrieval.dense_file_weight=0", "retrieval.file_summary_weight=0"]
+    unit_only = ["retrieval.dense_weight=1", "retrieval.dense_file_weight=0", "retrieval.file_summary_weight=0", "retrieval.structure_weight=0"]
     r = rank(issue, *unit_only, "retrieval.file_best_unit_weight=0", embedder=embedder)
     assert [(p, round(s, 5)) for p, s in r.files] == lexical_files  # files untouched by dense
     assert [(u.uid, round(s, 5)) for u, s in r.units] != lexical_units

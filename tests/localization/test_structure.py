@@ -145,6 +145,10 @@ def test_spread_follows_bases_with_decay_and_shares_fans(tmp_path):
     bonus, why = g.spread([(fn, 1.0)], decay=0.5, max_hops=4)
     render = g.index_of("pkg/helpers.py::render_text")
     assert bonus[render] == pytest.approx(0.5) and why[render].kind == "calls"
+    # ... and a method to its class, whose body holds what the methods share.
+    assert bonus[printable] == pytest.approx(0.5)
+    assert g.describe(printable, why[printable]) == "`Printable` holds `Printable.__str__`"
+    assert bonus[basic] == 0  # the class's bases are not the method's
 
 
 def test_import_edges_join_the_module_units_of_files_python_and_javascript(tmp_path):
