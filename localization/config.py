@@ -54,6 +54,8 @@ class RetrievalConfig(Section):
     signal_dispatch_weight: float = Field(ge=0)
     dispatch_max_defs: int = Field(ge=1)
     message_min_chars: int = Field(ge=4)
+    signal_pattern_weight: float = Field(ge=0)
+    pattern_value_min_chars: int = Field(ge=1)
     signal_code_line_weight: float = Field(ge=0)
     code_line_min_chars: int = Field(ge=4)
     code_lines_max: int = Field(ge=0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from localization.config import RetrievalConfig
 from localization.languages import LANGUAGES, module_names
 from localization.models import MODULE_UNIT, Unit
+from localization.patterns import RepoPattern, matching, quoted_values, repo_patterns
 from localization.tokens import issue_title
 
 # A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
@@ -49,6 +50,7 @@ _SUBCOMMAND = re.compile(r"[a-z][a-z0-9_-]{2,}")
 _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|\$|>)?\s*`*\s*|\s*`*\s*$")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _CODE_PUNCT = re.compile(r"[=(\[]")
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Warning|Exit))\s*:\s*(.+?)\s*$", re.M)
 
 
@@ -127,6 +129,7 @@ class SignalResolver:
     def __init__(self, units: list[Unit], paths: list[str], sources: dict[str, str] | None = None):
         self.paths = paths
         self.sources = sources or {}
+        self._patterns: list[RepoPattern] | None = None
         self.by_suffix: dict[str, list[str]] = defaultdict(list)
         self.modules: dict[str, str] = {}
         self.top_modules: set[str] = set()
@@ -209,6 +212,7 @@ class SignalResolver:
             self._resolve_dotted(m.group(1), sig, cfg)
         self._resolve_identifiers(issue, sig, cfg)
         self._resolve_messages(issue, sig, cfg)
+        self._resolve_patterns(issue, sig, cfg)
         self._resolve_code_lines(issue, [f.end for block in blocks for f in block if f.end >= 0], sig, cfg)
         return sig
 
@@ -256,6 +260,17 @@ class SignalResolver:
             hits = [(path, at) for path, src in self.sources.items() if (at := src.find(piece)) >= 0]
             if self._credit_hits(hits, cfg.signal_message_weight, 1.0, sig, cfg):
                 sig.found.append(f"message {piece[:40]!r}")
+
+    def _resolve_patterns(self, issue: str, sig: Signals, cfg: RetrievalConfig) -> None:
+        """Values the issue quotes that a pattern of the code matches whole: the pattern's unit reads them."""
+        values = quoted_values(issue, cfg.pattern_value_min_chars) if cfg.signal_pattern_weight > 0 else set()
+        if not values:
+            return
+        if self._patterns is None:  # compiled on the first issue that quotes a value
+            self._patterns = repo_patterns(self.sources)
+        hits = matching(self._patterns, values, set(_WORD.findall(issue)))
+        if self._credit_hits([(p.path, p.offset) for p in hits], cfg.signal_pattern_weight, 1.0, sig, cfg):
+            sig.found.extend(f"pattern {p.compiled.pattern[:40]!r} in {p.path}" for p in hits)
 
     def _subcommands(self, issue: str) -> set[str]:
         """The words after the program in the commands the issue runs (`$ flask routes`), when the

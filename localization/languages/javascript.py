@@ -287,6 +287,12 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
     return out
 
 
+# A regular-expression literal where an expression starts (after `=`, `(`, `,`, `return`, ...), so that a
+# division is not one; read from the text, not the tree, since it is only a hint.
+_REGEX_LITERAL = re.compile(r"(?:(?<=[=(,:!&|?{};\[])|(?<=\breturn)|^)[ \t]*/((?![*/])(?:[^/\\\n\[]|\\.|\[(?:[^\]\\\n]|\\.)*\])+)/([dgimsuvy]*)",
+                            re.M)
+
+
 class _Script:
     """JavaScript or TypeScript: one grammar per suffix, the same units."""
 
@@ -318,6 +324,10 @@ class _Script:
 
     def is_package(self, path: str) -> bool:
         return _SUFFIX.sub("", path.rsplit("/", 1)[-1]) == "index"
+
+    def patterns(self, src: str) -> list[tuple[int, str, str]]:
+        # JavaScript's named groups (?<name>) and classes read the same in `regex`; `i` is the flag that changes a match.
+        return [(m.start(1), m.group(1), "i" if "i" in m.group(2) else "") for m in _REGEX_LITERAL.finditer(src)]
 
 
 # Tests, mocks, bundles, type declarations, build tools' configuration and the top-level scripts/ that npm

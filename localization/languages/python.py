@@ -7,6 +7,7 @@ level count at that level. Trees with syntax errors still yield what they can.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import tree_sitter_python
@@ -262,6 +263,12 @@ def with_root_variants(module: str) -> list[str]:
     return out
 
 
+# A pattern written as a string literal where the `re` module takes it: re.compile(r"^(\d+)\.(\d+)$", re.I).
+_RE_CALL = re.compile(r"""\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(\s*"""
+                      r"""((?<![\w'"])[rRuU]?(?:'(?:[^'\\\n]|\\.)+'|"(?:[^"\\\n]|\\.)+"))""")
+_RE_IGNORECASE = re.compile(r"\s*,\s*(?:flags\s*=\s*)?re\.(?:I|IGNORECASE)\b")
+
+
 class _Python:
     name = family = "python"
     suffixes = (".py",)
@@ -284,6 +291,17 @@ class _Python:
 
     def is_package(self, path: str) -> bool:
         return path.endswith("__init__.py")
+
+    def patterns(self, src: str) -> list[tuple[int, str, str]]:
+        out = []
+        for m in _RE_CALL.finditer(src):
+            try:
+                pattern = ast.literal_eval(m.group(1))
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(pattern, str):
+                out.append((m.start(1), pattern, "i" if _RE_IGNORECASE.match(src, m.end(1)) else ""))
+        return out
 
 
 PYTHON = _Python()
