@@ -56,6 +56,7 @@ class RetrievalConfig(Section):
     message_min_chars: int = Field(ge=4)
     signal_pattern_weight: float = Field(ge=0)
     pattern_value_min_chars: int = Field(ge=1)
+    pattern_values_max: int = Field(ge=0)
     signal_code_line_weight: float = Field(ge=0)
     code_line_min_chars: int = Field(ge=4)
     code_lines_max: int = Field(ge=0)

@@ -12,11 +12,12 @@ import regex
 from localization.languages import language_of
 
 # A quoted value in the issue: a string literal of its code, or a value in quotes in its prose.
-_QUOTED = re.compile(r"""(['"])([^'"\n]+)\1""")
+# Not after a letter, so that prose's "it's" and "don't" do not open a quote.
+_QUOTED = re.compile(r"""(?<!\w)(['"])([^'"\n]+)\1(?!\w)""")
 _VALUE_MAX_CHARS = 200  # a longer quoted text is prose or data, and costs every pattern a long match
 _MATCH_TIMEOUT_S = 0.05  # a pattern that backtracks for longer on a short value is skipped
 # A pattern that reads any of these reads about anything (`.*`, `\w+`, `(\S*)`): it says nothing of a value.
-_ORDINARY = ("", "word", "Two words.")
+_ORDINARY = ("", "word", "Two words.", "1")
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ def repo_patterns(sources: dict[str, str]) -> list[RepoPattern]:
             continue
         for offset, pattern, flags in lang.patterns(src):
             try:
-                compiled = regex.compile(pattern, regex.IGNORECASE if "i" in flags else 0)
+                compiled = regex.compile(pattern, (regex.IGNORECASE if "i" in flags else 0) | (regex.ASCII if "a" in flags else 0))
                 if any(compiled.fullmatch(text, timeout=_MATCH_TIMEOUT_S) for text in _ORDINARY):
                     continue
-            except (regex.error, TimeoutError, ValueError, OverflowError):
+            except Exception:  # noqa: BLE001 - any pattern `regex` cannot read or runs away on (nesting too deep too) is skipped
                 continue
             out.append(RepoPattern(path, offset, compiled))
     return out
@@ -53,7 +54,7 @@ def quoted_values(issue: str, min_chars: int) -> set[str]:
 def _reads(pattern: RepoPattern, text: str) -> bool:
     try:
         return pattern.compiled.fullmatch(text, timeout=_MATCH_TIMEOUT_S) is not None
-    except TimeoutError:
+    except Exception:  # noqa: BLE001 - a timeout, or a recursion limit on a deep pattern: not read
         return False
 
 

@@ -32,7 +32,9 @@ _PATH = re.compile(r"(?<![\w.])((?:[\w.-]+[/\\])*[\w-]+" + _SOURCE_SUFFIX + r")\
 _FRAME = re.compile(r"File \"([^\"]+\.py)\", line (\d+)(?:, in ([\w<>]+))?")
 # IPython's: `~/site-packages/pkg/x.py in f(self, key)` with the line marked `--> 144` below it, and
 # since IPython 8 `File ~/site-packages/pkg/x.py:144, in f(self, key)`.
-_IPYTHON_FRAME = re.compile(r"^[ \t]*(?:File )?(\S+\.py)(?::(\d+),)? in ([\w<>]+)\(", re.M)
+# The file has a folder in it (`~/`, `/`, `\`), so that prose ("setup.py in install(...) fails") is no frame;
+# IPython 8 names a method with its class (`NDFrame.__getattr__`): the frame's name is the last part.
+_IPYTHON_FRAME = re.compile(r"^[ \t]*(?:File )?(\S*[/\\~]\S*\.py)(?::(\d+),)? in ([\w<>.]+)\(", re.M)
 _IPYTHON_MARK = re.compile(r"^-*>[ \t]*(\d+)", re.M)
 _SCRIPT_SUFFIX = _suffixes("javascript")
 _NODE_FRAME = re.compile(r"^\s*at (?:(?:new |async )?([\w$.<>]+) (?:\[as [\w$]+\] )?\()?(?:file://)?([^\s()]+" + _SCRIPT_SUFFIX
@@ -92,7 +94,7 @@ def _traceback_blocks(issue: str) -> list[list[_Frame]]:
         # IPython 7 names the line by the `-->` mark of the source it quotes, before the next frame.
         mark = _IPYTHON_MARK.search(issue, m.end(), after.start() if after else len(issue))
         line = m.group(2) or (mark.group(1) if mark else "0")
-        frames.append(_Frame(m.group(1), int(line), m.group(3), m.span(), m.end()))
+        frames.append(_Frame(m.group(1), int(line), m.group(3).rsplit(".", 1)[-1], m.span(), m.end()))
     blocks: dict[int, list[_Frame]] = {}
     for frame in sorted(frames, key=lambda f: f.span):
         key = max((s for s in starts if s < frame.span[0]), default=-1)
@@ -140,7 +142,7 @@ class SignalResolver:
                 self.by_suffix["/".join(parts[i:])].append(path)
             names = module_names(path)
             self.modules.update((m, path) for m in names)
-            self.top_modules.update(m.split(".", 1)[0] for m in names)
+            self.top_modules.update(top for m in names if (top := m.split(".", 1)[0]))  # a root index.js names no module
             self.stems[names[0].rsplit(".", 1)[-1]].append(path)
         self.by_qualname: dict[str, list[Unit]] = defaultdict(list)
         self.by_leaf: dict[str, list[Unit]] = defaultdict(list)
@@ -268,9 +270,12 @@ class SignalResolver:
             return
         if self._patterns is None:  # compiled on the first issue that quotes a value
             self._patterns = repo_patterns(self.sources)
-        hits = matching(self._patterns, values, set(_WORD.findall(issue)))
-        if self._credit_hits([(p.path, p.offset) for p in hits], cfg.signal_pattern_weight, 1.0, sig, cfg):
-            sig.found.extend(f"pattern {p.compiled.pattern[:40]!r} in {p.path}" for p in hits)
+        words = set(_WORD.findall(issue))
+        # Each value on its own, as each message piece: a number that many patterns read does not dilute a date's one.
+        for value in sorted(values, key=lambda v: (-len(v), v))[: cfg.pattern_values_max]:
+            hits = matching(self._patterns, {value}, words)
+            if self._credit_hits([(p.path, p.offset) for p in hits], cfg.signal_pattern_weight, 1.0, sig, cfg):
+                sig.found.extend(f"pattern {p.compiled.pattern[:40]!r} in {p.path} reads {value[:40]!r}" for p in hits)
 
     def _subcommands(self, issue: str) -> set[str]:
         """The words after the program in the commands the issue runs (`$ flask routes`), when the
@@ -283,7 +288,7 @@ class SignalResolver:
             words = line.lstrip("$ \t").split()
             if len(words) > 2 and re.fullmatch(r"python[\d.]*", words[0]) and words[1] == "-m":
                 words = words[2:]
-            if not words or re.split(r"[-.]", words[0].rsplit("/", 1)[-1])[0] not in self.top_modules:
+            if not words or re.split(r"[-.]", re.split(r"[/\\]", words[0])[-1])[0] not in self.top_modules:
                 continue
             for word in words[1:]:
                 if not _SUBCOMMAND.fullmatch(word):

@@ -124,7 +124,8 @@ class CodeGraph:
     def spread(self, seeds: list[tuple[int, float]], decay: float, max_hops: int) -> tuple[np.ndarray, dict[int, Relation]]:
         """Each seed (unit, share of its score) passes `share * decay**hops` to its neighbours: a class
         to its bases (transitively) and subclasses, a function to what it calls and what calls it,
-        a method to the methods of the same name in its class's bases. The strongest wins."""
+        a method to the methods of the same name in its class's bases and to its class (whose body holds
+        what the methods share). The strongest wins."""
         bonus = np.zeros(len(self.units), dtype=np.float32)
         why: dict[int, Relation] = {}
 

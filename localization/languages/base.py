@@ -66,5 +66,6 @@ class Language(Protocol):
         """Whether `path` stands for its folder (`__init__.py`, `index.js`): relative imports start there."""
 
     def patterns(self, src: str) -> list[tuple[int, str, str]]:
-        """The regular expressions the source writes out: (offset, pattern, flags as letters, `i` for
-        ignore-case), the pattern in the syntax Python's `regex` reads; what it cannot read is skipped later."""
+        """The regular expressions the source writes out: (offset, pattern, flags as letters: `i` for
+        ignore-case, `a` for ASCII-only classes), the pattern in the syntax Python's `regex` reads; what it
+        cannot read is skipped later."""

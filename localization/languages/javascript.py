@@ -289,7 +289,7 @@ def top_statements(src: bytes, parser: Parser) -> list[Unit]:
 
 # A regular-expression literal where an expression starts (after `=`, `(`, `,`, `return`, ...), so that a
 # division is not one; read from the text, not the tree, since it is only a hint.
-_REGEX_LITERAL = re.compile(r"(?:(?<=[=(,:!&|?{};\[])|(?<=\breturn)|^)[ \t]*/((?![*/])(?:[^/\\\n\[]|\\.|\[(?:[^\]\\\n]|\\.)*\])+)/([dgimsuvy]*)",
+_REGEX_LITERAL = re.compile(r"(?:(?<=[=(,:!&|?{};\[>])|(?<=\breturn)|^)[ \t]*/((?![*/])(?:[^/\\\n\[]|\\.|\[(?:[^\]\\\n]|\\.)*\])+)/([dgimsuvy]*)",
                             re.M)
 
 
@@ -327,7 +327,9 @@ class _Script:
 
     def patterns(self, src: str) -> list[tuple[int, str, str]]:
         # JavaScript's named groups (?<name>) and classes read the same in `regex`; `i` is the flag that changes a match.
-        return [(m.start(1), m.group(1), "i" if "i" in m.group(2) else "") for m in _REGEX_LITERAL.finditer(src)]
+        # Without the `u` flag JavaScript's \d and \w are ASCII-only.
+        return [(m.start(1), m.group(1), ("i" if "i" in m.group(2) else "") + ("" if {"u", "v"} & set(m.group(2)) else "a"))
+                for m in _REGEX_LITERAL.finditer(src)]
 
 
 # Tests, mocks, bundles, type declarations, build tools' configuration and the top-level scripts/ that npm

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser
@@ -265,8 +266,9 @@ def with_root_variants(module: str) -> list[str]:
 
 # A pattern written as a string literal where the `re` module takes it: re.compile(r"^(\d+)\.(\d+)$", re.I).
 _RE_CALL = re.compile(r"""\bre\.(?:compile|match|fullmatch|search|sub|subn|split|findall|finditer)\(\s*"""
-                      r"""((?<![\w'"])[rRuU]?(?:'(?:[^'\\\n]|\\.)+'|"(?:[^"\\\n]|\\.)+"))""")
-_RE_IGNORECASE = re.compile(r"\s*,\s*(?:flags\s*=\s*)?re\.(?:I|IGNORECASE)\b")
+                      r"""((?<![\w'"])[rRuU]?(?:'(?:[^'\\\n]|\\.)+'|"(?:[^"\\\n]|\\.)+"))(?=\s*[,)])""")
+# re.I among the flags that follow (`re.M | re.I`, `flags=re.IGNORECASE`), before the call closes.
+_RE_IGNORECASE = re.compile(r"[^()]*?\bre\.(?:I|IGNORECASE)\b[^()]*\)")
 
 
 class _Python:
@@ -296,7 +298,9 @@ class _Python:
         out = []
         for m in _RE_CALL.finditer(src):
             try:
-                pattern = ast.literal_eval(m.group(1))
+                with warnings.catch_warnings():  # a non-raw '\d' warns of an invalid escape since Python 3.12
+                    warnings.simplefilter("ignore")
+                    pattern = ast.literal_eval(m.group(1))
             except (ValueError, SyntaxError):
                 continue
             if isinstance(pattern, str):

@@ -231,6 +231,12 @@ def test_ipython_frames_count_as_a_traceback(resolver):
     # IPython 8 writes the line after the path.
     sig = resolver.resolve("Traceback (most recent call last)\nFile ~/site-packages/pkg/mod.py:8, in <lambda>(x)\n", cfg)
     assert units(sig) == {"pkg/mod.py::Klass.method": 2.0}
+    # ... and a method with its class.
+    sig = resolver.resolve("Traceback (most recent call last)\nFile ~/site-packages/pkg/mod.py:11, in Klass.other(self, key)\n", cfg)
+    assert sig.units["pkg/mod.py::Klass.other"] == pytest.approx(2.0)
+    # A file without a folder, in prose, is no frame.
+    found = resolver.resolve("mod.py in other(1) fails when run twice", cfg).found
+    assert found and not any(f.startswith("traceback") for f in found)  # the path signal's, not a frame's
 
 
 def test_frame_name_shared_by_several_units_takes_the_one_at_the_line():
@@ -326,6 +332,17 @@ def test_subcommand_the_issue_runs_points_at_where_it_is_registered():
     # A shell-tagged block needs no prompt; `python -m tool` runs the repository's program too.
     assert "tool/git.py::clone" in units(resolver_.resolve("```shell\npython -m tool clone --verbose\n```", cfg))
     assert "tool/git.py::clone" not in units(resolver_.resolve("```python\ntool clone\n```", cfg))
+
+
+
+def test_a_root_index_js_is_no_program_and_a_windows_path_names_its_own():
+    sources = {"index.js": "module.exports = require('./lib/app')\n", "lib/router.js": "function route() {\n  return 'router'\n}\n"}
+    units_ = [unit("lib/router.js", "route", 1, 3)]
+    resolver_ = SignalResolver(units_, sorted(sources), sources)
+    assert "" not in resolver_.top_modules
+    cfg = CFG.model_copy(update={"signal_message_weight": 1.5, "signal_identifier_weight": 0.0})
+    assert not units(resolver_.resolve("$ .\\node_modules\\.bin\\mocha router\n", cfg))
+    assert units(resolver_.resolve("$ .\\bin\\lib router\n", cfg)) == {"lib/router.js::route": 1.5}
 
 
 def code_line_resolver() -> SignalResolver:
