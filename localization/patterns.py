@@ -14,6 +14,7 @@ from localization.languages import language_of
 # A quoted value in the issue: a string literal of its code, or a value in quotes in its prose.
 # Not after a letter, so that prose's "it's" and "don't" do not open a quote.
 _QUOTED = re.compile(r"""(?<!\w)(['"])([^'"\n]+)\1(?!\w)""")
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 _VALUE_MAX_CHARS = 200  # a longer quoted text is prose or data, and costs every pattern a long match
 _MATCH_TIMEOUT_S = 0.05  # a pattern that backtracks for longer on a short value is skipped
 # A pattern that reads any of these reads about anything (`.*`, `\w+`, `(\S*)`): it says nothing of a value.
@@ -58,7 +59,18 @@ def _reads(pattern: RepoPattern, text: str) -> bool:
         return False
 
 
-def matching(patterns: list[RepoPattern], values: set[str], words: set[str] = frozenset()) -> list[RepoPattern]:
-    """The patterns that match some value whole, less those that also match one of `words` (the issue's
-    ordinary words: `c.*` or a naming style's `[A-Z][a-z]+` read them as readily as any value)."""
-    return [p for p in patterns if any(_reads(p, v) for v in values) and not any(_reads(p, w) for w in words)]
+def ordinary_words(issue: str) -> set[str]:
+    return set(_WORD.findall(issue))
+
+
+def matching(patterns: list[RepoPattern], values: set[str], words: set[str] = frozenset()) -> dict[str, list[RepoPattern]]:
+    """Each value the patterns match whole, with those patterns, less the patterns that also match one of
+    `words` (the issue's ordinary words: `c.*` or a naming style's `[A-Z][a-z]+` read them as readily as
+    any value). Each pattern is tried on the words once, whatever the number of values it reads."""
+    out: dict[str, list[RepoPattern]] = {}
+    for pattern in patterns:
+        read = [v for v in values if _reads(pattern, v)]
+        if read and not any(_reads(pattern, w) for w in words):
+            for value in read:
+                out.setdefault(value, []).append(pattern)
+    return out

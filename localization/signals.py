@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from localization.config import RetrievalConfig
 from localization.languages import LANGUAGES, module_names
 from localization.models import MODULE_UNIT, Unit
-from localization.patterns import RepoPattern, matching, quoted_values, repo_patterns
+from localization.patterns import RepoPattern, matching, ordinary_words, quoted_values, repo_patterns
 from localization.tokens import issue_title
 
 # A file name with an extension that is not Python's, as an issue writes it (`setup.cfg`, `docs/conf.rst`).
@@ -52,7 +52,6 @@ _SUBCOMMAND = re.compile(r"[a-z][a-z0-9_-]{2,}")
 _PROMPT = re.compile(r"^\s*(?:>>>|\.\.\.|\$|>)?\s*`*\s*|\s*`*\s*$")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _CODE_PUNCT = re.compile(r"[=(\[]")
-_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Warning|Exit))\s*:\s*(.+?)\s*$", re.M)
 
 
@@ -270,10 +269,11 @@ class SignalResolver:
             return
         if self._patterns is None:  # compiled on the first issue that quotes a value
             self._patterns = repo_patterns(self.sources)
-        words = set(_WORD.findall(issue))
+        tried = sorted(values, key=lambda v: (-len(v), v))[: cfg.pattern_values_max]
+        readers = matching(self._patterns, set(tried), ordinary_words(issue))
         # Each value on its own, as each message piece: a number that many patterns read does not dilute a date's one.
-        for value in sorted(values, key=lambda v: (-len(v), v))[: cfg.pattern_values_max]:
-            hits = matching(self._patterns, {value}, words)
+        for value in tried:
+            hits = readers.get(value, [])
             if self._credit_hits([(p.path, p.offset) for p in hits], cfg.signal_pattern_weight, 1.0, sig, cfg):
                 sig.found.extend(f"pattern {p.compiled.pattern[:40]!r} in {p.path} reads {value[:40]!r}" for p in hits)
 

@@ -8,7 +8,7 @@ import pytest
 from localization.config import RetrievalConfig
 from localization.languages import JAVASCRIPT, PYTHON
 from localization.models import Unit
-from localization.patterns import matching, quoted_values, repo_patterns
+from localization.patterns import matching, ordinary_words, quoted_values, repo_patterns
 from localization.signals import SignalResolver
 
 CFG = RetrievalConfig(signal_pattern_weight=1.5, pattern_value_min_chars=4, identifier_max_defs=8)
@@ -46,9 +46,9 @@ def test_patterns_that_read_any_text_or_cannot_be_read_are_left_out():
 def test_a_pattern_matches_a_value_whole_and_a_runaway_one_is_cut_short():
     sources = {"a.py": "A = re.compile(r'\\d{4}-\\d{2}')\nB = re.compile(r'^(a|aa)+$')\n"}
     patterns = repo_patterns(sources)
-    assert [p.offset for p in matching(patterns, {"2020-12"})] == [patterns[0].offset]
-    assert matching(patterns, {"x 2020-12 y"}) == []  # found inside is not read whole
-    assert matching(patterns, {"a" * 60 + "b"}) == []  # backtracks past the time limit: skipped, not hung
+    assert {v: [p.offset for p in ps] for v, ps in matching(patterns, {"2020-12"}).items()} == {"2020-12": [patterns[0].offset]}
+    assert matching(patterns, {"x 2020-12 y"}) == {}  # found inside is not read whole
+    assert matching(patterns, {"a" * 60 + "b"}) == {}  # backtracks past the time limit: skipped, not hung
 
 
 def test_quoted_values_keep_their_length_bounds():
@@ -91,7 +91,8 @@ def test_a_pattern_inside_a_function_points_at_the_function():
 def test_a_pattern_that_reads_the_issues_own_words_says_nothing():
     sources = {"a.py": "C = re.compile(r'c.*')\nISO = re.compile(r'\\d{4}-\\d{2}')\n"}
     patterns = repo_patterns(sources)
-    assert [p.compiled.pattern for p in matching(patterns, {"cols", "2020-12"}, {"cython", "fails"})] == ["\\d{4}-\\d{2}"]
+    found = matching(patterns, {"cols", "2020-12"}, ordinary_words("cython fails"))
+    assert {v: [p.compiled.pattern for p in ps] for v, ps in found.items()} == {"2020-12": ["\\d{4}-\\d{2}"]}
     assert quoted_values("run it on 'sympy/core/basic.py' with '2020-12'", 4) == {"2020-12"}
 
 
