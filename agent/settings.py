@@ -76,6 +76,7 @@ class RepairConfig(Section):
     candidates_per_round: int = Field(ge=1)
     reproduction_test: bool
     repro_path: str
+    repro_suite: str = Field(min_length=1)
     repro_temperature: float = Field(ge=0, le=2)
     repro_rejected: list[str]
     repro_example_chars: int = Field(ge=0)

@@ -14,6 +14,7 @@ from typing import Callable, Literal
 from pydantic import BaseModel, Field
 
 from sandbox.models import Failure, TestPlan, TestRun
+from sandbox.node_results import hook
 from sandbox.selection import SCRIPT_FILE, is_test_file
 from sandbox.suite import environment_problem
 from sandbox.trials import Trial
@@ -147,18 +148,24 @@ def needs_network(tests: list[str], run: TestRun) -> str:
     return f"{tests[0]}{more} needs the network, which the sandbox does not have: {run.failures[tests[0]].message}"
 
 
-def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: str = "") -> tuple[list[str], str]:
+def reproduces(run: TestRun, path: str, rejected: list[str], offline_failure: str = "", suite: str = "") -> tuple[list[str], str]:
     """The tests of the reproduction file at `path` that fail because of the code under test,
-    and why the others do not count: an error outside the test body (a fixture, collection),
-    one of `rejected` raised in the test file itself (its own import or typo), or a want of
-    the network (`offline_failure`)."""
+    and why the others do not count: an error outside the test body (a fixture, a hook,
+    collection), one of `rejected` raised in the test file itself (its own import or typo), or a
+    want of the network (`offline_failure`). `suite`: the describe block its tests are known by,
+    where results name no file (mocha's)."""
+    if run.problem and not run.statuses:
+        return [], f"the tests cannot be read with it ({run.problem})"
+    ours = (lambda t: t.startswith(suite + " ")) if suite else (lambda t: id_file(t) == path)
+    if not any(ours(t) for t in run.statuses):
+        return [], "the runner did not run it"
     kept: list[str] = []
     why = "it does not fail on the original tree"
     for test, status in run.statuses.items():
-        if id_file(test) != path or status not in ("failed", "error"):
+        if not ours(test) or status not in ("failed", "error"):
             continue
         failure = run.failures.get(test, Failure())
-        if status == "error" or failure.collection:
+        if status == "error" or failure.collection or hook(test):
             why = f"it fails before it runs ({_describe(failure)})"
         elif not one_test(test):
             continue  # a file's own result (jest's): its tests speak for themselves

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
 
-_HOOK = re.compile(r'^"(before|after) (all|each)" hook')  # mocha's name for a failed hook
+_HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook')  # mocha's name for a failed hook
 _JEST_STATUS: dict[str, TestStatus] = {"passed": "passed", "failed": "failed", "pending": "skipped", "skipped": "skipped",
                                        "todo": "skipped", "disabled": "skipped", "focused": "passed"}
 
@@ -33,7 +33,8 @@ def _relative(path: str, roots: list[str]) -> str:
 
 
 _ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
-_FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?(/[^()\s]+?):(\d+):\d+\)?\s*$", re.M)  # native ESM's: file:///...
+# native ESM's: file:///...; mocha's are relative to the tree; Node's own (`node:internal/...`) are not the package's
+_FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?((?!node:)[^()\s]+?):(\d+):\d+\)?\s*$", re.M)
 
 
 def _failure(message: str, roots: list[str]) -> Failure:
@@ -44,6 +45,19 @@ def _failure(message: str, roots: list[str]) -> Failure:
     frames = [(p, line) for p, line in _FRAME.findall(message or "") if "/node_modules/" not in p]
     where = f"{_relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
     return Failure(kind=kind.group(1) if kind else "", where=where, message=first)
+
+
+def _mocha_failure(message: str, text: str, roots: list[str]) -> Failure:
+    """What an xunit failure of mocha's says: its text is the error's message, then its stack,
+    whose first line names the error's type (`ReferenceError: x is not defined`)."""
+    kinds = (_ERROR.match(line.strip()) for line in text.splitlines())
+    found = _failure(text, roots)
+    return Failure(kind=next((k.group(1) for k in kinds if k), ""), where=found.where, message=_first_line(message) or found.message)
+
+
+def hook(test: str) -> bool:
+    """Whether a mocha result is a hook's (`suite "before each" hook for "t"`): what failed is no test."""
+    return bool(_HOOK.search(test))
 
 
 def parse_jest(text: str, roots: list[str]) -> TestResults:
@@ -74,9 +88,9 @@ def parse_jest(text: str, roots: list[str]) -> TestResults:
     return TestResults(statuses=statuses, failures=failures, source="json")
 
 
-def parse_mocha_xunit(text: str) -> TestResults:
+def parse_mocha_xunit(text: str, roots: list[str] | None = None) -> TestResults:
     """mocha's xunit report: a test's id is its suite's full title and its own, as mocha's
-    `fullTitle()` joins them."""
+    `fullTitle()` joins them; `roots` as for jest, for where a failure was raised."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -94,7 +108,7 @@ def parse_mocha_xunit(text: str) -> TestResults:
         for child in case:
             if child.tag in ("failure", "error"):
                 status = "failed"
-                failure = Failure(message=_first_line(child.get("message") or child.text or ""))
+                failure = _mocha_failure(child.get("message") or "", child.text or "", roots or [])
             elif child.tag == "skipped" and status == "passed":
                 status = "skipped"
         if keep_worst(statuses, full, status) and failure is not None:

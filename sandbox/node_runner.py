@@ -102,7 +102,7 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        results = parse_mocha_xunit(text) if run.runner == "mocha" else parse_jest(text, roots)
+        results = parse_mocha_xunit(text, roots) if run.runner == "mocha" else parse_jest(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"
                                                              if results.problem is None else why))

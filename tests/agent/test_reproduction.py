@@ -3,7 +3,7 @@ which of its results count (agent.reproduction, agent.targets.reproduces)."""
 
 from __future__ import annotations
 
-from agent.reproduction import node_repro_path, reproduction_plan, script_block
+from agent.reproduction import reproduction_plan, script_block
 from agent.targets import id_file, one_test
 from sandbox.models import Failure, TestPlan, TestRun
 from sandbox.recipes import EnvRecipe, NodeRun
@@ -11,19 +11,6 @@ from sandbox.recipes import EnvRecipe, NodeRun
 
 def recipe(*runners: str) -> EnvRecipe:
     return EnvRecipe(name="pkg", python="", runtime="node", node_runs=[NodeRun(runner=r, script="test", command=[r]) for r in runners])
-
-
-FILES = ["package.json", "src/index.js", "test/parse.test.js", "test/utc.test.js", "test/plugin/a.test.js", "__tests__/x.spec.ts",
-         "node_modules/dep/test/y.test.js"]
-
-
-def test_a_node_reproduction_test_goes_beside_most_of_the_package_tests():
-    assert node_repro_path(recipe("jest", "jest"), FILES, "test_supercoder_repro.py") == (
-        "test/supercoder_repro.test.js", "jest", "test/parse.test.js")
-    assert node_repro_path(recipe("vitest"), ["src/a.ts", "src/a.spec.ts", "src/b.spec.ts"], "test_repro.py") == (
-        "src/repro.spec.ts", "vitest", "src/a.spec.ts")
-    assert "mocha's results" in node_repro_path(recipe("jest", "mocha"), FILES, "test_supercoder_repro.py")
-    assert "no .test or .spec file" in node_repro_path(recipe("jest"), ["src/index.js", "test/helpers.js"], "t.py")
 
 
 def test_script_block_takes_code_that_parses_and_declares_a_test():
@@ -91,5 +78,40 @@ def test_a_node_reproduction_test_is_kept_by_its_own_failing_tests(tmp_path):
     assert "fails before it runs" in ask()
     results, failures = {path: "passed", f"{path}:keeps the offset": "passed"}, {}
     assert ask() == "it does not fail on the original tree"
-    assert "mocha's results" in reproduction_plan("x", ws, Localization(files=[], units=[]), TestPlan(), settings, model, trial,
-                                                  recipe("mocha"), ["test/parse.test.js"])
+    assert "one kind of runner" in reproduction_plan("x", ws, Localization(files=[], units=[]), TestPlan(), settings, model, trial,
+                                                     recipe("jest", "mocha"), ["test/parse.test.js"])
+
+
+def test_a_mocha_reproduction_test_holds_its_tests_in_one_describe_block(tmp_path):
+    from agent.settings import load_settings
+    from agent.workspace import Workspace
+    from localization.models import Localization
+
+    (tmp_path / "test/support").mkdir(parents=True)
+    (tmp_path / "test/app.js").write_text("var env = require('./support/env')\n")  # a helper: no test in it
+    (tmp_path / "test/res.send.js").write_text("var express = require('../')\n\ndescribe('res', function () { it('sends', function () {}) })\n")
+    ws = Workspace(path=tmp_path, commit="0" * 40, base=None)
+    settings = load_settings()
+    path, suite = "test/supercoder_repro.js", settings.repair.repro_suite
+    mocha = EnvRecipe(name="pkg", python="", runtime="node", node_runs=[NodeRun(runner="mocha", script="test", command=["mocha"],
+                                                                                args=["--check-leaks", "test/"])])
+    test = "var express = require('../')\n\ndescribe('%s', function () {\n  it('sends json', function () {})\n})\n"
+    runs: list[TestPlan] = []
+
+    def trial(diff, plan: TestPlan) -> TestRun:
+        runs.append(plan)
+        return TestRun(statuses={f"{suite} sends json": "failed", "res sends": "passed"},
+                       failures={f"{suite} sends json": Failure(kind="AssertionError", where=f"{path}:4")})
+
+    def ask(answer: str) -> object:
+        model = Model(answer)
+        found = reproduction_plan("res.json drops a key", ws, Localization(files=[], units=[]), TestPlan(), settings, model, trial,
+                                  mocha, ["test/app.js", "test/res.send.js", "lib/response.js"])
+        return found, model.prompts[-1]
+
+    (plan, run, kept), prompt = ask(f"```js\n{test % suite}```")
+    assert kept == [f"{suite} sends json"] and plan.extra_files == {path: test % suite}
+    assert f"mocha test file, `{path}`" in prompt and f"describe('{suite}', ...)" in prompt
+    assert "`test/res.send.js`" in prompt and "describe('res'" in prompt  # shown a file of tests, not the helper
+    why, _ = ask(f"```js\n{test % 'res'}```")  # its tests would not be known as its own
+    assert why == f"the model's answer holds no test that compiles inside describe('{suite}', ...)" and len(runs) == 1

@@ -162,3 +162,21 @@ def test_a_named_test_that_fails_for_want_of_the_network_is_no_target(tmp_path):
     kept, why = reproduces(run, REPRO, REJECTED, OFFLINE)
     assert kept == [f"{REPRO}::test_local"]
     assert reproduces(run, REPRO, REJECTED, "")[0] == [f"{REPRO}::test_remote", f"{REPRO}::test_local"]
+
+
+def test_a_mocha_reproduction_test_is_known_by_its_describe_block():
+    suite, rejected = "supercoder repro", load_settings().repair.repro_rejected  # ReferenceError among them
+    statuses = {f"{suite} parses the offset": "failed", f"{suite} typo": "failed", f"{suite} keeps": "passed",
+                f'{suite} "before each" hook for "later"': "failed", "other suite parses": "failed"}
+    failures = {f"{suite} parses the offset": Failure(kind="AssertionError", where="test/supercoder_repro.js:5"),
+                f"{suite} typo": Failure(kind="ReferenceError", where="test/supercoder_repro.js:9"),
+                f'{suite} "before each" hook for "later"': Failure(kind="TypeError", where="test/supercoder_repro.js:3")}
+    run = TestRun(statuses=statuses, failures=failures)
+    kept, _ = reproduces(run, "test/supercoder_repro.js", rejected, suite=suite)
+    assert kept == [f"{suite} parses the offset"]  # not its typo, not a hook, not another suite's test
+    only_hook = TestRun(statuses={f'{suite} "before all" hook': "failed"}, failures=failures)
+    assert "fails before it runs" in reproduces(only_hook, "test/supercoder_repro.js", rejected, suite=suite)[1]
+    assert reproduces(TestRun(statuses={"other suite parses": "failed"}), "t.js", rejected, suite=suite) == (
+        [], "the runner did not run it")
+    assert "cannot be read with it (mocha wrote no report)" in reproduces(TestRun(problem="mocha wrote no report"), "t.js",
+                                                                          rejected, suite=suite)[1]

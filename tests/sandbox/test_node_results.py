@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sandbox.models import TestResults
+from sandbox.models import Failure, TestResults
 from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
 from sandbox.node_runner import _disagreement
 
@@ -80,6 +80,19 @@ def test_mocha_xunit_names_full_titles():
     assert hooked.status("works") == "failed" and hooked.aliases == {}  # a failed hook: no title alone is trusted
     assert parse_mocha_xunit("<testsuite><testcase").problem
     assert parse_mocha_xunit("<html/>").problem.startswith("not an xunit report")
+
+
+def test_a_mocha_failure_says_what_was_raised_and_where_in_the_package():
+    stack = ("parse is not defined\nReferenceError: parse is not defined\n"
+             "    at Context.&lt;anonymous&gt; (/tmp/x/tree/test/supercoder_repro.js:7:5)\n"
+             "    at callFn (/tmp/x/tree/node_modules/mocha/lib/runnable.js:366:21)")
+    relative = "t\nTypeError: t\n    at process.processImmediate (node:internal/timers:476:21)\n    at Context.&lt;anonymous&gt; (lib/a.js:3:9)"
+    results = parse_mocha_xunit(f'<testsuite><testcase classname="s" name="t"><failure>{stack}</failure></testcase></testsuite>',
+                                ["/tmp/x/tree"])
+    assert results.failures["s t"] == Failure(kind="ReferenceError", where="test/supercoder_repro.js:7", message="parse is not defined")
+    # mocha writes its frames relative to the tree; Node's own are not the package's
+    results = parse_mocha_xunit(f'<testsuite><testcase classname="s" name="t"><failure>{relative}</failure></testcase></testsuite>')
+    assert results.failures["s t"] == Failure(kind="TypeError", where="lib/a.js:3", message="t")
 
 
 def test_runs_merge_worst_first_and_a_run_that_cannot_be_read_fails_them_all():

@@ -98,3 +98,35 @@ def test_a_vitest_package_on_the_local_backend(tmp_path):
     assert before.statuses == {"test/calc.test.js": "failed", "test/calc.test.js:adds": "failed",
                                "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped"}, before.problem
     assert judge(before, after).validated and again.statuses == before.statuses
+
+
+def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
+    from agent.reproduction import reproduction_plan
+    from agent.workspace import Workspace
+    from localization.models import Localization
+
+    files = {"package.json": _package({"test": "mocha --reporter spec --bail test/"}, {"mocha": "10.2.0"}),
+             "src/calc.js": CALC, "test/calc.test.js": MOCHA_TEST}  # the image of test_a_mocha_package_in_docker
+    clone, commit = commit_files(tmp_path / "calc", files)
+    settings = load_settings()
+    env = project_environment(clone, commit, settings.sandbox)
+    answer = ("```js\nconst assert = require('assert')\nconst { add } = require('../src/calc')\n\n"
+              f"describe('{settings.repair.repro_suite}', function () {{\n"
+              "  it('adds two numbers', function () { assert.strictEqual(add(2, 3), 5) })\n"
+              "  it('has a typo', function () { assert.strictEqual(ad(2, 3), 5) })\n"
+              "  it('subtracts nothing', function () { assert.strictEqual(add(2, 0), 2) })\n})\n```")
+
+    class Model:
+        def complete(self, messages, temperature=None, n=1):
+            return [answer]
+
+    with trials(env, settings.sandbox, 4000) as trial:
+        found = reproduction_plan("add subtracts", Workspace(path=clone, commit=commit, base=None), Localization(files=[], units=[]),
+                                  TestPlan(tests=["any"]), settings, Model(), trial, env.recipe, list(files))
+    assert not isinstance(found, str), found
+    plan, run, kept = found
+    suite = settings.repair.repro_suite
+    assert kept == [f"{suite} adds two numbers"], (run.statuses, run.failures)  # its own ReferenceError does not count
+    assert run.failures[f"{suite} has a typo"].kind == "ReferenceError"
+    assert run.failures[f"{suite} has a typo"].where == "test/supercoder_repro.js:6"
+    assert run.statuses["calc adds"] == "failed" and list(plan.extra_files) == ["test/supercoder_repro.js"]

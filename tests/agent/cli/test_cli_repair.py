@@ -397,3 +397,29 @@ def test_a_javascript_repair_without_named_tests_is_validated_by_a_reproduction_
     assert baseline["plan"]["extra_files"] == {"test/supercoder_repro.test.js": repro.split("\n", 1)[1].rsplit("```", 1)[0]}
     assert {t for t, s in baseline["run"]["statuses"].items() if s == "failed"} >= {"test/supercoder_repro.test.js:adds"}
     assert "supercoder_repro" not in result["patch"] and not (repo / "test/supercoder_repro.test.js").exists()
+
+
+def test_a_mocha_package_without_named_tests_is_validated_in_docker_by_a_reproduction_test(fake_openai, tmp_path, capsys):
+    """mocha's results name no file: the model's test goes in mocha's test folder, inside one
+    describe block whose title its results are known by."""
+    from fakes.repos import CALC_JS, commit_files
+
+    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
+                                                    "scripts": {"test": "mocha --check-leaks test/"},
+                                                    "devDependencies": {"mocha": "10.2.0"}}),
+             "test/calc.js": "const assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
+                             "describe('Calc', function () {\n  it('subtracts', function () { assert.strictEqual(new Calc().sub(3, 1), 2) })\n})\n"}
+    repo, _ = commit_files(tmp_path / "calc-js", files)
+    seen: list[str] = []
+    edits = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
+    repro = ("```js\nconst assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
+             "describe('supercoder repro', function () {\n  it('adds', function () { assert.strictEqual(new Calc().add(1, 2), 3) })\n})\n```")
+    fake_openai.responder = lambda body: repro if "reproduces an issue" in body["messages"][-1]["content"] else edits(body)
+    args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--set", "editing.temperatures=[0.0]")]
+    code, out, err = run(capsys, args)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    baseline = json.loads((Path(result["run_dir"]) / "baseline.json").read_text())
+    assert baseline["source"] == "reproduction" and list(baseline["plan"]["extra_files"]) == ["test/supercoder_repro.js"]
+    assert baseline["run"]["statuses"] == {"Calc subtracts": "passed", "supercoder repro adds": "failed"}
+    assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]

@@ -1,0 +1,103 @@
+"""Where a Node package's reproduction test goes, so that the runs its own scripts make find it,
+and how its results are known: by its file for runners whose results name one (jest, vitest),
+by the title of the one `describe` block it must hold for mocha, whose results name no file."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from sandbox.recipes import EnvRecipe
+from sandbox.selection import SCRIPT_TEST
+
+FILE_RUNNERS = ("jest", "vitest")  # their results name each test's file: a kept test is known by it
+# mocha's options that take a value: what follows them is no spec (`--spec`'s value is one)
+_MOCHA_VALUED = {"--require", "-r", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--ui", "-u",
+                 "--timeout", "-t", "--slow", "-s", "--grep", "-g", "--fgrep", "-f", "--file", "--config", "--package",
+                 "--extension", "--ignore", "--exclude", "--retries", "--jobs", "-j", "--node-option", "-n", "--globals",
+                 "--compilers", "--opts"}
+_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")
+_WILD = re.compile(r"[*?[{]")
+
+
+@dataclass(frozen=True)
+class ReproSpot:
+    path: str  # where the test is written
+    runner: str
+    siblings: list[str] = field(default_factory=list)  # the package's own tests beside it, one shown to the model
+    suite: str = ""  # mocha's: the describe block its tests are known by ("": by their file)
+
+
+def _test_suffix(path: str) -> str:
+    """`.test.js` of `a.test.js` (jest's naming, sandbox.selection.SCRIPT_TEST); "" for any other file."""
+    found = SCRIPT_TEST.search(PurePosixPath(path).name)
+    return found.group(0) if found and found.group(1) else ""
+
+
+def _beside_file_tests(runners: list[str], files: list[str], stem: str) -> ReproSpot | str:
+    suffixes = {f: _test_suffix(f) for f in files if "node_modules" not in f}
+    tests = [f for f, suffix in suffixes.items() if suffix]
+    if not tests:
+        return "the package has no .test or .spec file to put a reproduction test beside"
+    folder = Counter(str(PurePosixPath(f).parent) for f in tests).most_common(1)[0][0]
+    siblings = sorted(f for f in tests if str(PurePosixPath(f).parent) == folder)
+    suffix = Counter(suffixes[f] for f in siblings).most_common(1)[0][0]
+    return ReproSpot(str(PurePosixPath(folder) / (stem + suffix)), runners[0], siblings)
+
+
+def mocha_specs(args: list[str]) -> list[str]:
+    """The files, folders and globs a mocha command names (its positional arguments and `--spec`'s)."""
+    out, skip = [], False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+            if args[i - 1] == "--spec":
+                out.append(arg)
+        elif arg in _MOCHA_VALUED or arg == "--spec":
+            skip = True
+        elif arg.startswith("--spec="):
+            out.append(arg.split("=", 1)[1])
+        elif not arg.startswith("-") and arg != "--":
+            out.append(arg)
+    return [s.removeprefix("./").rstrip("/") for s in out if s.strip("./")]
+
+
+def _in_mocha_spec(args: list[str], files: list[str], stem: str) -> ReproSpot | str:
+    """Directly in the first folder mocha is given (or that a glob of its starts in, with the end of
+    its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`); else in `test/`, mocha's own
+    default."""
+    tracked = [f for f in files if "node_modules" not in f]
+    folders = {str(p) for f in tracked for p in PurePosixPath(f).parents} - {"."}
+    for spec in mocha_specs(args) or ["test"]:
+        parts = spec.split("/")
+        wild = next((i for i, p in enumerate(parts) if _WILD.search(p)), None)
+        folder = "/".join(parts[:wild]) if wild is not None else spec
+        if folder not in folders:
+            continue
+        scripts = [f for f in tracked if str(PurePosixPath(f).parent) == folder and _SCRIPT.search(f)]
+        if wild is not None:
+            ending = re.split(r"[*?]", parts[-1])[-1]  # `.spec.js` of `*.spec.js`
+            if not _SCRIPT.search(ending):
+                continue
+        else:
+            ending = Counter(_SCRIPT.search(f).group(0) for f in scripts).most_common(1)[0][0] if scripts else ".js"
+        return ReproSpot(f"{folder}/{stem}{ending}", "mocha", sorted(f for f in scripts if f.endswith(ending)))
+    return "mocha's command names no folder of the package's to put a reproduction test in"
+
+
+def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite: str) -> ReproSpot | str:
+    """Where a Node package's reproduction test goes (`files`: the tests its runners ran on the
+    original tree, else its tracked files), or why it has none. Every run must use one kind of
+    runner: a file of one is no test of the other's."""
+    runners = sorted({run.runner for run in recipe.node_runs})
+    stem = PurePosixPath(repro_path).stem.removeprefix("test_")
+    if runners and all(r in FILE_RUNNERS for r in runners):
+        return _beside_file_tests(runners, files, stem)
+    if runners == ["mocha"] and suite:
+        spots = [_in_mocha_spec(run.args, files, stem) for run in recipe.node_runs]
+        if any(spot != spots[0] for spot in spots):
+            return "the package's mocha runs look for tests in different folders"
+        return spots[0] if isinstance(spots[0], str) else replace(spots[0], suite=suite)
+    return f"a reproduction test needs one kind of runner, jest, vitest or mocha; its runs use {', '.join(runners) or 'none'}"

@@ -1,0 +1,50 @@
+"""Where a Node package's reproduction test goes and how its results are known (agent.repro_paths)."""
+
+from __future__ import annotations
+
+from agent.repro_paths import ReproSpot, mocha_specs, node_repro_spot
+from sandbox.recipes import EnvRecipe, NodeRun
+
+FILES = ["package.json", "src/index.js", "test/parse.test.js", "test/utc.test.js", "test/plugin/a.test.js", "__tests__/x.spec.ts",
+         "node_modules/dep/test/y.test.js"]
+EXPRESS = ["package.json", "lib/router/index.js", "test/app.router.js", "test/res.send.js", "test/support/env.js",
+           "test/acceptance/auth.js", "examples/auth/index.js"]
+
+
+def recipe(*runs: tuple[str, list[str]]) -> EnvRecipe:
+    return EnvRecipe(name="pkg", python="", runtime="node",
+                     node_runs=[NodeRun(runner=r, script="test", command=[r], args=a) for r, a in runs])
+
+
+def spot(files: list[str], *runs: tuple[str, list[str]]) -> ReproSpot | str:
+    return node_repro_spot(recipe(*runs), files, "test_supercoder_repro.py", "supercoder repro")
+
+
+def test_a_jest_or_vitest_test_goes_beside_most_of_the_package_tests_and_is_known_by_its_file():
+    assert spot(FILES, ("jest", []), ("jest", ["--coverage"])) == ReproSpot(
+        "test/supercoder_repro.test.js", "jest", ["test/parse.test.js", "test/utc.test.js"])
+    assert spot(["src/a.ts", "src/a.spec.ts", "src/b.spec.ts"], ("vitest", [])) == ReproSpot(
+        "src/supercoder_repro.spec.ts", "vitest", ["src/a.spec.ts", "src/b.spec.ts"])
+    assert "no .test or .spec file" in spot(["src/index.js", "test/helpers.js"], ("jest", []))
+    assert "one kind of runner" in spot(FILES, ("jest", []), ("mocha", []))  # a file of one is no test of the other's
+
+
+def test_mocha_specs_are_its_positional_arguments_and_spec_values():
+    args = ["--require", "test/support/env", "--reporter", "spec", "--check-leaks", "test/", "./test/acceptance/", "--spec=lib/**/*.js"]
+    assert mocha_specs(args) == ["test", "test/acceptance", "lib/**/*.js"]
+    assert mocha_specs(["-r", "x", "--spec", "spec/a", "--", "t"]) == ["spec/a", "t"]
+    assert mocha_specs(["--timeout", "5000", "."]) == []
+
+
+def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_its_describe_block():
+    express = ("mocha", ["--require", "test/support/env", "--reporter", "spec", "--bail", "--check-leaks", "test/", "test/acceptance/"])
+    assert spot(EXPRESS, express) == ReproSpot("test/supercoder_repro.js", "mocha", ["test/app.router.js", "test/res.send.js"],
+                                               "supercoder repro")
+    assert spot(EXPRESS, ("mocha", [])).path == "test/supercoder_repro.js"  # mocha's own default: ./test
+    # a glob: its folder, and the end of its pattern, so that the glob takes the file
+    globbed = spot(["lib/a.js", "spec/unit/a.spec.mjs", "spec/unit/b.spec.mjs"], ("mocha", ["spec/unit/**/*.spec.mjs"]))
+    assert (globbed.path, globbed.siblings) == ("spec/unit/supercoder_repro.spec.mjs", ["spec/unit/a.spec.mjs", "spec/unit/b.spec.mjs"])
+    assert "names no folder" in spot(EXPRESS, ("mocha", ["test/app.router.js"]))  # a file alone: mocha runs no other
+    assert "names no folder" in spot(["index.js", "spec/a.js"], ("mocha", []))
+    assert "different folders" in spot(EXPRESS, ("mocha", ["test/"]), ("mocha", ["test/acceptance"]))
+    assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none
