@@ -114,7 +114,8 @@ def establish(req: RepairRequest, ws: Workspace, loc: Localization, settings: Se
         if not settings.repair.reproduction_test:
             return None
         progress("no named test fails: asking for a reproduction test")
-        ran = list(dict.fromkeys(f for t in run.statuses if (f := id_file(t))))  # where the runners found tests
+        known = set(files)  # (a mocha title may end as a file name does)
+        ran = list(dict.fromkeys(f for t in run.statuses if (f := id_file(t)) in known))  # where the runners found tests
         return reproduction_plan(req.issue, ws, loc, plan, settings, llm, trial, recipe, ran or files)
 
     def rerun(diff: str | None, plan: TestPlan) -> TestRun:

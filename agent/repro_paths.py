@@ -17,8 +17,8 @@ FILE_RUNNERS = ("jest", "vitest")  # their results name each test's file: a kept
 _MOCHA_VALUED = {"--require", "-r", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--ui", "-u",
                  "--timeout", "-t", "--slow", "-s", "--grep", "-g", "--fgrep", "-f", "--file", "--config", "--package",
                  "--extension", "--ignore", "--exclude", "--retries", "--jobs", "-j", "--node-option", "-n", "--globals",
-                 "--compilers", "--opts"}
-_SCRIPT = re.compile(r"\.[cm]?[jt]sx?$")
+                 "--compilers", "--opts", "--watch-files", "--watch-ignore", "--global", "--loader"}
+_MOCHA_SCRIPT = re.compile(r"\.[cm]?js$")  # what mocha loads without a compiler
 _WILD = re.compile(r"[*?[{]")
 
 
@@ -48,7 +48,8 @@ def _beside_file_tests(runners: list[str], files: list[str], stem: str) -> Repro
 
 
 def mocha_specs(args: list[str]) -> list[str]:
-    """The files, folders and globs a mocha command names (its positional arguments and `--spec`'s)."""
+    """The files, folders and globs a mocha command names (its positional arguments and `--spec`'s);
+    "." is the package's top."""
     out, skip = [], False
     for i, arg in enumerate(args):
         if skip:
@@ -61,29 +62,43 @@ def mocha_specs(args: list[str]) -> list[str]:
             out.append(arg.split("=", 1)[1])
         elif not arg.startswith("-") and arg != "--":
             out.append(arg)
-    return [s.removeprefix("./").rstrip("/") for s in out if s.strip("./")]
+    return [s.removeprefix("./").rstrip("/") or "." for s in out if s.strip()]
+
+
+def _spec_spot(spec: str, folders: set[str]) -> tuple[str, str] | None:
+    """(folder, ending) of a file mocha's `spec` takes, directly in the folder it starts in: a
+    folder's own, or a glob's whose middle is `**` and whose last part starts with `*`
+    (`test/**/*.spec.js`: test, `.spec.js`); None where no such file is sure to be taken."""
+    parts = spec.split("/")
+    wild = next((i for i, part in enumerate(parts) if _WILD.search(part)), None)
+    folder = "/".join(parts[:wild]) if wild is not None else spec
+    if folder not in folders:
+        return None
+    if wild is None or parts[wild:] == ["**"]:
+        return folder, ""
+    ending = parts[-1][1:]
+    if any(part != "**" for part in parts[wild:-1]) or not parts[-1].startswith("*") or _WILD.search(ending) \
+            or not _MOCHA_SCRIPT.search(ending):
+        return None
+    return folder, ending
 
 
 def _in_mocha_spec(args: list[str], files: list[str], stem: str) -> ReproSpot | str:
     """Directly in the first folder mocha is given (or that a glob of its starts in, with the end of
     its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`); else in `test/`, mocha's own
-    default."""
+    default. ("." is the top.)"""
     tracked = [f for f in files if "node_modules" not in f]
-    folders = {str(p) for f in tracked for p in PurePosixPath(f).parents} - {"."}
+    folders = {str(p) for f in tracked for p in PurePosixPath(f).parents}
     for spec in mocha_specs(args) or ["test"]:
-        parts = spec.split("/")
-        wild = next((i for i, p in enumerate(parts) if _WILD.search(p)), None)
-        folder = "/".join(parts[:wild]) if wild is not None else spec
-        if folder not in folders:
+        found = _spec_spot(spec, folders)
+        if found is None:
             continue
-        scripts = [f for f in tracked if str(PurePosixPath(f).parent) == folder and _SCRIPT.search(f)]
-        if wild is not None:
-            ending = re.split(r"[*?]", parts[-1])[-1]  # `.spec.js` of `*.spec.js`
-            if not _SCRIPT.search(ending):
-                continue
-        else:
-            ending = Counter(_SCRIPT.search(f).group(0) for f in scripts).most_common(1)[0][0] if scripts else ".js"
-        return ReproSpot(f"{folder}/{stem}{ending}", "mocha", sorted(f for f in scripts if f.endswith(ending)))
+        folder, ending = found
+        scripts = [f for f in tracked if str(PurePosixPath(f).parent) == folder and _MOCHA_SCRIPT.search(f)]
+        if not ending:
+            ending = Counter(_MOCHA_SCRIPT.search(f).group(0) for f in scripts).most_common(1)[0][0] if scripts else ".js"
+        path = str(PurePosixPath(folder) / f"{stem}{ending}")
+        return ReproSpot(path, "mocha", sorted(f for f in scripts if f.endswith(ending)))
     return "mocha's command names no folder of the package's to put a reproduction test in"
 
 

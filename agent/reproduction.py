@@ -43,6 +43,8 @@ def script_block(answer: str, path: str, suite: str = "") -> str | None:
         return None
     if suite and not re.search(r"\bdescribe\s*\(\s*(['\"`])" + re.escape(suite) + r"\1", code):
         return None
+    if suite and re.search(r"\.only\s*\(", code):  # mocha's `.only` holds for the whole run: the package's own tests would not run
+        return None
     return code
 
 
@@ -76,7 +78,7 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
         return f"the model did not write one ({exc})"
     code = extract(answer)
     if code is None:
-        return "the model's answer holds no test that compiles" + (f" inside describe('{suite}', ...)" if suite else "")
+        return "the model's answer holds no test that compiles" + (f" inside describe('{suite}', ...), without .only" if suite else "")
     with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
     run = trial(None, with_repro)
     kept, why = reproduces(run, path, settings.repair.repro_rejected, settings.repair.offline_failure, suite)
@@ -88,7 +90,7 @@ _DECLARES_TEST = re.compile(r"\b(?:it|test)\s*\(")
 
 def _example(ws: Workspace, siblings: list[str], chars: int) -> tuple[str, str]:
     """The first of the package's tests beside the reproduction test that declares a test (a
-    folder may hold helpers too): its path and the start of its text."""
+    folder may hold helpers too): its path and the start of its text; ("", "") if none does."""
     for sibling in siblings:
         try:
             text = (ws.path / sibling).read_text(encoding="utf-8", errors="replace")
@@ -96,4 +98,4 @@ def _example(ws: Workspace, siblings: list[str], chars: int) -> tuple[str, str]:
             continue
         if _DECLARES_TEST.search(text):
             return sibling, text[:chars]
-    return (siblings[0], "") if siblings else ("", "")
+    return "", ""

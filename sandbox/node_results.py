@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
 
-_HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook')  # mocha's name for a failed hook
+# mocha's name for a failed hook: `"before all" hook`, `... hook: its name`, `... hook for "t"`, `... hook in "{root}"`
+_HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook(?:$|: | for "| in ")')
 _JEST_STATUS: dict[str, TestStatus] = {"passed": "passed", "failed": "failed", "pending": "skipped", "skipped": "skipped",
                                        "todo": "skipped", "disabled": "skipped", "focused": "passed"}
 
@@ -33,8 +34,16 @@ def _relative(path: str, roots: list[str]) -> str:
 
 
 _ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
-# native ESM's: file:///...; mocha's are relative to the tree; Node's own (`node:internal/...`) are not the package's
-_FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?((?!node:)[^()\s]+?):(\d+):\d+\)?\s*$", re.M)
+_FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$", re.M)  # native ESM's: file:///...
+_SCRIPT_PATH = re.compile(r"\.[cm]?[jt]sx?$")
+
+
+def _packages(path: str) -> bool:
+    """Whether a frame's file is the package's own: a script, absolute or (mocha's) relative to the
+    tree, outside node_modules; not Node's own (`node:internal/...`, `internal/...` before Node 16),
+    a URL or `<anonymous>`."""
+    return (bool(_SCRIPT_PATH.search(path)) and "://" not in path and not path.startswith(("node:", "internal/", "<"))
+            and not re.search(r"(?:^|/)node_modules/", path))
 
 
 def _failure(message: str, roots: list[str]) -> Failure:
@@ -42,7 +51,7 @@ def _failure(message: str, roots: list[str]) -> Failure:
     package's own code, node_modules aside) and its first line."""
     first = _first_line(message)
     kind = _ERROR.match(first)
-    frames = [(p, line) for p, line in _FRAME.findall(message or "") if "/node_modules/" not in p]
+    frames = [(p, line) for p, line in _FRAME.findall(message or "") if _packages(p)]
     where = f"{_relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
     return Failure(kind=kind.group(1) if kind else "", where=where, message=first)
 
@@ -50,9 +59,12 @@ def _failure(message: str, roots: list[str]) -> Failure:
 def _mocha_failure(message: str, text: str, roots: list[str]) -> Failure:
     """What an xunit failure of mocha's says: its text is the error's message, then its stack,
     whose first line names the error's type (`ReferenceError: x is not defined`)."""
-    kinds = (_ERROR.match(line.strip()) for line in text.splitlines())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kinds = [(k.group(1), after.startswith("at ")) for k, after in zip((_ERROR.match(line) for line in lines), [*lines[1:], ""]) if k]
+    # The line the stack starts with (a frame follows it), not a message that starts like one ("Error reading ...")
+    kind = next((k for k, stack in kinds if stack), kinds[0][0] if kinds else "")
     found = _failure(text, roots)
-    return Failure(kind=next((k.group(1) for k in kinds if k), ""), where=found.where, message=_first_line(message) or found.message)
+    return Failure(kind=kind, where=found.where, message=_first_line(message) or found.message)
 
 
 def hook(test: str) -> bool:

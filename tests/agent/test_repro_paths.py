@@ -33,7 +33,7 @@ def test_mocha_specs_are_its_positional_arguments_and_spec_values():
     args = ["--require", "test/support/env", "--reporter", "spec", "--check-leaks", "test/", "./test/acceptance/", "--spec=lib/**/*.js"]
     assert mocha_specs(args) == ["test", "test/acceptance", "lib/**/*.js"]
     assert mocha_specs(["-r", "x", "--spec", "spec/a", "--", "t"]) == ["spec/a", "t"]
-    assert mocha_specs(["--timeout", "5000", "."]) == []
+    assert mocha_specs(["--timeout", "5000", "--watch-files", "lib", "./"]) == ["."]  # "." is the top
 
 
 def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_its_describe_block():
@@ -45,6 +45,14 @@ def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_it
     globbed = spot(["lib/a.js", "spec/unit/a.spec.mjs", "spec/unit/b.spec.mjs"], ("mocha", ["spec/unit/**/*.spec.mjs"]))
     assert (globbed.path, globbed.siblings) == ("spec/unit/supercoder_repro.spec.mjs", ["spec/unit/a.spec.mjs", "spec/unit/b.spec.mjs"])
     assert "names no folder" in spot(EXPRESS, ("mocha", ["test/app.router.js"]))  # a file alone: mocha runs no other
+    # globs that would not take a file directly in their folder, with their ending, are passed over
+    for glob in ("test/{a,b}/*.js", "test/*/*.js", "test/**/test-*.js", "test/**/*.{js,ts}", "test/**/*.ts"):
+        assert "names no folder" in spot(EXPRESS, ("mocha", [glob])), glob
+    assert spot(EXPRESS, ("mocha", ["test/**"])).path == "test/supercoder_repro.js"
+    assert spot(["index.js", "x.test.js"], ("mocha", ["."])).path == "supercoder_repro.js"
+    # what mocha loads without a compiler: .js, .cjs, .mjs (type declarations and TypeScript aside)
+    typed = spot(["test/a.d.ts", "test/b.d.ts", "test/c.mjs", "test/d.ts"], ("mocha", []))
+    assert (typed.path, typed.siblings) == ("test/supercoder_repro.mjs", ["test/c.mjs"])
     assert "names no folder" in spot(["index.js", "spec/a.js"], ("mocha", []))
     assert "different folders" in spot(EXPRESS, ("mocha", ["test/"]), ("mocha", ["test/acceptance"]))
     assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sandbox.models import Failure, TestResults
-from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
+from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit
 from sandbox.node_runner import _disagreement
 
 JEST = {
@@ -93,6 +93,18 @@ def test_a_mocha_failure_says_what_was_raised_and_where_in_the_package():
     # mocha writes its frames relative to the tree; Node's own are not the package's
     results = parse_mocha_xunit(f'<testsuite><testcase classname="s" name="t"><failure>{relative}</failure></testcase></testsuite>')
     assert results.failures["s t"] == Failure(kind="TypeError", where="lib/a.js:3", message="t")
+    # the stack's own first line names the type, not a message that starts like one; frames of
+    # node_modules, Node's own before `node:`, URLs and `<anonymous>` are not the package's
+    tricky = ("Error reading config\nTypeError: Error reading config\n    at &lt;anonymous&gt;:1:2\n    at internal/fs.js:4:1\n"
+              "    at load (webpack:///src/x.js:2:1)\n    at dep (node_modules/dep/index.js:3:9)\n    at Context.t (test/a.js:9:3)")
+    results = parse_mocha_xunit(f'<testsuite><testcase classname="s" name="t"><failure>{tricky}</failure></testcase></testsuite>')
+    assert results.failures["s t"] == Failure(kind="TypeError", where="test/a.js:9", message="Error reading config")
+
+
+def test_a_mocha_hook_is_known_by_its_whole_name():
+    assert hook('s "before all" hook') and hook('s "before each" hook for "t"') and hook('"after all" hook in "{root}"')
+    assert hook('s "after each" hook: cleanup')
+    assert not hook('s says "before each" hook works') and not hook("s before each")
 
 
 def test_runs_merge_worst_first_and_a_run_that_cannot_be_read_fails_them_all():
