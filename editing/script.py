@@ -166,6 +166,8 @@ def _normalized(node, data: bytes, moved_rows: set[int]) -> str:
     file or class body: where an added unit sits does not matter."""
     kept, moved = [], []
     for child in node.named_children:
+        if child.type == "comment":  # a comment of its own between statements, as one left above a moved unit
+            continue
         body = child.child_by_field_name("body") if child.type in ("class_declaration", "class", "abstract_class_declaration") else None
         if child.type == "export_statement" and (decl := child.child_by_field_name("declaration")) is not None and decl.type.endswith("class_declaration"):
             body = decl.child_by_field_name("body")

@@ -153,6 +153,9 @@ def test_a_removed_binding_goes_as_a_hunk():
 def test_same_script_tree_ignores_comments_and_spacing_but_not_code():
     a = "function f(a) {\n  return a + 1 // one\n}\n"
     assert same_script_tree("a.js", a, "function f(a){return a+1}\n")
+    # a comment of its own between statements, as one left above a unit an edit moved (ky's deepMerge)
+    assert same_script_tree("a.ts", "// todo\nconst f = () => 1\n\n// todo\nconst g = () => 2\n", "const f = () => 1\n// todo\nconst g = () => 2\n")
+    assert same_script_tree("a.js", "class A {\n  // lone\n  m() {}\n}\n", "class A {\n  m() {}\n}\n")
     assert not same_script_tree("a.js", a, "function f(a) {\n  return a + 2\n}\n")
     assert not same_script_tree("a.ts", "const x: number = 1\n", "const x: number = (\n")  # what does not parse is never the same
 
