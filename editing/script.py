@@ -6,7 +6,9 @@ above it to its last line. New code replaces those rows (the comments only when 
 one), re-indented to where the unit stands.
 A name the file does not have yet is added: a method of a class the file has before the class's
 closing line, anything else after the file's last top-level function or class, or, in a file
-with none, before its first `module.exports = ...` or `export default ...` (which may name it).
+with none, before its first `module.exports = ...` or `export default ...` (which may name it);
+a new `const`, `let`, `var` or class goes above the first statement that names it, if that comes
+before (it is not hoisted: a statement reading it as the module loads would fail).
 The result must parse where the file did.
 """
 
@@ -139,12 +141,74 @@ def _added(path: str, every: list[Span], lines: list[str], name: str, code: str,
     top = [s for s in every if not _indent(lines[s.start]) and s.kind in ("function", "class")]
     exports = [row for row, line in enumerate(lines) if line.startswith(("module.exports", "export default"))]
     at = max((s.end for s in top), default=exports[0] if exports else len(lines))
+    at = _before_first_use(path, "".join(lines), code, at, lines)
     tail = lines[at:]
     lead = [] if at == 0 or is_blank(lines[at - 1]) else [newline]
     gap = [newline] if tail and not is_blank(tail[0]) else []
     if lines and not lines[-1].endswith("\n") and at == len(lines):
         lines = [*lines[:-1], lines[-1] + newline]
     return [*lines[:at], *lead, *_reindent(path, code, "", newline), *gap, *tail]
+
+
+_HOISTED = ("function_declaration", "generator_function_declaration")
+_DECLARES = ("lexical_declaration", "variable_declaration", "class_declaration", "abstract_class_declaration")
+
+
+def _top_level(node):
+    """A top-level statement's own declaration (`export const x` -> `const x`)."""
+    decl = node.child_by_field_name("declaration") if node.type == "export_statement" else None
+    return decl if decl is not None else node
+
+
+def _declared(node, data: bytes) -> set[str]:
+    """The names a top-level declaration binds (`const a = 1, {b} = o`; `class C`; `function f`)."""
+    node = _top_level(node)
+    if node.type in (*_HOISTED, "class_declaration", "abstract_class_declaration"):
+        name = node.child_by_field_name("name")
+        return {_text_of(name, data)} if name is not None else set()
+    if node.type not in _DECLARES:
+        return set()
+    out = set()
+    for declarator in node.named_children:
+        if declarator.type == "variable_declarator" and (name := declarator.child_by_field_name("name")) is not None:
+            out |= _identifiers(name, data)
+    return out
+
+
+def _identifiers(node, data: bytes) -> set[str]:
+    out, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n.type in ("identifier", "shorthand_property_identifier_pattern", "shorthand_property_identifier", "type_identifier"):
+            out.add(_text_of(n, data))
+        stack.extend(n.children)
+    return out
+
+
+def _text_of(node, data: bytes) -> str:
+    return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _before_first_use(path: str, text: str, code: str, at: int, lines: list[str]) -> int:
+    """Where a new `const`, `let`, `var` or class goes instead of row `at`: a binding is not hoisted,
+    so a statement above `at` that reads it while the module loads would meet it undefined. It goes
+    above the first statement that names it (its comments too), unless it reads a name declared
+    from there on (then no row serves both, and `at` stays). Functions are hoisted: `at` serves."""
+    new_data = code.encode("utf-8")
+    new = [c for c in _root(path, code).named_children if c.type != "comment"]
+    if not new or any(_top_level(c).type not in _DECLARES for c in new):
+        return at
+    names = set().union(*(_declared(c, new_data) for c in new))
+    reads = set().union(*(_identifiers(c, new_data) for c in new)) - names
+    data = text.encode("utf-8")
+    statements = [c for c in _root(path, text).named_children if c.type != "comment" and c.start_point[0] < at]
+    first = next((i for i, c in enumerate(statements) if _identifiers(c, data) & names), None)
+    if first is None or any(_declared(c, data) & reads for c in statements[first:]):
+        return at
+    row = statements[first].start_point[0]
+    while row > 0 and _is_comment(lines[row - 1]) and not is_blank(lines[row - 1]):
+        row -= 1
+    return row
 
 
 def _leaves(node, data: bytes) -> str:

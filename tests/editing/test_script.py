@@ -89,6 +89,20 @@ def test_a_new_function_in_a_file_without_functions_goes_above_its_exports():
     assert out == "const a = 1\n\nconst g = () => a\n\nmodule.exports = { a, g }\n"
 
 
+def test_a_new_binding_goes_above_the_first_statement_that_names_it():
+    """A const is not hoisted: after the last function, `B` would read it before it is set."""
+    src = "const A = 1\n// B needs it\nconst B = twice(LIMIT)\n\nfunction twice(x) {\n  return 2 * x\n}\n"
+    out = edit({"src/index.js": src}, Edit(path="src/index.js", unit="LIMIT", code="export const LIMIT = A + 1\n"))
+    assert out == "const A = 1\n\nexport const LIMIT = A + 1\n\n// B needs it\nconst B = twice(LIMIT)\n\nfunction twice(x) {\n  return 2 * x\n}\n"
+    # it reads a name declared from there on: no row serves both, so it goes where it did
+    late = src.replace("function twice", "const C = 3\n\nfunction twice")
+    out = edit({"src/index.js": late}, Edit(path="src/index.js", unit="LIMIT", code="const LIMIT = C + 1\n"))
+    assert out.endswith("}\n\nconst LIMIT = C + 1\n")
+    # a function is hoisted: it goes after the last function, as before
+    out = edit({"src/index.js": src}, Edit(path="src/index.js", unit="LIMIT", code="function LIMIT() {\n  return 1\n}\n"))
+    assert out.endswith("}\n\nfunction LIMIT() {\n  return 1\n}\n")
+
+
 def test_code_that_does_not_parse_or_a_name_defined_twice_is_refused():
     with pytest.raises(EditError, match="the edited file does not parse"):
         edit({"src/index.js": SRC}, Edit(path="src/index.js", unit="Dayjs.format", code="format(str) {\n  return (\n}\n"))
