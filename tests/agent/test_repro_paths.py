@@ -54,5 +54,7 @@ def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_it
     typed = spot(["test/a.d.ts", "test/b.d.ts", "test/c.mjs", "test/d.ts"], ("mocha", []))
     assert (typed.path, typed.siblings) == ("test/supercoder_repro.mjs", ["test/c.mjs"])
     assert "names no folder" in spot(["index.js", "spec/a.js"], ("mocha", []))
-    assert "different folders" in spot(EXPRESS, ("mocha", ["test/"]), ("mocha", ["test/acceptance"]))
+    # one run that finds it is enough (axios: its unit tests' glob, then one module test file)
+    axios = spot(["lib/a.js", "test/unit/a.js", "test/module/test.js"], ("mocha", ["test/module/test.js"]), ("mocha", ["test/unit/**/*.js"]))
+    assert axios.path == "test/unit/supercoder_repro.js" and axios.siblings == ["test/unit/a.js"]
     assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none
