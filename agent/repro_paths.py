@@ -4,10 +4,14 @@ by the title of the one `describe` block it must hold for mocha, whose results n
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import Callable
+
+import yaml
 
 from sandbox.recipes import EnvRecipe
 from sandbox.selection import SCRIPT_TEST
@@ -83,13 +87,38 @@ def _spec_spot(spec: str, folders: set[str]) -> tuple[str, str] | None:
     return folder, ending
 
 
-def _in_mocha_spec(args: list[str], files: list[str], stem: str) -> ReproSpot | str:
+def mocha_config_spec(args: list[str], read: Callable[[str], str | None]) -> list[str]:
+    """The `spec` of mocha's configuration, read as mocha finds it: the file `--config` names, else
+    `.mocharc.json`, `.mocharc.yml`, `.mocharc.yaml`, else `package.json`'s `mocha` (JavaScript
+    configurations are not run; what cannot be read gives none)."""
+    named = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"), None)
+    named = named or next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
+    if named and (named.startswith("/") or ".." in PurePosixPath(named).parts):
+        return []  # outside the package: not read
+    for path in [named] if named else [".mocharc.json", ".mocharc.yml", ".mocharc.yaml", "package.json"]:
+        text = read(path.removeprefix("./"))
+        if text is None:
+            continue
+        try:
+            config = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError):
+            return []
+        config = config.get("mocha") if path.endswith("package.json") and isinstance(config, dict) else config
+        if not isinstance(config, dict):
+            continue
+        spec = config.get("spec")
+        specs = [spec] if isinstance(spec, str) else spec if isinstance(spec, list) else []
+        return [s.removeprefix("./").rstrip("/") or "." for s in specs if isinstance(s, str) and s.strip()]
+    return []
+
+
+def _in_mocha_spec(args: list[str], files: list[str], stem: str, configured: list[str]) -> ReproSpot | str:
     """Directly in the first folder mocha is given (or that a glob of its starts in, with the end of
-    its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`); else in `test/`, mocha's own
-    default. ("." is the top.)"""
+    its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`), on its command, else in its
+    configuration (`configured`), else in `test/`, mocha's own default. ("." is the top.)"""
     tracked = [f for f in files if "node_modules" not in f]
     folders = {str(p) for f in tracked for p in PurePosixPath(f).parents}
-    for spec in mocha_specs(args) or ["test"]:
+    for spec in mocha_specs(args) or configured or ["test"]:
         found = _spec_spot(spec, folders)
         if found is None:
             continue
@@ -102,17 +131,19 @@ def _in_mocha_spec(args: list[str], files: list[str], stem: str) -> ReproSpot | 
     return "mocha's command names no folder of the package's to put a reproduction test in"
 
 
-def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite: str) -> ReproSpot | str:
+def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite: str,
+                    read: Callable[[str], str | None] = lambda path: None) -> ReproSpot | str:
     """Where a Node package's reproduction test goes (`files`: the tests its runners ran on the
-    original tree, else its tracked files), or why it has none. Every run must use one kind of
-    runner: a file of one is no test of the other's."""
+    original tree, else its tracked files; `read`: a file of the package's, None if it has none),
+    or why it has none. Every run must use one kind of runner: a file of one is no test of the
+    other's."""
     runners = sorted({run.runner for run in recipe.node_runs})
     stem = PurePosixPath(repro_path).stem.removeprefix("test_")
     if runners and all(r in FILE_RUNNERS for r in runners):
         return _beside_file_tests(runners, files, stem)
     if runners == ["mocha"] and suite:
         # One run that finds it is enough: its tests are known by their title, whichever run reports them.
-        spots = [_in_mocha_spec(run.args, files, stem) for run in recipe.node_runs]
+        spots = [_in_mocha_spec(run.args, files, stem, mocha_config_spec(run.args, read)) for run in recipe.node_runs]
         found = next((spot for spot in spots if not isinstance(spot, str)), spots[0])
         return found if isinstance(found, str) else replace(found, suite=suite)
     return f"a reproduction test needs one kind of runner, jest, vitest or mocha; its runs use {', '.join(runners) or 'none'}"

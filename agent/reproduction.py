@@ -64,7 +64,7 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
         prompt = render("repair_repro.j2", issue=issue, units=units, path=path)
         extract = python_block
     else:
-        spot = node_repro_spot(recipe, files or [], settings.repair.repro_path, settings.repair.repro_suite)
+        spot = node_repro_spot(recipe, files or [], settings.repair.repro_path, settings.repair.repro_suite, lambda p: _read(ws, p))
         if isinstance(spot, str):
             return spot
         path, suite = spot.path, spot.suite
@@ -83,6 +83,13 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
     run = trial(None, with_repro)
     kept, why = reproduces(run, path, settings.repair.repro_rejected, settings.repair.offline_failure, suite)
     return (with_repro, run, kept) if kept else why
+
+
+def _read(ws: Workspace, path: str) -> str | None:
+    try:
+        return (ws.path / path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 _DECLARES_TEST = re.compile(r"\b(?:it|test)\s*\(")

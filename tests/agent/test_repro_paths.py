@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.repro_paths import ReproSpot, mocha_specs, node_repro_spot
+from agent.repro_paths import ReproSpot, mocha_config_spec, mocha_specs, node_repro_spot
 from sandbox.recipes import EnvRecipe, NodeRun
 
 FILES = ["package.json", "src/index.js", "test/parse.test.js", "test/utc.test.js", "test/plugin/a.test.js", "__tests__/x.spec.ts",
@@ -58,3 +58,18 @@ def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_it
     axios = spot(["lib/a.js", "test/unit/a.js", "test/module/test.js"], ("mocha", ["test/module/test.js"]), ("mocha", ["test/unit/**/*.js"]))
     assert axios.path == "test/unit/supercoder_repro.js" and axios.siblings == ["test/unit/a.js"]
     assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none
+
+
+def test_mocha_s_configuration_gives_its_spec_when_its_command_gives_none():
+    files = {".mocharc.yml": "spec:\n  - 'spec/unit/**/*.spec.js'\n  - spec/other\nrecursive: true\n",
+             "package.json": '{"mocha": {"spec": "tests"}}', "cfg/m.json": '{"spec": "./checks/"}', "bad.json": "{ // a comment"}
+    read = files.get
+    assert mocha_config_spec([], read) == ["spec/unit/**/*.spec.js", "spec/other"]  # .mocharc.yml before package.json
+    assert mocha_config_spec([], {"package.json": files["package.json"]}.get) == ["tests"]
+    assert mocha_config_spec(["--config", "cfg/m.json"], read) == ["checks"]
+    assert mocha_config_spec(["--config=bad.json"], read) == [] and mocha_config_spec([], {}.get) == []
+    assert mocha_config_spec(["--config", "../../etc/x.json"], read) == []  # outside the package: not read
+    tree = ["lib/a.js", "spec/unit/a.spec.js", "test/old.js"]
+    found = node_repro_spot(recipe(("mocha", [])), tree, "test_supercoder_repro.py", "supercoder repro", read)
+    assert found.path == "spec/unit/supercoder_repro.spec.js"  # not test/, mocha's default, which its configuration replaces
+    assert node_repro_spot(recipe(("mocha", ["test"])), tree, "supercoder_repro.py", "supercoder repro", read).path == "test/supercoder_repro.js"
