@@ -87,38 +87,68 @@ def _spec_spot(spec: str, folders: set[str]) -> tuple[str, str] | None:
     return folder, ending
 
 
+_RC = (".mocharc.cjs", ".mocharc.js", ".mocharc.yaml", ".mocharc.yml", ".mocharc.jsonc", ".mocharc.json")  # mocha's order
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The last value of `--name v` or `--name=v` (mocha takes the last)."""
+    found = None
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            found = args[i + 1]
+        elif arg.startswith(name + "="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+def _specs_of(path: str, text: str, key: str | None = None) -> list[str]:
+    """A configuration file's `spec` (under `key`, for package.json); none where it cannot be read."""
+    try:
+        if path.endswith((".yaml", ".yml")):
+            config = yaml.safe_load(text)
+        else:  # mocha strips comments from JSON: whole-line ones are dropped here
+            config = json.loads("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")))
+    except (ValueError, yaml.YAMLError):
+        return []
+    if key is not None:
+        config = config.get(key) if isinstance(config, dict) else None
+    spec = config.get("spec") if isinstance(config, dict) else None
+    specs = [spec] if isinstance(spec, str) else spec if isinstance(spec, list) else []
+    return [s.removeprefix("./").rstrip("/") or "." for s in specs if isinstance(s, str) and s.strip()]
+
+
+def _inside(path: str) -> bool:
+    return not path.startswith("/") and ".." not in PurePosixPath(path).parts
+
+
 def mocha_config_spec(args: list[str], read: Callable[[str], str | None]) -> list[str]:
-    """The `spec` of mocha's configuration, read as mocha finds it: the file `--config` names, else
-    `.mocharc.json`, `.mocharc.yml`, `.mocharc.yaml`, else `package.json`'s `mocha` (JavaScript
-    configurations are not run; what cannot be read gives none)."""
-    named = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"), None)
-    named = named or next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), None)
-    if named and (named.startswith("/") or ".." in PurePosixPath(named).parts):
-        return []  # outside the package: not read
-    for path in [named] if named else [".mocharc.json", ".mocharc.yml", ".mocharc.yaml", "package.json"]:
-        text = read(path.removeprefix("./"))
-        if text is None:
-            continue
-        try:
-            config = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError):
-            return []
-        config = config.get("mocha") if path.endswith("package.json") and isinstance(config, dict) else config
-        if not isinstance(config, dict):
-            continue
-        spec = config.get("spec")
-        specs = [spec] if isinstance(spec, str) else spec if isinstance(spec, list) else []
-        return [s.removeprefix("./").rstrip("/") or "." for s in specs if isinstance(s, str) and s.strip()]
-    return []
+    """The `spec` of mocha's configuration, as mocha reads it: the file `--config` names, else the
+    first `.mocharc.*` in mocha's order, then `package.json`'s `mocha` (or `--package`'s), both
+    together. A JavaScript configuration is not run: none is read where it is the one mocha takes."""
+    out: list[str] = []
+    if "--no-config" not in args:
+        named = _option(args, "--config")
+        for path in [named] if named else _RC:
+            text = read(path.removeprefix("./")) if _inside(path) else None
+            if text is None:
+                continue
+            if path.endswith((".js", ".cjs")):
+                return []
+            out += _specs_of(path, text)
+            break
+    package = _option(args, "--package") or "package.json"
+    if "--no-package" not in args and _inside(package) and (text := read(package.removeprefix("./"))) is not None:
+        out += _specs_of(package, text, "mocha")
+    return list(dict.fromkeys(out))
 
 
 def _in_mocha_spec(args: list[str], files: list[str], stem: str, configured: list[str]) -> ReproSpot | str:
     """Directly in the first folder mocha is given (or that a glob of its starts in, with the end of
-    its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`), on its command, else in its
+    its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`), on its command or in its
     configuration (`configured`), else in `test/`, mocha's own default. ("." is the top.)"""
     tracked = [f for f in files if "node_modules" not in f]
     folders = {str(p) for f in tracked for p in PurePosixPath(f).parents}
-    for spec in mocha_specs(args) or configured or ["test"]:
+    for spec in [*mocha_specs(args), *configured] or ["test"]:  # mocha runs both
         found = _spec_spot(spec, folders)
         if found is None:
             continue

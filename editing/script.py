@@ -141,7 +141,7 @@ def _added(path: str, every: list[Span], lines: list[str], name: str, code: str,
     top = [s for s in every if not _indent(lines[s.start]) and s.kind in ("function", "class")]
     exports = [row for row, line in enumerate(lines) if line.startswith(("module.exports", "export default"))]
     at = max((s.end for s in top), default=exports[0] if exports else len(lines))
-    at = _before_first_use(path, "".join(lines), code, at, lines)
+    at = _before_first_use(path, "".join(lines), code, at)
     tail = lines[at:]
     lead = [] if at == 0 or is_blank(lines[at - 1]) else [newline]
     gap = [newline] if tail and not is_blank(tail[0]) else []
@@ -161,7 +161,8 @@ def _top_level(node):
 
 
 def _declared(node, data: bytes) -> set[str]:
-    """The names a top-level declaration binds (`const a = 1, {b} = o`; `class C`; `function f`)."""
+    """The names a top-level declaration binds (`const a = 1, {b} = o`; `class C`; `function f`;
+    a destructuring default's name too, which only makes the check stricter)."""
     node = _top_level(node)
     if node.type in (*_HOISTED, "class_declaration", "abstract_class_declaration"):
         name = node.child_by_field_name("name")
@@ -189,11 +190,13 @@ def _text_of(node, data: bytes) -> str:
     return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
 
-def _before_first_use(path: str, text: str, code: str, at: int, lines: list[str]) -> int:
+def _before_first_use(path: str, text: str, code: str, at: int) -> int:
     """Where a new `const`, `let`, `var` or class goes instead of row `at`: a binding is not hoisted,
-    so a statement above `at` that reads it while the module loads would meet it undefined. It goes
-    above the first statement that names it (its comments too), unless it reads a name declared
-    from there on (then no row serves both, and `at` stays). Functions are hoisted: `at` serves."""
+    so a statement above `at` that reads it while the module loads would meet it unset. It goes
+    above the first statement that names it (a function declaration's body runs later: not a use),
+    with the comments right above that statement, unless a statement from there to `at` names
+    anything the new code reads (it may declare or change it: `at` stays). The comments heading the
+    file stay first (`/// <reference>`, `// @ts-check`)."""
     new_data = code.encode("utf-8")
     new = [c for c in _root(path, code).named_children if c.type != "comment"]
     if not new or any(_top_level(c).type not in _DECLARES for c in new):
@@ -201,13 +204,20 @@ def _before_first_use(path: str, text: str, code: str, at: int, lines: list[str]
     names = set().union(*(_declared(c, new_data) for c in new))
     reads = set().union(*(_identifiers(c, new_data) for c in new)) - names
     data = text.encode("utf-8")
-    statements = [c for c in _root(path, text).named_children if c.type != "comment" and c.start_point[0] < at]
-    first = next((i for i, c in enumerate(statements) if _identifiers(c, data) & names), None)
-    if first is None or any(_declared(c, data) & reads for c in statements[first:]):
+    children = [c for c in _root(path, text).named_children if c.start_point[0] < at]
+    uses = [k for k, c in enumerate(children) if c.type != "comment" and _top_level(c).type not in _HOISTED
+            and _identifiers(c, data) & names]
+    if not uses or any(_identifiers(c, data) & reads for c in children[uses[0]:] if c.type != "comment"):
         return at
-    row = statements[first].start_point[0]
-    while row > 0 and _is_comment(lines[row - 1]) and not is_blank(lines[row - 1]):
-        row -= 1
+    k = uses[0]
+    row = children[k].start_point[0]
+    before = [c for c in children[:k] if c.type != "comment"]
+    if before and before[-1].end_point[0] >= row:
+        return at  # two statements on one row
+    while before and k > 0 and children[k - 1].type == "comment" and children[k - 1].end_point[0] == row - 1 \
+            and children[k - 1].start_point[0] > before[-1].end_point[0]:
+        k -= 1
+        row = children[k].start_point[0]
     return row
 
 

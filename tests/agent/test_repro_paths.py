@@ -60,16 +60,23 @@ def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_it
     assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none
 
 
-def test_mocha_s_configuration_gives_its_spec_when_its_command_gives_none():
-    files = {".mocharc.yml": "spec:\n  - 'spec/unit/**/*.spec.js'\n  - spec/other\nrecursive: true\n",
-             "package.json": '{"mocha": {"spec": "tests"}}', "cfg/m.json": '{"spec": "./checks/"}', "bad.json": "{ // a comment"}
-    read = files.get
-    assert mocha_config_spec([], read) == ["spec/unit/**/*.spec.js", "spec/other"]  # .mocharc.yml before package.json
-    assert mocha_config_spec([], {"package.json": files["package.json"]}.get) == ["tests"]
-    assert mocha_config_spec(["--config", "cfg/m.json"], read) == ["checks"]
-    assert mocha_config_spec(["--config=bad.json"], read) == [] and mocha_config_spec([], {}.get) == []
-    assert mocha_config_spec(["--config", "../../etc/x.json"], read) == []  # outside the package: not read
+def test_mocha_s_configuration_gives_its_spec_as_mocha_reads_it():
+    rc = {".mocharc.yml": "spec:\n  - 'spec/unit/**/*.spec.js'\n  - spec/other\nrecursive: true\n",
+          ".mocharc.json": '// a comment\n{"spec": "ignored"}', "package.json": '{"mocha": {"spec": "tests"}}',
+          "cfg/m.json": '{"spec": "./checks/"}', "cfg/n.json": '{"spec": "last"}', "bad.json": "{ nope"}
+    read = rc.get
+    # .mocharc.yml comes before .mocharc.json in mocha's order, and package.json's mocha is read with it
+    assert mocha_config_spec([], read) == ["spec/unit/**/*.spec.js", "spec/other", "tests"]
+    assert mocha_config_spec([], {".mocharc.json": rc[".mocharc.json"]}.get) == ["ignored"]  # its comment line aside
+    assert mocha_config_spec(["--config", "cfg/m.json", "--config=cfg/n.json", "--no-package"], read) == ["last"]  # the last
+    assert mocha_config_spec(["--no-config"], read) == ["tests"] and mocha_config_spec(["--config=bad.json", "--no-package"], read) == []
+    assert mocha_config_spec([], {".mocharc.js": "module.exports = {}", **rc}.get) == []  # a JavaScript one is mocha's: not run
+    assert mocha_config_spec(["--config", "../../etc/x.json", "--no-package"], read) == []  # outside the package: not read
+    assert mocha_config_spec([], {}.get) == []
     tree = ["lib/a.js", "spec/unit/a.spec.js", "test/old.js"]
     found = node_repro_spot(recipe(("mocha", [])), tree, "test_supercoder_repro.py", "supercoder repro", read)
     assert found.path == "spec/unit/supercoder_repro.spec.js"  # not test/, mocha's default, which its configuration replaces
+    # the command's spec first; where it cannot take the file, the configuration's (mocha runs both)
     assert node_repro_spot(recipe(("mocha", ["test"])), tree, "supercoder_repro.py", "supercoder repro", read).path == "test/supercoder_repro.js"
+    assert node_repro_spot(recipe(("mocha", ["lib/a.js"])), tree, "supercoder_repro.py", "supercoder repro", read).path == (
+        "spec/unit/supercoder_repro.spec.js")

@@ -98,6 +98,23 @@ def test_a_new_binding_goes_above_the_first_statement_that_names_it():
     late = src.replace("function twice", "const C = 3\n\nfunction twice")
     out = edit({"src/index.js": late}, Edit(path="src/index.js", unit="LIMIT", code="const LIMIT = C + 1\n"))
     assert out.endswith("}\n\nconst LIMIT = C + 1\n")
+    # the comment above goes with the statement, whatever its lines start with
+    block = "const A = 1\n/*\n  B needs it\n*/\nconst B = LIMIT\n\nfunction f() {}\n"
+    out = edit({"src/index.js": block}, Edit(path="src/index.js", unit="LIMIT", code="const LIMIT = 2\n"))
+    assert out == "const A = 1\n\nconst LIMIT = 2\n\n/*\n  B needs it\n*/\nconst B = LIMIT\n\nfunction f() {}\n"
+    # where it would move above something it reads (changed, or an enum), or a statement sharing its row, it stays
+    for path, src, code in (("src/index.js", "const d = {}\nconst B = LIMIT\nd.limit = 5\nfunction g() {}\n", "const LIMIT = d.limit\n"),
+                            ("src/index.ts", "const B = LIMIT\nenum Color { Red }\nfunction g() {}\n", "const LIMIT = Color.Red\n"),
+                            ("src/index.js", "const A = 1; const B = LIMIT\nfunction g() {}\n", "const LIMIT = 2\n")):
+        result = apply_edits({path: src}.__getitem__, [Edit(path=path, unit="LIMIT", code=code)], lint=False)
+        assert result.files[path].endswith("function g() {}\n\n" + code), result.files[path]
+    # a use in a function declaration's body is not one: it runs later
+    lazy = "function f() {\n  return LIMIT\n}\nconst B = 1\nfunction g() {}\n"
+    assert edit({"src/index.js": lazy}, Edit(path="src/index.js", unit="LIMIT", code="const LIMIT = 2\n")).endswith("function g() {}\n\nconst LIMIT = 2\n")
+    # the comments heading a file stay first
+    head = "/// <reference types=\"node\" />\n// @ts-check\nconst B = LIMIT\n\nfunction f() {}\n"
+    assert edit({"src/index.js": head}, Edit(path="src/index.js", unit="LIMIT", code="const LIMIT = 2\n")).startswith(
+        "/// <reference types=\"node\" />\n// @ts-check\n\nconst LIMIT = 2\n\nconst B = LIMIT\n")
     # a function is hoisted: it goes after the last function, as before
     out = edit({"src/index.js": src}, Edit(path="src/index.js", unit="LIMIT", code="function LIMIT() {\n  return 1\n}\n"))
     assert out.endswith("}\n\nfunction LIMIT() {\n  return 1\n}\n")
