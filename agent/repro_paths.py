@@ -51,6 +51,11 @@ def _beside_file_tests(runners: list[str], files: list[str], stem: str) -> Repro
     return ReproSpot(str(PurePosixPath(folder) / (stem + suffix)), runners[0], siblings)
 
 
+def _spec_path(spec: str) -> str:
+    """A spec as the tree's paths are written (`./test/` -> test); "." is the top."""
+    return spec.removeprefix("./").rstrip("/") or "."
+
+
 def mocha_specs(args: list[str]) -> list[str]:
     """The files, folders and globs a mocha command names (its positional arguments and `--spec`'s);
     "." is the package's top."""
@@ -66,7 +71,7 @@ def mocha_specs(args: list[str]) -> list[str]:
             out.append(arg.split("=", 1)[1])
         elif not arg.startswith("-") and arg != "--":
             out.append(arg)
-    return [s.removeprefix("./").rstrip("/") or "." for s in out if s.strip()]
+    return [_spec_path(s) for s in out if s.strip()]
 
 
 def _spec_spot(spec: str, folders: set[str]) -> tuple[str, str] | None:
@@ -114,7 +119,7 @@ def _specs_of(path: str, text: str, key: str | None = None) -> list[str]:
         config = config.get(key) if isinstance(config, dict) else None
     spec = config.get("spec") if isinstance(config, dict) else None
     specs = [spec] if isinstance(spec, str) else spec if isinstance(spec, list) else []
-    return [s.removeprefix("./").rstrip("/") or "." for s in specs if isinstance(s, str) and s.strip()]
+    return [_spec_path(s) for s in specs if isinstance(s, str) and s.strip()]
 
 
 def _inside(path: str) -> bool:

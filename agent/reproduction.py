@@ -99,10 +99,7 @@ def _example(ws: Workspace, siblings: list[str], chars: int) -> tuple[str, str]:
     """The first of the package's tests beside the reproduction test that declares a test (a
     folder may hold helpers too): its path and the start of its text; ("", "") if none does."""
     for sibling in siblings:
-        try:
-            text = (ws.path / sibling).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _DECLARES_TEST.search(text):
+        text = _read(ws, sibling)
+        if text is not None and _DECLARES_TEST.search(text):
             return sibling, text[:chars]
     return "", ""

@@ -205,9 +205,9 @@ def _before_first_use(path: str, text: str, code: str, at: int) -> int:
     reads = set().union(*(_identifiers(c, new_data) for c in new)) - names
     data = text.encode("utf-8")
     children = [c for c in _root(path, text).named_children if c.start_point[0] < at]
-    uses = [k for k, c in enumerate(children) if c.type != "comment" and _top_level(c).type not in _HOISTED
-            and _identifiers(c, data) & names]
-    if not uses or any(_identifiers(c, data) & reads for c in children[uses[0]:] if c.type != "comment"):
+    named = [set() if c.type == "comment" else _identifiers(c, data) for c in children]  # each statement walked once
+    uses = [k for k, c in enumerate(children) if _top_level(c).type not in _HOISTED and named[k] & names]
+    if not uses or any(ids & reads for ids in named[uses[0]:]):
         return at
     k = uses[0]
     row = children[k].start_point[0]
