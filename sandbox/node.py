@@ -3,7 +3,7 @@ package.json: Node and npm from a Debian suite (`sandbox.node_suite`), its depen
 `npm ci` from its lockfile, else by `npm install` as published before the commit's date (the
 analogue of the Python environments' dated installs), and the test runs its `scripts.test`
 makes (`npm run` followed), each by a runner whose results can be read from a report (jest,
-vitest, mocha). What runs no such runner (a linter, a browser runner) is left out, and said."""
+vitest, mocha, Node's own `node --test`). What runs no such runner (a linter, a browser runner) is left out, and said."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sandbox.base import SandboxError, git
 from sandbox.config import SandboxConfig
-from sandbox.npm_scripts import RUNNERS, scripted_runs
+from sandbox.npm_scripts import RUNNER_NAMES, scripted_runs
 from sandbox.pythons import commit_date, pin_date
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import show
@@ -56,10 +56,9 @@ def is_node_project(clone: Path, commit: str, cfg: SandboxConfig) -> bool:
 
 def no_runs(test: str) -> str:
     """Why a package's tests cannot be run by the sandbox's own runners."""
-    runners = ", ".join(sorted(set(RUNNERS.values())))
     if not test or NPM_DEFAULT_TEST in test:
         return "package.json has no test script"
-    return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({runners})"
+    return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({RUNNER_NAMES})"
 
 
 def install_commands(locked: str | None, before: str | None) -> list[str]:

@@ -2,8 +2,9 @@
 them: jest's by test file (`test/a.test.js`, the file's own status) and `file:title` (a test's
 own title, its describe blocks aside); mocha's by full title (its describe blocks and title,
 space-separated), and by its own title alone as an alias for grading, since that benchmark
-names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines).
-Whatever cannot be read counts as failed (TestResults.status)."""
+names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines);
+Node's built-in runner's (`node --test`) as jest's, from the lines of our own reporter
+(sandbox/node_test_reporter.cjs). Whatever cannot be read counts as failed (TestResults.status)."""
 
 from __future__ import annotations
 
@@ -135,6 +136,49 @@ def parse_mocha_xunit(text: str, roots: list[str] | None = None) -> TestResults:
     hooked = any(_HOOK.match(t) and "failed" in found for t, found in titles.items())
     aliases = {} if hooked else {t: max(found, key=RANK.__getitem__) for t, found in titles.items() if t not in statuses}
     return TestResults(statuses=statuses, failures=failures, aliases=aliases, source="junit")
+
+
+_CONSEQUENCES = {"subtestsFailed", "cancelled"}  # Node's failure types of what failed because something else did
+
+
+def _node_failure(error: dict, roots: list[str]) -> Failure:
+    """What our reporter says of a failed test of Node's runner: what it threw, its first line,
+    and the first frame of the package's own code in its stack."""
+    found = _failure(str(error.get("stack") or ""), roots)
+    return Failure(kind=str(error.get("kind") or ""), where=found.where, message=_first_line(str(error.get("message") or "")))
+
+
+def parse_node_test(text: str, roots: list[str]) -> TestResults:
+    """The JSON lines of our reporter for `node --test`: each test by `file:title` (its own
+    title), each file by the worst of what ran in it; a suite (`describe`) is no test, but its
+    own failure (a hook's) fails its file. A file that could not be loaded is reported as a test
+    named by its path: its file fails, with no test of it. A file's failure is the first cause
+    reported in it."""
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            file, name, status = event["file"], str(event["name"]), event["status"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return TestResults(source="json", problem=f"line {n} of node's test report does not parse: {exc}")
+        if status not in ("passed", "failed", "skipped") or not file:
+            return TestResults(source="json", problem=f"line {n} of node's test report names no file or status")
+        path = _relative(str(file), roots)
+        loading = event.get("nesting") == 0 and _relative(name, roots) == path
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        failure = _node_failure(error, roots) if status == "failed" else None
+        # What failed in a file first: not a parent whose subtests failed, nor a test cancelled by a failed hook.
+        own = failure is not None and error.get("failureType") not in _CONSEQUENCES
+        file_status: TestStatus = "failed" if own or (failure is not None and not event.get("suite")) else "passed"
+        keep_worst(statuses, path, file_status)
+        if own and path not in failures:
+            failures[path] = failure.model_copy(update={"collection": loading})
+        if not event.get("suite") and not loading and keep_worst(statuses, f"{path}:{name}", status) and failure is not None:
+            failures[f"{path}:{name}"] = failure
+    return TestResults(statuses=statuses, failures=failures, source="json")
 
 
 def merge(parts: list[TestResults]) -> TestResults:

@@ -1,5 +1,6 @@
 """Run a Node environment's test runs in a sandbox, each after the build steps before it and
-with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit), and
+with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit, our
+own JSON lines for Node's built-in runner, whose reporter is written into the tree first), and
 read them as one result. A run's exit status must agree with its report; no report, a
 disagreement or a run cut short, in any run, means every test failed.
 
@@ -9,15 +10,18 @@ tests a plan names are among what they report."""
 from __future__ import annotations
 
 import shlex
+from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.node_results import merge, parse_jest, parse_mocha_xunit
-from sandbox.npm_scripts import RUNNERS
+from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test
+from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
 from sandbox.results import failing_tests
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
+NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
+_EXT = {"mocha": "xml", "node": "jsonl"}  # a report's file ending by runner (else json)
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
@@ -31,6 +35,8 @@ _DROP = {
     "mocha": ({"--bail", "-b", "--watch", "-w", "--forbid-only"},
               {"--reporter", "-R", "--reporter-options", "--reporter-option", "-O"},
               ("--reporter=", "--reporter-options=", "--reporter-option=")),
+    "node": ({"--watch", "--experimental-test-coverage"}, {"--test-reporter", "--test-reporter-destination"},
+             ("--test-reporter=", "--test-reporter-destination=", "--watch=")),
 }
 
 
@@ -60,6 +66,9 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     elif run.runner == "vitest":  # its JSON report is jest's; `run`: never the watch mode
         args = args[1:] if args[:1] in (["run"], ["watch"], ["dev"]) else args
         reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
+    elif run.runner == "node":  # its spec reporter to the log, ours to the report
+        reporting = ["--test-reporter=spec", "--test-reporter-destination=stdout",
+                     f"--test-reporter=./{NODE_REPORTER}", f"--test-reporter-destination={report}"]
     else:
         reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
@@ -82,13 +91,15 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
     one. `root` is the tree's folder as the runners see it (jest names files by absolute path)."""
     if not runs:
         raise SandboxError(f"the package's scripts run no test runner whose report SuperCoder reads "
-                           f"({', '.join(sorted(set(RUNNERS.values())))}): give its test command instead (supercoder repair --test-cmd ...)")
+                           f"({RUNNER_NAMES}): give its test command instead (supercoder repair --test-cmd ...)")
     real = sb.run("pwd -P").output.strip()  # jest names files by their real path (a symlinked TMPDIR)
     roots = list(dict.fromkeys(r for r in (root, real) if r))
     outputs, parts, done = [], [], []
     for n, run in enumerate(runs):
-        report = REPORT.format(n=n, ext="xml" if run.runner == "mocha" else "json")
+        report = REPORT.format(n=n, ext=_EXT.get(run.runner, "json"))
         sb.run(f"rm -f {report}")
+        if run.runner == "node":
+            sb.write_file(NODE_REPORTER, resources.files("sandbox").joinpath("node_test_reporter.cjs").read_text())
         result = sb.run(run_command(run, report, env), timeout_s)
         done.append(result)
         outputs.append(f"$ {run.script}: {run.runner}\n{result.output}")
@@ -102,7 +113,8 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        results = parse_mocha_xunit(text, roots) if run.runner == "mocha" else parse_jest(text, roots)
+        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test}.get(run.runner, parse_jest)
+        results = parse(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"
                                                              if results.problem is None else why))

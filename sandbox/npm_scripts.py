@@ -14,6 +14,8 @@ from sandbox.recipes import NodeRun
 
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
            "_mocha": "mocha"}  # a command's file name -> runner
+NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
+RUNNER_NAMES = ", ".join(sorted({*RUNNERS.values(), "node --test"}))  # as errors name them
 COVERAGE = {"nyc", "istanbul", "c8"}  # wrappers that only measure: the runner is run without them
 # Commands that build what the tests import (compiled TypeScript, a bundle), and the script names
 # whose every command does: run before the runs that follow them, so that a patch is tested built.
@@ -89,12 +91,27 @@ def _script_called(words: list[str], scripts: dict) -> tuple[str, list[str]] | N
     return None
 
 
+def _node_test(words: list[str], i: int) -> bool:
+    """Whether the command at `i` is Node's own test runner: `node` with `--test` among the
+    options before any script (`node --import tsx --test test/`, not `node script.js --test`)."""
+    if i >= len(words) or os.path.basename(words[i]) != "node" or NODE_TEST not in words[i + 1:]:
+        return False
+    return not any(_WRAPPER_SCRIPT.search(w) for w in words[i + 1:words.index(NODE_TEST, i + 1)])
+
+
+def runner_of(words: list[str], at: int) -> str:
+    return "node" if _node_test(words, at) else RUNNERS[os.path.basename(words[at])]
+
+
 def _runner_at(words: list[str]) -> int | None:
     """Where the runner stands in a command: first (after `npx`), after `node` and its flags
-    (and a wrapper script of the package's own), or anywhere among a coverage tool's words."""
+    (and a wrapper script of the package's own), or anywhere among a coverage tool's words;
+    Node's own runner (`node --test`) where `node` stands."""
     i = 1 if words[:1] == ["npx"] else 0
     if i < len(words) and words[i] in COVERAGE:
-        return next((j for j in range(i + 1, len(words)) if os.path.basename(words[j]) in RUNNERS), None)
+        return next((j for j in range(i + 1, len(words)) if os.path.basename(words[j]) in RUNNERS or _node_test(words, j)), None)
+    if _node_test(words, i):
+        return i
     if i < len(words) and words[i] == "node":
         j = i + 1
         while j < len(words) and words[j].startswith("-"):
@@ -116,7 +133,7 @@ def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str
     args = words[at + 1:]
     if words[0] in COVERAGE and "--" in args:  # `istanbul cover _mocha --report x -- <mocha's own arguments>`
         args = args[args.index("--") + 1:]
-    return NodeRun(runner=RUNNERS[os.path.basename(words[at])], script=script, env=env, command=command, args=args,
+    return NodeRun(runner=runner_of(words, at), script=script, env=env, command=command, args=args,
                    before=before)
 
 

@@ -25,6 +25,8 @@ def test_a_jest_or_vitest_test_goes_beside_most_of_the_package_tests_and_is_know
         "test/supercoder_repro.test.js", "jest", ["test/parse.test.js", "test/utc.test.js"])
     assert spot(["src/a.ts", "src/a.spec.ts", "src/b.spec.ts"], ("vitest", [])) == ReproSpot(
         "src/supercoder_repro.spec.ts", "vitest", ["src/a.spec.ts", "src/b.spec.ts"])
+    assert spot(FILES, ("node", ["--test", "test/"])) == ReproSpot(  # node --test: its results name files too
+        "test/supercoder_repro.test.js", "node", ["test/parse.test.js", "test/utc.test.js"])
     assert "no .test or .spec file" in spot(["src/index.js", "test/helpers.js"], ("jest", []))
     assert "one kind of runner" in spot(FILES, ("jest", []), ("mocha", []))  # a file of one is no test of the other's
 

@@ -73,6 +73,10 @@ def test_a_node_reproduction_test_is_kept_by_its_own_failing_tests(tmp_path):
     assert "fails on its own ReferenceError" in ask()
     failures = {f"{path}:keeps the offset": Failure(kind="ReferenceError", where="", message="parse is not defined")}
     assert "fails on its own ReferenceError" in ask()  # raised where the report does not say: it may be the test's own
+    failures = {}
+    node = reproduction_plan("the offset is lost", ws, Localization(files=[], units=[]), TestPlan(), settings, model, trial,
+                             recipe("node"), ["test/parse.test.js", "src/parse.js"])
+    assert node[2] == [f"{path}:keeps the offset"] and "node:test (Node's own test runner) test file" in model.prompts[-1]
     results = {path: "failed"}
     failures = {path: Failure(message="Cannot find module '../src/parse'", collection=True)}
     assert "fails before it runs" in ask()

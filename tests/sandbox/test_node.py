@@ -159,3 +159,26 @@ def test_the_runner_command_reports_to_a_file_and_drops_what_would_change_what_i
     assert run_command(mocha, "r.xml").endswith("mocha --reporter xunit --reporter-options output=r.xml test/")
     after_dashes = NodeRun(runner="mocha", script="test", command=["mocha"], args=["--", "test/a.js"])
     assert run_command(after_dashes, "r.xml").endswith("output=r.xml -- test/a.js")  # the report's options before `--`
+
+
+def test_nodes_own_runner_is_known_by_its_test_option_before_any_script():
+    scripts = {"test": "node --test --test-reporter=dot test/ && npm run ts && npm run cov && npm run notest",
+               "ts": "node --import tsx --test test/*.test.ts", "cov": "c8 --reporter=lcov node --test",
+               "notest": "node scripts/check.js --test"}
+    skipped: list[str] = []
+    runs = scripted_runs(scripts, skipped=skipped)
+    assert [(r.runner, r.command, r.args) for r in runs] == [
+        ("node", ["node"], ["--test", "--test-reporter=dot", "test/"]),
+        ("node", ["node"], ["--import", "tsx", "--test", "test/*.test.ts"]),
+        ("node", ["node"], ["--test"])]  # the coverage tool dropped
+    assert skipped == ["node scripts/check.js --test"]  # a script of its own that takes a --test of its own
+
+
+def test_nodes_own_runner_reports_through_ours_and_keeps_its_own_options():
+    assert kept_args("node", ["--test", "--test-reporter", "tap", "--test-reporter-destination=out.tap", "--watch",
+                              "--import", "tsx", "test/"]) == ["--test", "--import", "tsx", "test/"]
+    run = NodeRun(runner="node", script="test", command=["node"], args=["--test", "--test-reporter=dot", "test/"])
+    assert run_command(run, "r.jsonl").endswith(
+        "node --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./.supercoder-node-reporter.cjs "
+        "--test-reporter-destination=r.jsonl --test test/")
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sandbox.models import Failure, TestResults
-from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit
+from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit, parse_node_test
 from sandbox.node_runner import _disagreement
 
 JEST = {
@@ -140,3 +140,42 @@ def test_a_jest_failure_says_what_was_raised_and_where_in_the_package():
     report = {"testResults": [{"name": "/testbed/test/a.test.mjs", "status": "failed", "assertionResults": [
         {"title": "t", "status": "failed", "failureMessages": [esm]}]}]}
     assert parse_jest(json.dumps(report), ["/testbed"]).failures["test/a.test.mjs:t"].where == "test/a.test.mjs:7"  # native ESM
+
+
+def _node_line(file, name, status, nesting=1, suite=False, error=None) -> str:
+    return json.dumps({"file": file, "name": name, "nesting": nesting, "suite": suite, "status": status, "error": error})
+
+
+def test_nodes_own_runner_names_files_and_file_titles_from_our_reporter():
+    thrown = {"kind": "AssertionError", "message": "Expected values to be strictly equal:\n\n1 !== 2\n", "failureType": "testCodeFailure",
+              "stack": "AssertionError [ERR_ASSERTION]: Expected\n    at TestContext.<anonymous> (/w/test/a.test.js:5:46)\n"
+                       "    at Test.run (node:internal/test_runner/test:796:25)"}
+    subtests = {"kind": "Error", "message": "1 subtest failed", "failureType": "subtestsFailed", "stack": ""}
+    hooked = {"kind": "Error", "message": "hook broke", "failureType": "hookFailed", "stack": "Error: hook broke\n    at x (/w/test/c.test.js:3:9)"}
+    lines = [_node_line("/w/test/a.test.js", "ok", "passed"), _node_line("/w/test/a.test.js", "breaks", "failed", error=thrown),
+             _node_line("/w/test/a.test.js", "parent", "failed", nesting=0, error=subtests),
+             _node_line("/w/test/b.test.js", "works", "passed"), _node_line("/w/test/b.test.js", "group", "passed", 0, suite=True),
+             _node_line("/w/test/b.test.js", "later", "skipped", 0, error=thrown),  # a todo test that fails: the run passes
+             _node_line("/w/test/c.test.js", "under hook", "failed", error={**subtests, "failureType": "cancelled",
+                                                                                          "message": "test did not finish before its parent and was cancelled"}),
+             _node_line("/w/test/c.test.js", "hooks", "failed", 0, suite=True, error=hooked),
+             _node_line("/w/test/d.test.js", "/w/test/d.test.js", "failed", 0, error={"kind": "Error", "message": "test failed",
+                                                                                       "failureType": "testCodeFailure", "stack": ""})]
+    results = parse_node_test("\n".join(lines) + "\n", ["/w"])
+    assert results.problem is None and results.statuses == {
+        "test/a.test.js": "failed", "test/a.test.js:ok": "passed", "test/a.test.js:breaks": "failed", "test/a.test.js:parent": "failed",
+        "test/b.test.js": "passed", "test/b.test.js:works": "passed", "test/b.test.js:later": "skipped",
+        "test/c.test.js": "failed", "test/c.test.js:under hook": "failed", "test/d.test.js": "failed"}
+    assert results.failures["test/a.test.js:breaks"] == Failure(kind="AssertionError", where="test/a.test.js:5",
+                                                                message="Expected values to be strictly equal:")
+    assert results.failures["test/a.test.js"].kind == "AssertionError"  # the file's own failure: its first failed test's
+    assert results.failures["test/c.test.js"].message == "hook broke"
+    assert results.failures["test/d.test.js"].collection  # it could not be loaded: no test of it ran
+
+
+def test_a_node_test_report_that_cannot_be_read_fails_every_test():
+    broken = parse_node_test(_node_line("/w/a.test.js", "ok", "passed") + "\n{not json\n", ["/w"])
+    assert broken.problem and "line 2" in broken.problem and broken.status("a.test.js:ok") == "failed"
+    assert parse_node_test(_node_line(None, "ok", "passed"), ["/w"]).problem
+    assert parse_node_test(_node_line("/w/a.test.js", "ok", "weird"), ["/w"]).problem
+

@@ -100,6 +100,28 @@ def test_a_vitest_package_on_the_local_backend(tmp_path):
     assert judge(before, after).validated and again.statuses == before.statuses
 
 
+def test_a_node_test_package_in_docker(tmp_path):
+    """Node's own runner (the suite's Node 18): our reporter names each test's file, which its
+    TAP and JUnit reporters do not for a test that passes."""
+    test = ("const { describe, it } = require('node:test')\nconst assert = require('node:assert')\n"
+            "const { add } = require('../src/calc')\n\n"
+            "describe('calc', () => {\n  it('adds', () => { assert.strictEqual(add(2, 3), 5) })\n"
+            "  it('adds zero', () => { assert.strictEqual(add(2, 0), 2) })\n  it('someday', { skip: true }, () => {})\n})\n")
+    files = {"package.json": _package({"test": "node --test --test-reporter=dot test/"}, {}), "src/calc.js": CALC,
+             "test/calc.test.js": test}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert [(r.runner, r.command, r.args) for r in env.recipe.node_runs] == [("node", ["node"], ["--test", "--test-reporter=dot", "test/"])]
+    assert before.statuses == {"test/calc.test.js": "failed", "test/calc.test.js:adds": "failed",
+                               "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped"}, before.problem
+    failure = before.failures["test/calc.test.js:adds"]
+    assert (failure.kind, failure.where) == ("AssertionError", "test/calc.test.js:6"), failure
+    assert "adds zero" in before.output  # the spec reporter's lines, for the log
+    assert after.statuses.get("test/calc.test.js") == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    verdict = judge(before, after)
+    assert verdict.validated and set(verdict.fixed) == {"test/calc.test.js", "test/calc.test.js:adds"}
+    assert again.statuses == before.statuses
+
+
 def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace

@@ -424,3 +424,30 @@ def test_a_mocha_package_without_named_tests_is_validated_in_docker_by_a_reprodu
     # (a title that ends as a file name does is no file to put the test beside)
     assert baseline["run"]["statuses"] == {"Calc subtracts in calc.js": "passed", "supercoder repro adds": "failed"}
     assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]
+
+
+def test_a_node_test_package_is_validated_in_docker_by_a_reproduction_test_beside_its_tests(fake_openai, tmp_path, capsys):
+    """Node's own runner (`node --test`): our reporter names each test's file, so the model's test
+    goes beside the package's and is known by its file."""
+    from fakes.repos import CALC_JS, commit_files
+
+    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
+                                                    "scripts": {"test": "node --test test/"}}),
+             "test/calc.test.js": "const test = require('node:test')\nconst assert = require('node:assert')\n"
+                                  "const Calc = require('../src/calc')\n\ntest('subtracts', () => { assert.strictEqual(new Calc().sub(3, 1), 2) })\n"}
+    repo, _ = commit_files(tmp_path / "calc-node", files)
+    seen: list[str] = []
+    edits = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
+    repro = ("```js\nconst test = require('node:test')\nconst assert = require('node:assert')\nconst Calc = require('../src/calc')\n\n"
+             "test('adds', () => { assert.strictEqual(new Calc().add(1, 2), 3) })\n```")
+    fake_openai.responder = lambda body: repro if "reproduces an issue" in body["messages"][-1]["content"] else edits(body)
+    args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--set", "editing.temperatures=[0.0]")]
+    code, out, err = run(capsys, args)
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "validated", err
+    baseline = json.loads((Path(result["run_dir"]) / "baseline.json").read_text())
+    path = "test/supercoder_repro.test.js"
+    assert baseline["source"] == "reproduction" and list(baseline["plan"]["extra_files"]) == [path]
+    assert baseline["run"]["statuses"] == {"test/calc.test.js": "passed", "test/calc.test.js:subtracts": "passed",
+                                           path: "failed", f"{path}:adds": "failed"}
+    assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]
