@@ -38,6 +38,7 @@ RUN_FILE_OPTIONS = {
     "jest": {"-c", "--config", "--setupFiles", "--setupFilesAfterEnv", "--globalSetup", "--globalTeardown"},
     "vitest": {"-c", "--config", "--globalSetup"},
     "mocha": {"--config", "-r", "--require", "--file"},
+    "node": {"-r", "--require", "--import"},
 }
 
 

@@ -96,8 +96,10 @@ def test_a_package_json_may_change_but_not_how_its_tests_run():
 
 def test_files_the_test_runs_name_are_protected():
     package = json.dumps({"scripts": {"test": "mocha -c --require ./support/env.js --file setup --exclude 'src/**/*.js' test/"
-                                              " --require src/register.js && jest --config=config/jest.json -c jest.b.js"}})
-    assert run_files(_runs(package_tests(package))) == ["support/env.js", "setup", "config/jest.json", "jest.b.js"]  # not src/register.js
+                                              " --require src/register.js && jest --config=config/jest.json -c jest.b.js"
+                                              " && node --import ./hooks.mjs --test"}})
+    assert run_files(_runs(package_tests(package))) == ["support/env.js", "setup", "config/jest.json", "jest.b.js",
+                                                        "hooks.mjs"]  # not src/register.js
     for path in ("support/env.js", "setup.js", "config/jest.json", "jest.b.js"):
         tree = _Tree({"package.json": package}, {})
         assert apply_guarded(tree, _diff(path)) == f"the patch changes {path} (a file the package's test runs name)"

@@ -163,13 +163,13 @@ def test_the_runner_command_reports_to_a_file_and_drops_what_would_change_what_i
 
 def test_nodes_own_runner_is_known_by_its_test_option_before_any_script():
     scripts = {"test": "node --test --test-reporter=dot test/ && npm run ts && npm run cov && npm run notest",
-               "ts": "node --import tsx --test test/*.test.ts", "cov": "c8 --reporter=lcov node --test",
+               "ts": "node --import tsx --require ./test/setup.js --test test/*.test.ts", "cov": "c8 --reporter=lcov node --test",
                "notest": "node scripts/check.js --test"}
     skipped: list[str] = []
     runs = scripted_runs(scripts, skipped=skipped)
     assert [(r.runner, r.command, r.args) for r in runs] == [
         ("node", ["node"], ["--test", "--test-reporter=dot", "test/"]),
-        ("node", ["node"], ["--import", "tsx", "--test", "test/*.test.ts"]),
+        ("node", ["node"], ["--import", "tsx", "--require", "./test/setup.js", "--test", "test/*.test.ts"]),
         ("node", ["node"], ["--test"])]  # the coverage tool dropped
     assert skipped == ["node scripts/check.js --test"]  # a script of its own that takes a --test of its own
 
