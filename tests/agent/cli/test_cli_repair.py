@@ -399,55 +399,50 @@ def test_a_javascript_repair_without_named_tests_is_validated_by_a_reproduction_
     assert "supercoder_repro" not in result["patch"] and not (repo / "test/supercoder_repro.test.js").exists()
 
 
-def test_a_mocha_package_without_named_tests_is_validated_in_docker_by_a_reproduction_test(fake_openai, tmp_path, capsys):
-    """mocha's results name no file: the model's test goes in mocha's test folder, inside one
-    describe block whose title its results are known by."""
+def _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files: dict, repro: str) -> tuple[dict, dict]:
+    """The CLI run in Docker on a CALC_JS package with `files`, the model answering `repro` for
+    the reproduction test: its result and its baseline."""
     from fakes.repos import CALC_JS, commit_files
 
-    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
-                                                    "scripts": {"test": "mocha --check-leaks test/"},
-                                                    "devDependencies": {"mocha": "10.2.0"}}),
-             "test/calc.js": "const assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
-                             "describe('Calc', function () {\n  it('subtracts in calc.js', function () { assert.strictEqual(new Calc().sub(3, 1), 2) })\n})\n"}
-    repo, _ = commit_files(tmp_path / "calc-js", files)
+    repo, _ = commit_files(tmp_path / "calc-js", {**CALC_JS, **files})
     seen: list[str] = []
     edits = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
-    repro = ("```js\nconst assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
-             "describe('supercoder repro', function () {\n  it('adds', function () { assert.strictEqual(new Calc().add(1, 2), 3) })\n})\n```")
     fake_openai.responder = lambda body: repro if "reproduces an issue" in body["messages"][-1]["content"] else edits(body)
     args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--set", "editing.temperatures=[0.0]")]
     code, out, err = run(capsys, args)
     result = json.loads(out)
     assert code == 0 and result["status"] == "validated", err
+    assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]
     baseline = json.loads((Path(result["run_dir"]) / "baseline.json").read_text())
-    assert baseline["source"] == "reproduction" and list(baseline["plan"]["extra_files"]) == ["test/supercoder_repro.js"]
+    assert baseline["source"] == "reproduction"
+    return result, baseline
+
+
+def test_a_mocha_package_without_named_tests_is_validated_in_docker_by_a_reproduction_test(fake_openai, tmp_path, capsys):
+    """mocha's results name no file: the model's test goes in mocha's test folder, inside one
+    describe block whose title its results are known by."""
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
+                                         "scripts": {"test": "mocha --check-leaks test/"}, "devDependencies": {"mocha": "10.2.0"}}),
+             "test/calc.js": "const assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
+                             "describe('Calc', function () {\n  it('subtracts in calc.js', function () { assert.strictEqual(new Calc().sub(3, 1), 2) })\n})\n"}
+    repro = ("```js\nconst assert = require('assert')\nconst Calc = require('../src/calc')\n\n"
+             "describe('supercoder repro', function () {\n  it('adds', function () { assert.strictEqual(new Calc().add(1, 2), 3) })\n})\n```")
+    _, baseline = _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files, repro)
+    assert list(baseline["plan"]["extra_files"]) == ["test/supercoder_repro.js"]
     # (a title that ends as a file name does is no file to put the test beside)
     assert baseline["run"]["statuses"] == {"Calc subtracts in calc.js": "passed", "supercoder repro adds": "failed"}
-    assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]
 
 
 def test_a_node_test_package_is_validated_in_docker_by_a_reproduction_test_beside_its_tests(fake_openai, tmp_path, capsys):
     """Node's own runner (`node --test`): our reporter names each test's file, so the model's test
     goes beside the package's and is known by its file."""
-    from fakes.repos import CALC_JS, commit_files
-
-    files = {**CALC_JS, "package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js",
-                                                    "scripts": {"test": "node --test test/"}}),
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js", "scripts": {"test": "node --test test/"}}),
              "test/calc.test.js": "const test = require('node:test')\nconst assert = require('node:assert')\n"
                                   "const Calc = require('../src/calc')\n\ntest('subtracts', () => { assert.strictEqual(new Calc().sub(3, 1), 2) })\n"}
-    repo, _ = commit_files(tmp_path / "calc-node", files)
-    seen: list[str] = []
-    edits = responder([GOOD_JS], seen, files=("src/calc.js",), units=("src/calc.js::Calc.add",))
     repro = ("```js\nconst test = require('node:test')\nconst assert = require('node:assert')\nconst Calc = require('../src/calc')\n\n"
              "test('adds', () => { assert.strictEqual(new Calc().add(1, 2), 3) })\n```")
-    fake_openai.responder = lambda body: repro if "reproduces an issue" in body["messages"][-1]["content"] else edits(body)
-    args = [a if a != "local" else "docker" for a in _args(repo, fake_openai, tmp_path, "--set", "editing.temperatures=[0.0]")]
-    code, out, err = run(capsys, args)
-    result = json.loads(out)
-    assert code == 0 and result["status"] == "validated", err
-    baseline = json.loads((Path(result["run_dir"]) / "baseline.json").read_text())
+    _, baseline = _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files, repro)
     path = "test/supercoder_repro.test.js"
-    assert baseline["source"] == "reproduction" and list(baseline["plan"]["extra_files"]) == [path]
+    assert list(baseline["plan"]["extra_files"]) == [path]
     assert baseline["run"]["statuses"] == {"test/calc.test.js": "passed", "test/calc.test.js:subtracts": "passed",
                                            path: "failed", f"{path}:adds": "failed"}
-    assert "supercoder_repro" not in result["patch"] and "+    return round(a + b)" in result["patch"]
