@@ -16,7 +16,7 @@ import yaml
 from sandbox.recipes import EnvRecipe
 from sandbox.selection import SCRIPT_TEST
 
-FILE_RUNNERS = ("jest", "vitest", "node")  # their results name each test's file: a kept test is known by it
+FILE_RUNNERS = ("jest", "vitest", "node", "tap")  # their results name each test's file: a kept test is known by it
 # mocha's options that take a value: what follows them is no spec (`--spec`'s value is one)
 _MOCHA_VALUED = {"--require", "-r", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--ui", "-u",
                  "--timeout", "-t", "--slow", "-s", "--grep", "-g", "--fgrep", "-f", "--file", "--config", "--package",
@@ -181,4 +181,4 @@ def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite:
         spots = [_in_mocha_spec(run.args, files, stem, mocha_config_spec(run.args, read)) for run in recipe.node_runs]
         found = next((spot for spot in spots if not isinstance(spot, str)), spots[0])
         return found if isinstance(found, str) else replace(found, suite=suite)
-    return f"a reproduction test needs one kind of runner, jest, vitest, node --test or mocha; its runs use {', '.join(runners) or 'none'}"
+    return f"a reproduction test needs one kind of runner, jest, vitest, node --test, tap or mocha; its runs use {', '.join(runners) or 'none'}"

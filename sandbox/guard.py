@@ -29,7 +29,7 @@ TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies bel
 PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pytest", "pyproject.toml": "tool.pytest.ini_options"}
 NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.(config|workspace)\.|vite\.config\.|mocha\.opts$)")
 PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says how its tests run
-REPORTS = re.compile(r"^\.supercoder-(report-\d+\.(json|jsonl|xml)|node-reporter\.cjs)$")  # sandbox.node_runner's reports, its reporter
+REPORTS = re.compile(r"^\.supercoder-(report-\d+\.(json|jsonl|xml|tap)|node-reporter\.cjs)$")  # sandbox.node_runner's reports, its reporter
 
 
 # Options by which a runner's command line names a file it loads (a configuration, a setup module),

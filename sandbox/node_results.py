@@ -4,7 +4,8 @@ own title, its describe blocks aside); mocha's by full title (its describe block
 space-separated), and by its own title alone as an alias for grading, since that benchmark
 names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines);
 Node's built-in runner's (`node --test`) as jest's, from the lines of our own reporter
-(sandbox/node_test_reporter.cjs). Whatever cannot be read counts as failed (TestResults.status)."""
+(sandbox/node_test_reporter.cjs); node-tap's from its raw TAP, as jest's. Whatever cannot be
+read counts as failed (TestResults.status)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import xml.etree.ElementTree as ET
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
+from sandbox.tap_report import Point, read_points
 
 # mocha's name for a failed hook: `"before all" hook`, `... hook: its name`, `... hook for "t"`, `... hook in "{root}"`
 _HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook(?:$|: | for "| in ")')
@@ -179,6 +181,52 @@ def parse_node_test(text: str, roots: list[str]) -> TestResults:
         if not event.get("suite") and not loading and keep_worst(statuses, f"{path}:{name}", status) and failure is not None:
             failures[f"{path}:{name}"] = failure
     return TestResults(statuses=statuses, failures=failures, source="json")
+
+
+def _tap_status(point: Point) -> TestStatus:
+    if point.directive:  # skipped, or a todo (whose failure fails nothing)
+        return "skipped"
+    return "passed" if point.ok else "failed"
+
+
+def _tap_failure(point: Point, roots: list[str]) -> Failure:
+    """Where node-tap says an assertion failed (`at:` gives `file` and `line`, or from tap 18
+    `fileName` and `lineNumber`), what was thrown (`type`), and its description."""
+    at = point.diagnostics.get("at")
+    at = at if isinstance(at, dict) else {}
+    file, line = at.get("file") or at.get("fileName"), at.get("line") or at.get("lineNumber")
+    where = f"{_relative(str(file), roots)}:{line}" if file and line and _packages(str(file)) else ""
+    kind = point.diagnostics.get("type")
+    return Failure(kind=kind if isinstance(kind, str) else "", where=where, message=point.name[:300])
+
+
+def parse_tap(text: str, roots: list[str]) -> TestResults:
+    """node-tap's raw TAP: each test file is a subtest of the run, named by its path, and each of
+    its subtests and top-level assertions a test, `file:title`; deeper points fail their test.
+    A failed test's failure is its first failed assertion's; a file that failed with no test of
+    it failed to run. The TAP of a file comes before the point that names it."""
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    tests: list[tuple[Point, Point | None]] = []  # a file's tests so far, each with its first failed assertion
+    deeper: Point | None = None
+    for point in read_points(text):
+        if point.depth >= 2:
+            deeper = deeper or (point if not point.ok and not point.directive and point.diagnostics else None)
+        elif point.depth == 1:
+            tests.append((point, deeper))
+            deeper = None
+        else:
+            path = _relative(point.name, roots)
+            keep_worst(statuses, path, _tap_status(point))
+            for test, inner in tests:
+                if keep_worst(statuses, f"{path}:{test.name}", _tap_status(test)) and _tap_status(test) == "failed":
+                    failures[f"{path}:{test.name}"] = _tap_failure(inner or test, roots)
+            if _tap_status(point) == "failed":
+                first = next((failures[f"{path}:{t.name}"] for t, _ in tests if f"{path}:{t.name}" in failures), None)
+                failures.setdefault(path, first or Failure(message=_first_line(str(point.diagnostics.get("error") or "")),
+                                                           collection=not tests))
+            tests, deeper = [], None
+    return TestResults(statuses=statuses, failures=failures, source="log")
 
 
 def merge(parts: list[TestResults]) -> TestResults:

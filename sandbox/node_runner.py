@@ -1,6 +1,7 @@
 """Run a Node environment's test runs in a sandbox, each after the build steps before it and
 with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit, our
-own JSON lines for Node's built-in runner, whose reporter is written into the tree first), and
+own JSON lines for Node's built-in runner, whose reporter is written into the tree first,
+node-tap's raw TAP), and
 read them as one result. A run's exit status must agree with its report; no report, a
 disagreement or a run cut short, in any run, means every test failed.
 
@@ -14,14 +15,19 @@ from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test
+from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
 from sandbox.results import failing_tests
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
-_EXT = {"mocha": "xml", "node": "jsonl"}  # a report's file ending by runner (else json)
+_EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap"}  # a report's file ending by runner (else json)
+# node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
+# option of the version installed (18 renamed it).
+_TAP_COVERAGE = ("tap_coverage=$(node -p " + shlex.quote("parseInt(require('./node_modules/tap/package.json').version) >= 18"
+                                                         " ? '--disable-coverage' : '--no-coverage'")
+                 + " 2>/dev/null || echo --no-coverage)")
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
@@ -37,6 +43,12 @@ _DROP = {
               ("--reporter=", "--reporter-options=", "--reporter-option=")),
     "node": ({"--watch", "--experimental-test-coverage"}, {"--test-reporter", "--test-reporter-destination"},
              ("--test-reporter=", "--test-reporter-destination=", "--watch=")),
+    "tap": ({"--coverage", "--cov", "--no-coverage", "--no-cov", "--disable-coverage", "--check-coverage", "--100", "-b", "--bail",
+             "-w", "--watch", "--allow-incomplete-coverage", "--allow-empty-coverage"},
+            {"-R", "--reporter", "-o", "--output-file", "-d", "--output-dir", "-r", "--reporter-arg", "--coverage-report",
+             "--reporter-file"},
+            ("--reporter=", "--output-file=", "--output-dir=", "--reporter-arg=", "--coverage-report=", "--reporter-file=",
+             "--check-coverage=", "--branches=", "--lines=", "--functions=", "--statements=", "-R", "-o", "-d")),  # `-Rspec`
 }
 
 
@@ -66,6 +78,8 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     elif run.runner == "vitest":  # its JSON report is jest's; `run`: never the watch mode
         args = args[1:] if args[:1] in (["run"], ["watch"], ["dev"]) else args
         reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
+    elif run.runner == "tap":  # TAP to the log and, raw, to the report
+        reporting = ["-R", "tap", "-o", report]
     elif run.runner == "node":  # its spec reporter to the log, ours to the report
         reporting = ["--test-reporter=spec", "--test-reporter-destination=stdout",
                      f"--test-reporter=./{NODE_REPORTER}", f"--test-reporter-destination={report}"]
@@ -73,7 +87,11 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
         reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
     words = " ".join(q(w) for w in [*run.command, *reporting, *args])
-    return " && ".join(['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before, f"{variables + ' ' if variables else ''}{words}"])
+    first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
+    if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
+        first.append(_TAP_COVERAGE)
+        words = " ".join([*map(q, run.command), '"$tap_coverage"', *map(q, [*reporting, *args])])
+    return " && ".join([*first, f"{variables + ' ' if variables else ''}{words}"])
 
 
 def _disagreement(runner: str, exit_code: int | None, results: TestResults) -> str | None:
@@ -113,7 +131,7 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test}.get(run.runner, parse_jest)
+        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test, "tap": parse_tap}.get(run.runner, parse_jest)
         results = parse(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"

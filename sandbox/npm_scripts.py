@@ -13,7 +13,7 @@ import shlex
 from sandbox.recipes import NodeRun
 
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
-           "_mocha": "mocha"}  # a command's file name -> runner
+           "_mocha": "mocha", "tap": "tap"}  # a command's file name -> runner (tap: node-tap)
 NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
 _NODE_VALUED = {"-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "--conditions", "-C"}  # node's options that take a value
 RUNNER_NAMES = ", ".join(sorted({*RUNNERS.values(), "node --test"}))  # as errors name them

@@ -182,3 +182,12 @@ def test_nodes_own_runner_reports_through_ours_and_keeps_its_own_options():
         "node --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./.supercoder-node-reporter.cjs "
         "--test-reporter-destination=r.jsonl --test test/")
 
+
+def test_node_tap_reports_raw_tap_without_measuring_coverage():
+    [run] = scripted_runs({"test": "nyc --reporter=lcov tap --100 -Rspec -o out.tap --lines=90 test/*.js"})
+    assert (run.runner, run.command) == ("tap", ["tap"])
+    assert kept_args("tap", run.args) == ["test/*.js"]
+    command = run_command(run, "r.tap")
+    assert command.endswith("""tap "$tap_coverage" -R tap -o r.tap 'test/*.js'""")
+    assert "tap_coverage=$(node -p " in command and "--disable-coverage" in command  # tap 18 renamed --no-coverage
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sandbox.models import Failure, TestResults
-from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit, parse_node_test
+from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
 from sandbox.node_runner import _disagreement
 
 JEST = {
@@ -178,4 +178,61 @@ def test_a_node_test_report_that_cannot_be_read_fails_every_test():
     assert broken.problem and "line 2" in broken.problem and broken.status("a.test.js:ok") == "failed"
     assert parse_node_test(_node_line(None, "ok", "passed"), ["/w"]).problem
     assert parse_node_test(_node_line("/w/a.test.js", "ok", "weird"), ["/w"]).problem
+
+
+# node-tap's raw TAP, as tap 16 writes it (tap 18 and later name `at:`'s fields fileName and lineNumber)
+TAP16 = """TAP version 13
+# Subtest: test/a.js
+    # Subtest: group
+        ok 1 - one is one
+        not ok 2 - one is two
+          ---
+          at:
+            line: 2
+            file: test/a.js
+          stack: |
+            Test.<anonymous> (test/a.js:2:55)
+          ...
+        1..2
+    not ok 1 - group # time=33.867ms
+    noise
+    # Subtest: throws
+        not ok 1 - boom
+          ---
+          at:
+            lineNumber: 7
+            fileName: /w/test/a.js
+          type: TypeError
+          ...
+    not ok 2 - throws # time=17.1ms
+    ok 3 - top level assertion
+    ok 4 - todo one # TODO
+    ok 5 - skipped # SKIP
+not ok 1 - test/a.js # time=43.467ms
+  ---
+  exitCode: 1
+  ...
+# Subtest: test/b.js
+    ok 1 - passes
+ok 2 - test/b.js # time=11.9ms
+# Subtest: test/c.js
+    1..0 # no tests found
+not ok 3 - test/c.js # time=331.7ms
+  ---
+  exitCode: 1
+  ...
+"""
+
+
+def test_node_tap_names_files_and_their_tests():
+    results = parse_tap(TAP16, ["/w"])
+    assert results.problem is None and results.statuses == {
+        "test/a.js": "failed", "test/a.js:group": "failed", "test/a.js:throws": "failed", "test/a.js:top level assertion": "passed",
+        "test/a.js:todo one": "skipped", "test/a.js:skipped": "skipped", "test/b.js": "passed", "test/b.js:passes": "passed",
+        "test/c.js": "failed"}
+    assert results.failures["test/a.js:group"] == Failure(where="test/a.js:2", message="one is two")  # its failed assertion's
+    assert results.failures["test/a.js:throws"] == Failure(kind="TypeError", where="test/a.js:7", message="boom")
+    assert results.failures["test/a.js"] == results.failures["test/a.js:group"]
+    assert results.failures["test/c.js"].collection  # it failed with no test of it: it did not run
+    assert parse_tap("garbage\n", ["/w"]).statuses == {}  # nothing read: the run's exit status decides (sandbox.node_runner)
 

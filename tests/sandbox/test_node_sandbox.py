@@ -122,6 +122,25 @@ def test_a_node_test_package_in_docker(tmp_path):
     assert again.statuses == before.statuses
 
 
+def test_a_node_tap_package_in_docker(tmp_path):
+    """node-tap 16, which fails a run short of full coverage unless told not to measure it; each
+    test file is a subtest of the run, each of its subtests a test."""
+    test = ("const t = require('tap')\nconst { add } = require('../src/calc')\n\n"
+            "t.test('adds', async t => { t.equal(add(2, 3), 5) })\nt.test('adds zero', async t => { t.equal(add(2, 0), 2) })\n"
+            "t.test('someday', { skip: true }, async t => {})\n")
+    files = {"package.json": _package({"test": "tap --100 -R spec test/*.js"}, {"tap": "16.3.10"}),
+             "src/calc.js": CALC + "\nfunction never() {\n  return 0\n}\n", "test/calc.js": test}  # short of full coverage
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert [(r.runner, r.args) for r in env.recipe.node_runs] == [("tap", ["--100", "-R", "spec", "test/*.js"])]
+    assert before.statuses == {"test/calc.js": "failed", "test/calc.js:adds": "failed",
+                               "test/calc.js:adds zero": "passed", "test/calc.js:someday": "skipped"}, (before.problem, before.output[-2500:])
+    assert before.failures["test/calc.js:adds"].where == "test/calc.js:4", before.failures
+    assert after.statuses.get("test/calc.js") == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    verdict = judge(before, after)
+    assert verdict.validated and set(verdict.fixed) == {"test/calc.js", "test/calc.js:adds"}
+    assert again.statuses == before.statuses
+
+
 def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace
