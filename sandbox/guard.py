@@ -19,7 +19,7 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from sandbox.base import Sandbox, SandboxError
-from sandbox.npm_scripts import scripted_runs
+from sandbox.npm_scripts import NODE_FILE_OPTIONS, scripted_runs
 from sandbox.recipes import NodeRun
 from sandbox.runner import JUNIT_FILE
 from sandbox.selection import SOURCE_ROOTS, below_root_tests, is_test_file
@@ -38,7 +38,7 @@ RUN_FILE_OPTIONS = {
     "jest": {"-c", "--config", "--setupFiles", "--setupFilesAfterEnv", "--globalSetup", "--globalTeardown"},
     "vitest": {"-c", "--config", "--globalSetup"},
     "mocha": {"--config", "-r", "--require", "--file"},
-    "node": {"-r", "--require", "--import"},
+    "node": NODE_FILE_OPTIONS,
 }
 
 

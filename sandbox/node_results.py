@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote, urlsplit
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
@@ -140,7 +141,7 @@ def parse_mocha_xunit(text: str, roots: list[str] | None = None) -> TestResults:
     return TestResults(statuses=statuses, failures=failures, aliases=aliases, source="junit")
 
 
-_CONSEQUENCES = {"subtestsFailed", "cancelled"}  # Node's failure types of what failed because something else did
+_CONSEQUENCES = {"subtestsFailed", "cancelledByParent"}  # Node's failure types of what failed because something else did
 
 
 def _node_failure(error: dict, roots: list[str]) -> Failure:
@@ -150,14 +151,21 @@ def _node_failure(error: dict, roots: list[str]) -> Failure:
     return Failure(kind=str(error.get("kind") or ""), where=found.where, message=_first_line(str(error.get("message") or "")))
 
 
+def _unurl(path: str) -> str:
+    """A `file://` URL as its path (Node 18 names an ES module's tests so)."""
+    return unquote(urlsplit(path).path) if path.startswith("file://") else path
+
+
 def parse_node_test(text: str, roots: list[str]) -> TestResults:
     """The JSON lines of our reporter for `node --test`: each test by `file:title` (its own
     title), each file by the worst of what ran in it; a suite (`describe`) is no test, but its
     own failure (a hook's) fails its file. A file that could not be loaded is reported as a test
-    named by its path: its file fails, with no test of it. A file's failure is the first cause
-    reported in it."""
+    named by its path: its file fails, and did not load when it reported no test of its own (a
+    file whose tests ran and that failed after them, with `process.exitCode` or a late error,
+    did). A file's failure is the first cause reported in it."""
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
+    loaded: dict[str, bool] = {}  # whether a file reported a test of its own
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -168,8 +176,8 @@ def parse_node_test(text: str, roots: list[str]) -> TestResults:
             return TestResults(source="json", problem=f"line {n} of node's test report does not parse: {exc}")
         if status not in ("passed", "failed", "skipped") or not file:
             return TestResults(source="json", problem=f"line {n} of node's test report names no file or status")
-        path = _relative(str(file), roots)
-        loading = event.get("nesting") == 0 and _relative(name, roots) == path
+        path = _relative(_unurl(str(file)), roots)
+        loading = event.get("nesting") == 0 and _relative(_unurl(name), roots) == path
         error = event.get("error") if isinstance(event.get("error"), dict) else {}
         failure = _node_failure(error, roots) if status == "failed" else None
         # What failed in a file first: not a parent whose subtests failed, nor a test cancelled by a failed hook.
@@ -177,9 +185,16 @@ def parse_node_test(text: str, roots: list[str]) -> TestResults:
         file_status: TestStatus = "failed" if own or (failure is not None and not event.get("suite")) else "passed"
         keep_worst(statuses, path, file_status)
         if own and path not in failures:
-            failures[path] = failure.model_copy(update={"collection": loading})
-        if not event.get("suite") and not loading and keep_worst(statuses, f"{path}:{name}", status) and failure is not None:
-            failures[f"{path}:{name}"] = failure
+            failures[path] = failure
+        if loading and status == "failed":
+            loaded.setdefault(path, False)
+        elif not event.get("suite") and not loading:
+            loaded[path] = True
+            if keep_worst(statuses, f"{path}:{name}", status) and failure is not None:
+                failures[f"{path}:{name}"] = failure
+    for path, ran in loaded.items():  # a file that failed as a whole and reported no test did not load
+        if not ran and path in failures:
+            failures[path] = failures[path].model_copy(update={"collection": True})
     return TestResults(statuses=statuses, failures=failures, source="json")
 
 

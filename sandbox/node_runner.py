@@ -10,6 +10,7 @@ tests a plan names are among what they report."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from importlib import resources
 
@@ -22,6 +23,8 @@ from sandbox.results import failing_tests
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
+_GLOB = re.compile(r"[*?[]")
+_PLAIN_WORD = re.compile(r"[\w./*?\[\]@+,=:-]+")  # nothing the shell reads but its patterns
 _EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap"}  # a report's file ending by runner (else json)
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
 # option of the version installed (18 renamed it).
@@ -41,8 +44,8 @@ _DROP = {
     "mocha": ({"--bail", "-b", "--watch", "-w", "--forbid-only"},
               {"--reporter", "-R", "--reporter-options", "--reporter-option", "-O"},
               ("--reporter=", "--reporter-options=", "--reporter-option=")),
-    "node": ({"--watch", "--experimental-test-coverage"}, {"--test-reporter", "--test-reporter-destination"},
-             ("--test-reporter=", "--test-reporter-destination=", "--watch=")),
+    "node": ({"--watch", "--experimental-test-coverage", "--test-only", "--test-update-snapshots"},
+             {"--test-reporter", "--test-reporter-destination"}, ("--test-reporter=", "--test-reporter-destination=", "--watch=")),
     "tap": ({"--coverage", "--cov", "--no-coverage", "--no-cov", "--disable-coverage", "--check-coverage", "--100", "-b", "--bail",
              "-w", "--watch", "--allow-incomplete-coverage", "--allow-empty-coverage"},
             {"-R", "--reporter", "-o", "--output-file", "-d", "--output-dir", "-r", "--reporter-arg", "--coverage-report",
@@ -67,6 +70,13 @@ def kept_args(runner: str, args: list[str]) -> list[str]:
     return out
 
 
+def _shell_glob(word: str) -> str:
+    """A file pattern of a `node --test` script, left for the shell to expand as npm's shell did
+    (Node before 21 expands none); one with `**` stays quoted, for Node's own expansion, since
+    npm's `sh` has no recursive `**`: it was written quoted."""
+    return word if _GLOB.search(word) and "**" not in word and _PLAIN_WORD.fullmatch(word) else shlex.quote(word)
+
+
 def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) -> str:
     """The shell command of `run` (its build steps first), its report written to `report`; `env`
     is set first (the script's own variables win). The reporter's options come before the
@@ -86,7 +96,7 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     else:
         reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
-    words = " ".join(q(w) for w in [*run.command, *reporting, *args])
+    words = " ".join([*map(q, [*run.command, *reporting]), *(_shell_glob(w) if run.runner == "node" else q(w) for w in args)])
     first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
     if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
         first.append(_TAP_COVERAGE)

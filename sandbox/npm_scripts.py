@@ -15,7 +15,9 @@ from sandbox.recipes import NodeRun
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
            "_mocha": "mocha", "tap": "tap"}  # a command's file name -> runner (tap: node-tap)
 NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
-_NODE_VALUED = {"-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "--conditions", "-C"}  # node's options that take a value
+NODE_COMMANDS = {"node", "tsx"}  # what runs Node's runner with `--test`
+_SCRIPT_WORD = re.compile(r"\.[cm]?[jt]sx?$")
+NODE_FILE_OPTIONS = {"-r", "--require", "--import", "--loader", "--experimental-loader"}  # node's options that load a file
 RUNNER_NAMES = ", ".join(sorted({*RUNNERS.values(), "node --test"}))  # as errors name them
 COVERAGE = {"nyc", "istanbul", "c8"}  # wrappers that only measure: the runner is run without them
 # Commands that build what the tests import (compiled TypeScript, a bundle), and the script names
@@ -93,13 +95,14 @@ def _script_called(words: list[str], scripts: dict) -> tuple[str, list[str]] | N
 
 
 def _node_test(words: list[str], i: int) -> bool:
-    """Whether the command at `i` is Node's own test runner: `node` with `--test` among the
-    options before any script (`node --require ./setup.js --test test/`, not `node script.js --test`)."""
-    if i >= len(words) or os.path.basename(words[i]) != "node" or NODE_TEST not in words[i + 1:]:
+    """Whether the command at `i` is Node's own test runner: `node` (or tsx, which passes node
+    its options) with `--test` before any script (`node --stack-size 2000 --require ./s.js --test
+    test/`, not `node build.js --test`)."""
+    if i >= len(words) or os.path.basename(words[i]) not in NODE_COMMANDS or NODE_TEST not in words[i + 1:]:
         return False
     before = words[i + 1:words.index(NODE_TEST, i + 1)]
-    scripts = [w for k, w in enumerate(before) if not w.startswith("-") and (k == 0 or before[k - 1] not in _NODE_VALUED)]
-    return not scripts
+    return not any(_SCRIPT_WORD.search(w) and not w.startswith("-") and (k == 0 or before[k - 1] not in NODE_FILE_OPTIONS)
+                   for k, w in enumerate(before))
 
 
 def runner_of(words: list[str], at: int) -> str:

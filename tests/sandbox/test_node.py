@@ -162,21 +162,25 @@ def test_the_runner_command_reports_to_a_file_and_drops_what_would_change_what_i
 
 
 def test_nodes_own_runner_is_known_by_its_test_option_before_any_script():
-    scripts = {"test": "node --test --test-reporter=dot test/ && npm run ts && npm run cov && npm run notest",
-               "ts": "node --import tsx --require ./test/setup.js --test test/*.test.ts", "cov": "c8 --reporter=lcov node --test",
-               "notest": "node scripts/check.js --test"}
+    scripts = {"test": "node --test --test-reporter=dot test/ && npm run ts && npm run cov && npm run notest && npm run tsx",
+               "ts": "node --stack-size 2000 --import tsx --require ./test/setup.js --test test/*.test.ts",
+               "cov": "c8 --reporter=lcov node --test", "notest": "node scripts/check.js --test", "tsx": "tsx --test"}
     skipped: list[str] = []
     runs = scripted_runs(scripts, skipped=skipped)
     assert [(r.runner, r.command, r.args) for r in runs] == [
         ("node", ["node"], ["--test", "--test-reporter=dot", "test/"]),
-        ("node", ["node"], ["--import", "tsx", "--require", "./test/setup.js", "--test", "test/*.test.ts"]),
-        ("node", ["node"], ["--test"])]  # the coverage tool dropped
+        ("node", ["node"], ["--stack-size", "2000", "--import", "tsx", "--require", "./test/setup.js", "--test", "test/*.test.ts"]),
+        ("node", ["node"], ["--test"]),  # the coverage tool dropped
+        ("node", ["tsx"], ["--test"])]
     assert skipped == ["node scripts/check.js --test"]  # a script of its own that takes a --test of its own
 
 
 def test_nodes_own_runner_reports_through_ours_and_keeps_its_own_options():
-    assert kept_args("node", ["--test", "--test-reporter", "tap", "--test-reporter-destination=out.tap", "--watch",
-                              "--import", "tsx", "test/"]) == ["--test", "--import", "tsx", "test/"]
+    assert kept_args("node", ["--test", "--test-reporter", "tap", "--test-reporter-destination=out.tap", "--watch", "--test-only",
+                              "--test-update-snapshots", "--import", "tsx", "test/"]) == ["--test", "--import", "tsx", "test/"]
+    # npm's shell expanded a pattern the script did not quote (Node before 21 expands none); `**` was quoted, for Node's own
+    globbed = NodeRun(runner="node", script="test", command=["node"], args=["--test", "test/*.test.js", "test/**/*.spec.js", "a b"])
+    assert run_command(globbed, "r.jsonl").endswith(" --test test/*.test.js 'test/**/*.spec.js' 'a b'")
     run = NodeRun(runner="node", script="test", command=["node"], args=["--test", "--test-reporter=dot", "test/"])
     assert run_command(run, "r.jsonl").endswith(
         "node --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./.supercoder-node-reporter.cjs "

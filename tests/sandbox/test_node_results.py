@@ -156,21 +156,27 @@ def test_nodes_own_runner_names_files_and_file_titles_from_our_reporter():
              _node_line("/w/test/a.test.js", "parent", "failed", nesting=0, error=subtests),
              _node_line("/w/test/b.test.js", "works", "passed"), _node_line("/w/test/b.test.js", "group", "passed", 0, suite=True),
              _node_line("/w/test/b.test.js", "later", "skipped", 0, error=thrown),  # a todo test that fails: the run passes
-             _node_line("/w/test/c.test.js", "under hook", "failed", error={**subtests, "failureType": "cancelled",
+             _node_line("/w/test/c.test.js", "under hook", "failed", error={**subtests, "failureType": "cancelledByParent",
                                                                                           "message": "test did not finish before its parent and was cancelled"}),
              _node_line("/w/test/c.test.js", "hooks", "failed", 0, suite=True, error=hooked),
-             _node_line("/w/test/d.test.js", "/w/test/d.test.js", "failed", 0, error={"kind": "Error", "message": "test failed",
+             _node_line("file:///w/test/d.test.js", "file:///w/test/d.test.js", "failed", 0,  # Node 18 names an ES module by URL
+                        error={"kind": "Error", "message": "Cannot find module './x.js'", "failureType": "testCodeFailure", "stack": ""}),
+             _node_line("/w/test/e.test.js", "fine", "passed", 0),  # then it set process.exitCode: it failed, but it loaded
+             _node_line("/w/test/e.test.js", "/w/test/e.test.js", "failed", 0, error={"kind": "Error", "message": "test failed",
                                                                                        "failureType": "testCodeFailure", "stack": ""})]
     results = parse_node_test("\n".join(lines) + "\n", ["/w"])
     assert results.problem is None and results.statuses == {
         "test/a.test.js": "failed", "test/a.test.js:ok": "passed", "test/a.test.js:breaks": "failed", "test/a.test.js:parent": "failed",
         "test/b.test.js": "passed", "test/b.test.js:works": "passed", "test/b.test.js:later": "skipped",
-        "test/c.test.js": "failed", "test/c.test.js:under hook": "failed", "test/d.test.js": "failed"}
+        "test/c.test.js": "failed", "test/c.test.js:under hook": "failed", "test/d.test.js": "failed",
+        "test/e.test.js": "failed", "test/e.test.js:fine": "passed"}
     assert results.failures["test/a.test.js:breaks"] == Failure(kind="AssertionError", where="test/a.test.js:5",
                                                                 message="Expected values to be strictly equal:")
     assert results.failures["test/a.test.js"].kind == "AssertionError"  # the file's own failure: its first failed test's
     assert results.failures["test/c.test.js"].message == "hook broke"
     assert results.failures["test/d.test.js"].collection  # it could not be loaded: no test of it ran
+    assert results.failures["test/d.test.js"].message == "Cannot find module './x.js'"
+    assert not results.failures["test/e.test.js"].collection
 
 
 def test_a_node_test_report_that_cannot_be_read_fails_every_test():

@@ -107,18 +107,23 @@ def test_a_node_test_package_in_docker(tmp_path):
             "const { add } = require('../src/calc')\n\n"
             "describe('calc', () => {\n  it('adds', () => { assert.strictEqual(add(2, 3), 5) })\n"
             "  it('adds zero', () => { assert.strictEqual(add(2, 0), 2) })\n  it('someday', { skip: true }, () => {})\n})\n")
-    files = {"package.json": _package({"test": "node --test --test-reporter=dot test/"}, {}), "src/calc.js": CALC,
-             "test/calc.test.js": test}
+    esm = "import test from 'node:test'\nimport assert from 'node:assert'\nimport calc from '../src/calc.js'\n\n" \
+          "test('adds in a module', () => { assert.strictEqual(calc.add(1, 1), 2) })\n"
+    # Node 18 expands no pattern (npm's shell did) and names an ES module's tests by URL
+    files = {"package.json": _package({"test": "node --test --test-reporter=dot test/*.test.js test/*.test.mjs"}, {}),
+             "src/calc.js": CALC, "test/calc.test.js": test, "test/esm.test.mjs": esm}
     env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
-    assert [(r.runner, r.command, r.args) for r in env.recipe.node_runs] == [("node", ["node"], ["--test", "--test-reporter=dot", "test/"])]
+    assert [(r.runner, r.command) for r in env.recipe.node_runs] == [("node", ["node"])]
     assert before.statuses == {"test/calc.test.js": "failed", "test/calc.test.js:adds": "failed",
-                               "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped"}, before.problem
+                               "test/calc.test.js:adds zero": "passed", "test/calc.test.js:someday": "skipped",
+                               "test/esm.test.mjs": "failed", "test/esm.test.mjs:adds in a module": "failed"}, before.problem
     failure = before.failures["test/calc.test.js:adds"]
     assert (failure.kind, failure.where) == ("AssertionError", "test/calc.test.js:6"), failure
     assert "adds zero" in before.output  # the spec reporter's lines, for the log
     assert after.statuses.get("test/calc.test.js") == "passed" and after.problem is None, (after.problem, after.output[-2500:])
     verdict = judge(before, after)
-    assert verdict.validated and set(verdict.fixed) == {"test/calc.test.js", "test/calc.test.js:adds"}
+    assert verdict.validated and set(verdict.fixed) == {"test/calc.test.js", "test/calc.test.js:adds", "test/esm.test.mjs",
+                                                        "test/esm.test.mjs:adds in a module"}
     assert again.statuses == before.statuses
 
 
