@@ -27,8 +27,8 @@ from sandbox.selection import SOURCE_ROOTS, below_root_tests, is_test_file
 TEST_DIRS = {"test", "tests", "__tests__", "__snapshots__"}  # whatever lies below belongs to the test suite (jest's snapshots too)
 # Files that may hold pytest's configuration, and where in them it is.
 PYTEST_CONFIG = {"pytest.ini": None, "tox.ini": "pytest", "setup.cfg": "tool:pytest", "pyproject.toml": "tool.pytest.ini_options"}
-NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.(config|workspace)\.|vite\.config\.|mocha\.opts$)")
-PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha")  # what in a package.json says how its tests run
+NODE_RUNNER_CONFIG = re.compile(r"^(jest\.config\.|\.mocharc\.|vitest\.(config|workspace)\.|vite\.config\.|mocha\.opts$|ava\.config\.|\.taprc$)")
+PACKAGE_TEST_KEYS = ("scripts", "jest", "mocha", "ava", "tap")  # what in a package.json says how its tests run
 REPORTS = re.compile(r"^\.supercoder-(report-\d+\.(json|jsonl|xml|tap)|node-reporter\.cjs)$")  # sandbox.node_runner's reports, its reporter
 
 

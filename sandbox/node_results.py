@@ -4,8 +4,8 @@ own title, its describe blocks aside); mocha's by full title (its describe block
 space-separated), and by its own title alone as an alias for grading, since that benchmark
 names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines);
 Node's built-in runner's (`node --test`) as jest's, from the lines of our own reporter
-(sandbox/node_test_reporter.cjs); node-tap's from its raw TAP, as jest's. Whatever cannot be
-read counts as failed (TestResults.status)."""
+(sandbox/node_test_reporter.cjs); node-tap's from its raw TAP, as jest's; ava's by title, from
+its TAP. Whatever cannot be read counts as failed (TestResults.status)."""
 
 from __future__ import annotations
 
@@ -241,6 +241,30 @@ def parse_tap(text: str, roots: list[str]) -> TestResults:
                 failures.setdefault(path, first or Failure(message=_first_line(str(point.diagnostics.get("error") or "")),
                                                            collection=not tests))
             tests, deeper = [], None
+    return TestResults(statuses=statuses, failures=failures, source="log")
+
+
+_THROWN = re.compile(r"(\w*(?:Error|Exception))\s*\{")
+_AT = re.compile(r"(?:\(|^)(?:file://)?([^()\s]+?):(\d+)(?::\d+)?\)?$")  # ava's `at:` (`/w/test/a.js:3:29`, or a frame)
+
+
+def parse_ava(text: str, roots: list[str]) -> TestResults:
+    """ava's TAP: each test by its title as ava prints it (with several files run, the file's path
+    within their common folder, extension and `.test`/`.spec` aside, comes first: `sub › b ›
+    throws`), as mocha's are known by title; a file that failed to run is a point of its own."""
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for point in read_points(text):
+        status = _tap_status(point)
+        if not keep_worst(statuses, point.name, status) or status != "failed":
+            continue
+        found = _AT.search(str(point.diagnostics.get("at") or ""))
+        where = f"{_relative(found.group(1), roots)}:{found.group(2)}" if found and _packages(found.group(1)) else ""
+        kind, message = point.diagnostics.get("name"), _first_line(str(point.diagnostics.get("message") or ""))
+        # `Error thrown in test`: ava's assertion wraps what was thrown, whose type its details give
+        thrown = _THROWN.search(str(point.diagnostics.get("details") or "")) if message.startswith("Error thrown") else None
+        kind = thrown.group(1) if thrown else kind
+        failures[point.name] = Failure(kind=kind if isinstance(kind, str) else "", where=where, message=message or point.name[:300])
     return TestResults(statuses=statuses, failures=failures, source="log")
 
 

@@ -1,7 +1,7 @@
 """Run a Node environment's test runs in a sandbox, each after the build steps before it and
 with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit, our
 own JSON lines for Node's built-in runner, whose reporter is written into the tree first,
-node-tap's raw TAP), and
+node-tap's raw TAP; ava's TAP, from its output), and
 read them as one result. A run's exit status must agree with its report; no report, a
 disagreement or a run cut short, in any run, means every test failed.
 
@@ -16,7 +16,7 @@ from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
+from sandbox.node_results import merge, parse_ava, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
 from sandbox.results import failing_tests
@@ -25,7 +25,7 @@ REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
 _GLOB = re.compile(r"[*?[]")
 _PLAIN_WORD = re.compile(r"[\w./*?\[\]@+,=:-]+")  # nothing the shell reads but its patterns
-_EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap"}  # a report's file ending by runner (else json)
+_EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap"}  # a report's file ending by runner (else json)
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
 # option of the version installed (18 renamed it).
 _TAP_COVERAGE = ("tap_coverage=$(node -p " + shlex.quote("parseInt(require('./node_modules/tap/package.json').version) >= 18"
@@ -52,6 +52,7 @@ _DROP = {
              "--reporter-file"},
             ("--reporter=", "--output-file=", "--output-dir=", "--reporter-arg=", "--coverage-report=", "--reporter-file=",
              "--check-coverage=", "--branches=", "--lines=", "--functions=", "--statements=", "-R", "-o", "-d")),  # `-Rspec`
+    "ava": ({"--watch", "-w", "--fail-fast", "--tap", "-t", "--verbose", "-v", "--update-snapshots", "-u"}, set(), ()),
 }
 
 
@@ -90,17 +91,23 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
         reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
     elif run.runner == "tap":  # TAP to the log and, raw, to the report
         reporting = ["-R", "tap", "-o", report]
+    elif run.runner == "ava":  # its TAP is its output: redirected to the report below
+        reporting = ["--tap"]
     elif run.runner == "node":  # its spec reporter to the log, ours to the report
         reporting = ["--test-reporter=spec", "--test-reporter-destination=stdout",
                      f"--test-reporter=./{NODE_REPORTER}", f"--test-reporter-destination={report}"]
     else:
         reporting = ["--reporter", "xunit", "--reporter-options", f"output={report}"]
-    variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **run.env}.items())
+    # ava writes no snapshot where it runs as in CI, as jest's --ci: a missing one fails
+    extra = {"CI": "true"} if run.runner == "ava" else {}
+    variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **extra, **run.env}.items())
     words = " ".join([*map(q, [*run.command, *reporting]), *(_shell_glob(w) if run.runner == "node" else q(w) for w in args)])
     first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
     if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
         first.append(_TAP_COVERAGE)
         words = " ".join([*map(q, run.command), '"$tap_coverage"', *map(q, [*reporting, *args])])
+    if run.runner == "ava":
+        words += f" > {q(report)}"
     return " && ".join([*first, f"{variables + ' ' if variables else ''}{words}"])
 
 
@@ -141,7 +148,7 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test, "tap": parse_tap}.get(run.runner, parse_jest)
+        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test, "tap": parse_tap, "ava": parse_ava}.get(run.runner, parse_jest)
         results = parse(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"

@@ -13,7 +13,7 @@ import shlex
 from sandbox.recipes import NodeRun
 
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
-           "_mocha": "mocha", "tap": "tap"}  # a command's file name -> runner (tap: node-tap)
+           "_mocha": "mocha", "tap": "tap", "ava": "ava"}  # a command's file name -> runner (tap: node-tap)
 NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
 NODE_COMMANDS = {"node", "tsx"}  # what runs Node's runner with `--test`
 _SCRIPT_WORD = re.compile(r"\.[cm]?[jt]sx?$")

@@ -15,7 +15,7 @@ from sandbox.guard import _runs, apply_guarded, changed_paths, package_tests, pr
     ("test_x.py", "a test file"), ("pkg/calc_test.py", "a test file"), ("conftest.py", "conftest.py"),
     ("pkg/conftest.py", "conftest.py"), ("pytest.ini", "pytest's configuration"), ("sub/pytest.ini", "pytest's configuration"),
     (".supercoder-junit.xml", "the test report"), (".supercoder-report-0.json", "the test report"), (".supercoder-report-1.jsonl", "the test report"),
-    (".supercoder-node-reporter.cjs", "the test report"),
+    (".supercoder-node-reporter.cjs", "the test report"), ("ava.config.mjs", "the test runner's configuration"), (".taprc", "the test runner's configuration"),
     ("src/a.test.js", "a test file"), ("src/__tests__/a.tsx", "a test file"), ("jest.config.js", "the test runner's configuration"),
     (".mocharc.yml", "the test runner's configuration"), ("test/mocha.opts", "a test file"), ("src/index.js", None),
     ("src/__snapshots__/a.js.snap", "a test file"), ("a.snap", "a test file"), ("node_modules/x/index.js", "the installed dependencies"),
@@ -89,7 +89,9 @@ def test_a_package_json_may_change_but_not_how_its_tests_run():
     ok = _Tree(before, {"package.json": '{"name": "x", "version": "1.0.1", "scripts": {"test": "jest"}, "dependencies": {"a": "1"}}'})
     assert apply_guarded(ok, _diff("package.json")) is None and ok.applied
     for after in ('{"name": "x", "scripts": {"test": "jest --testPathIgnorePatterns calc"}}',
-                  '{"name": "x", "scripts": {"test": "jest"}, "jest": {"testRegex": "none"}}'):
+                  '{"name": "x", "scripts": {"test": "jest"}, "jest": {"testRegex": "none"}}',
+                  '{"name": "x", "scripts": {"test": "jest"}, "ava": {"files": ["none"]}}',
+                  '{"name": "x", "scripts": {"test": "jest"}, "tap": {"check-coverage": false}}'):
         bad = _Tree(before, {"package.json": after})
         assert apply_guarded(bad, _diff("package.json")).startswith("the patch changes how the package's tests run")
 

@@ -195,3 +195,10 @@ def test_node_tap_reports_raw_tap_without_measuring_coverage():
     assert command.endswith("""tap "$tap_coverage" -R tap -o r.tap 'test/*.js'""")
     assert "tap_coverage=$(node -p " in command and "--disable-coverage" in command  # tap 18 renamed --no-coverage
 
+
+def test_ava_writes_its_tap_to_the_report_as_in_ci():
+    [run] = scripted_runs({"test": "xo && ava --verbose --watch -u --match 'adds*'"})
+    assert run.runner == "ava" and kept_args("ava", run.args) == ["--match", "adds*"]
+    assert run_command(run, "r.tap").endswith("CI=true ava --tap --match 'adds*' > r.tap")  # ava writes no snapshot in CI
+    assert run_command(run.model_copy(update={"env": {"CI": ""}}), "r.tap").endswith("CI='' ava --tap --match 'adds*' > r.tap")
+

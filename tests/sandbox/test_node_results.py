@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sandbox.models import Failure, TestResults
-from sandbox.node_results import hook, merge, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
+from sandbox.node_results import hook, merge, parse_ava, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
 from sandbox.node_runner import _disagreement
 
 JEST = {
@@ -241,4 +241,51 @@ def test_node_tap_names_files_and_their_tests():
     assert results.failures["test/a.js"] == results.failures["test/a.js:group"]
     assert results.failures["test/c.js"].collection  # it failed with no test of it: it did not run
     assert parse_tap("garbage\n", ["/w"]).statuses == {}  # nothing read: the run's exit status decides (sandbox.node_runner)
+
+
+# ava 6's TAP (its plan and counts are its own: a file that failed to run is a point of its own)
+AVA = """TAP version 13
+not ok 1 - Error: Cannot find module './nope'
+  ---
+    name: Error
+    message: |-
+      Cannot find module './nope'
+      Require stack:
+    at: 'Require stack:'
+  ...
+not ok 2 - test/c.js exited with a non-zero exit code: 1
+ok 3 - a › skipped # SKIP
+not ok 4 - a › later # TODO
+ok 5 - a › adds
+not ok 6 - a › fails
+  ---
+    name: AssertionError
+    assertion: t.is()
+    message: ''
+    at: 'ExecutionContext.is (file:///w/node_modules/ava/lib/assert.js:309:16)'
+  ...
+# sub › b › before hook
+not ok 7 - sub › b › throws
+  ---
+    name: AssertionError
+    details:
+      'Error thrown in test:': |-
+        TypeError {
+          message: 'boom',
+        }
+    message: Error thrown in test
+    at: '/w/test/sub/b.js:3:29'
+  ...
+
+1..5
+"""
+
+
+def test_ava_names_tests_by_their_printed_titles():
+    results = parse_ava(AVA, ["/w"])
+    assert results.statuses == {"Error: Cannot find module './nope'": "failed", "test/c.js exited with a non-zero exit code: 1": "failed",
+                                "a › skipped": "skipped", "a › later": "skipped", "a › adds": "passed", "a › fails": "failed",
+                                "sub › b › throws": "failed"}
+    assert results.failures["a › fails"] == Failure(kind="AssertionError", message="a › fails")  # raised in ava's own code
+    assert results.failures["sub › b › throws"] == Failure(kind="TypeError", where="test/sub/b.js:3", message="Error thrown in test")
 

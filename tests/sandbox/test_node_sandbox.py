@@ -146,6 +146,26 @@ def test_a_node_tap_package_in_docker(tmp_path):
     assert again.statuses == before.statuses
 
 
+def test_an_ava_package_in_docker(tmp_path):
+    """ava's tests are known by their titles as it prints them, a file's path within the folder
+    of the files it ran first; a test file that throws is no test, and fails."""
+    test = ("const test = require('ava')\nconst { add } = require('../src/calc')\n\n"
+            "test('adds', t => { t.is(add(2, 3), 5) })\ntest('adds zero', t => { t.is(add(2, 0), 2) })\n"
+            "test.skip('someday', t => {})\n")
+    other = "const test = require('ava')\n\ntest('throws', t => { throw new TypeError('boom') })\n"
+    files = {"package.json": _package({"test": "ava --verbose"}, {"ava": "6.1.3"}), "src/calc.js": CALC,
+             "test/calc.js": test, "test/sub/other.js": other}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert [(r.runner, r.args) for r in env.recipe.node_runs] == [("ava", ["--verbose"])]
+    assert before.statuses == {"calc › adds": "failed", "calc › adds zero": "passed", "calc › someday": "skipped",
+                               "sub › other › throws": "failed"}, (before.problem, before.output[-2500:])
+    assert before.failures["sub › other › throws"].kind == "TypeError", before.failures
+    assert before.failures["sub › other › throws"].where == "test/sub/other.js:3", before.failures
+    assert after.statuses["calc › adds"] == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    verdict = judge(before, after)
+    assert verdict.fixed == ["calc › adds"] and again.statuses == before.statuses
+
+
 def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace
