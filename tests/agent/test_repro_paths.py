@@ -27,6 +27,12 @@ def test_a_jest_or_vitest_test_goes_beside_most_of_the_package_tests_and_is_know
         "src/supercoder_repro.spec.ts", "vitest", ["src/a.spec.ts", "src/b.spec.ts"])
     assert spot(FILES, ("node", ["--test", "test/"])) == ReproSpot(  # node --test: its results name files too
         "test/supercoder_repro.test.js", "node", ["test/parse.test.js", "test/utc.test.js"])
+    plain = ["src/index.js", "test/parse.js", "test/utc.js", "test/fixtures/a.json", "lib/x.cjs"]
+    assert spot(plain, ("tap", ["test/*.js"])) == ReproSpot("test/supercoder_repro.js", "tap", ["test/parse.js", "test/utc.js"])
+    assert spot(plain, ("node", ["--test"])).path == "test/supercoder_repro.js"  # Node's and node-tap's: any script of a test folder
+    assert spot(["src/a.ts", "test/a.ts", "test/b.ts", "test/types.d.ts"], ("node", ["--import", "tsx", "--test"])) == ReproSpot(
+        "test/supercoder_repro.ts", "node", ["test/a.ts", "test/b.ts"])
+    assert "no .test or .spec file" in spot(plain, ("jest", []))  # jest's own naming only
     assert "no .test or .spec file" in spot(["src/index.js", "test/helpers.js"], ("jest", []))
     assert "one kind of runner" in spot(FILES, ("jest", []), ("mocha", []))  # a file of one is no test of the other's
 

@@ -446,3 +446,19 @@ def test_a_node_test_package_is_validated_in_docker_by_a_reproduction_test_besid
     assert list(baseline["plan"]["extra_files"]) == [path]
     assert baseline["run"]["statuses"] == {"test/calc.test.js": "passed", "test/calc.test.js:subtracts": "passed",
                                            path: "failed", f"{path}:adds": "failed"}
+
+
+def test_a_node_tap_package_is_validated_in_docker_by_a_reproduction_test_in_its_test_folder(fake_openai, tmp_path, capsys):
+    """node-tap runs any script of its test folder: the model's test goes there, named as its
+    tests are, and is known by its file."""
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js", "scripts": {"test": "tap test/*.js"},
+                                         "devDependencies": {"tap": "16.3.10"}}),
+             "test/calc.js": "const t = require('tap')\nconst Calc = require('../src/calc')\n\n"
+                             "t.test('subtracts', async t => { t.equal(new Calc().sub(3, 1), 2) })\n"}
+    repro = ("```js\nconst t = require('tap')\nconst Calc = require('../src/calc')\n\n"
+             "t.test('adds', async t => { t.equal(new Calc().add(1, 2), 3) })\n```")
+    _, baseline = _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files, repro)
+    path = "test/supercoder_repro.js"
+    assert list(baseline["plan"]["extra_files"]) == [path]
+    assert baseline["run"]["statuses"] == {"test/calc.js": "passed", "test/calc.js:subtracts": "passed",
+                                           path: "failed", f"{path}:adds": "failed"}
