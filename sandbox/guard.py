@@ -39,6 +39,8 @@ RUN_FILE_OPTIONS = {
     "vitest": {"-c", "--config", "--globalSetup"},
     "mocha": {"--config", "-r", "--require", "--file"},
     "node": NODE_FILE_OPTIONS,
+    "ava": {"--config"},
+    "tap": {"--before", "--after"},
 }
 
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
-from sandbox.tap_report import Point, read_points
+from sandbox.tap_report import Point, has_plan, read_points
 
 # mocha's name for a failed hook: `"before all" hook`, `... hook: its name`, `... hook for "t"`, `... hook in "{root}"`
 _HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook(?:$|: | for "| in ")')
@@ -219,28 +219,31 @@ def parse_tap(text: str, roots: list[str]) -> TestResults:
     """node-tap's raw TAP: each test file is a subtest of the run, named by its path, and each of
     its subtests and top-level assertions a test, `file:title`; deeper points fail their test.
     A failed test's failure is its first failed assertion's; a file that failed with no test of
-    it failed to run. The TAP of a file comes before the point that names it."""
+    it failed to run."""
+    points = read_points(text)
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
-    tests: list[tuple[Point, Point | None]] = []  # a file's tests so far, each with its first failed assertion
-    deeper: Point | None = None
-    for point in read_points(text):
-        if point.depth >= 2:
-            deeper = deeper or (point if not point.ok and not point.directive and point.diagnostics else None)
-        elif point.depth == 1:
-            tests.append((point, deeper))
-            deeper = None
-        else:
-            path = _relative(point.name, roots)
-            keep_worst(statuses, path, _tap_status(point))
-            for test, inner in tests:
-                if keep_worst(statuses, f"{path}:{test.name}", _tap_status(test)) and _tap_status(test) == "failed":
-                    failures[f"{path}:{test.name}"] = _tap_failure(inner or test, roots)
-            if _tap_status(point) == "failed":
-                first = next((failures[f"{path}:{t.name}"] for t, _ in tests if f"{path}:{t.name}" in failures), None)
-                failures.setdefault(path, first or Failure(message=_first_line(str(point.diagnostics.get("error") or "")),
-                                                           collection=not tests))
-            tests, deeper = [], None
+    files = {k: _relative(p.name.removeprefix("./"), roots) for k, p in enumerate(points) if p.depth == 0}
+    tests: dict[int, str] = {}  # a test's position -> its id
+    first: dict[int, Point] = {}  # a test's position -> its first failed assertion
+    for k, point in enumerate(points):
+        if point.depth == 1 and point.parent in files:
+            tests[k] = f"{files[point.parent]}:{point.name}"
+        elif point.depth >= 2 and not point.ok and not point.directive and point.diagnostics:
+            test = point.parent
+            while test is not None and points[test].depth > 1:
+                test = points[test].parent
+            if test is not None:
+                first.setdefault(test, point)
+    for k, path in files.items():
+        keep_worst(statuses, path, _tap_status(points[k]))
+    for k, test in tests.items():
+        if keep_worst(statuses, test, _tap_status(points[k])) and _tap_status(points[k]) == "failed":
+            failures[test] = _tap_failure(first.get(k, points[k]), roots)
+    for k, path in files.items():
+        if _tap_status(points[k]) == "failed":
+            own = [failures[t] for j, t in tests.items() if points[j].parent == k and t in failures]
+            failures[path] = own[0] if own else Failure(collection=not any(points[j].parent == k for j in tests))
     return TestResults(statuses=statuses, failures=failures, source="log")
 
 
@@ -252,9 +255,11 @@ def parse_ava(text: str, roots: list[str]) -> TestResults:
     """ava's TAP: each test by its title as ava prints it (with several files run, the file's path
     within their common folder, extension and `.test`/`.spec` aside, comes first: `sub › b ›
     throws`), as mocha's are known by title; a file that failed to run is a point of its own."""
+    if not has_plan(text):  # ava's TAP reporter may stop early (a timeout in ava 6): the run is cut short
+        return TestResults(source="log", problem="ava's TAP ends before its plan (1..N)")
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
-    for point in read_points(text):
+    for point in read_points(text, directive_at_end=True):
         status = _tap_status(point)
         if not keep_worst(statuses, point.name, status) or status != "failed":
             continue

@@ -27,10 +27,8 @@ _GLOB = re.compile(r"[*?[]")
 _PLAIN_WORD = re.compile(r"[\w./*?\[\]@+,=:-]+")  # nothing the shell reads but its patterns
 _EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap"}  # a report's file ending by runner (else json)
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
-# option of the version installed (18 renamed it).
-_TAP_COVERAGE = ("tap_coverage=$(node -p " + shlex.quote("parseInt(require('./node_modules/tap/package.json').version) >= 18"
-                                                         " ? '--disable-coverage' : '--no-coverage'")
-                 + " 2>/dev/null || echo --no-coverage)")
+# option of the version the run's own command reports (18 renamed it; a workspace may hoist tap).
+_TAP_COVERAGE = 'tap_coverage=--no-coverage; v=$({tap} --version 2>/dev/null); [ "${{v%%.*}}" -ge 18 ] 2>/dev/null && tap_coverage=--disable-coverage; true'
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
@@ -90,9 +88,9 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
         args = args[1:] if args[:1] in (["run"], ["watch"], ["dev"]) else args
         reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
     elif run.runner == "tap":  # TAP to the log and, raw, to the report
-        reporting = ["-R", "tap", "-o", report]
+        reporting = ["-R", "tap", "-o", report, "--no-bail"]  # (a configuration's bail: every test has a result)
     elif run.runner == "ava":  # its TAP is its output: redirected to the report below
-        reporting = ["--tap"]
+        reporting = ["--tap", "--no-fail-fast"]
     elif run.runner == "node":  # its spec reporter to the log, ours to the report
         reporting = ["--test-reporter=spec", "--test-reporter-destination=stdout",
                      f"--test-reporter=./{NODE_REPORTER}", f"--test-reporter-destination={report}"]
@@ -104,7 +102,7 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     words = " ".join([*map(q, [*run.command, *reporting]), *(_shell_glob(w) if run.runner == "node" else q(w) for w in args)])
     first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
     if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
-        first.append(_TAP_COVERAGE)
+        first.append("{ " + _TAP_COVERAGE.format(tap=" ".join(map(q, run.command))) + "; }")
         words = " ".join([*map(q, run.command), '"$tap_coverage"', *map(q, [*reporting, *args])])
     if run.runner == "ava":
         words += f" > {q(report)}"

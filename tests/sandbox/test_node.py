@@ -5,6 +5,7 @@ what is no runner left out and said), how they are installed, and the runner's c
 from __future__ import annotations
 
 import json
+import subprocess
 
 from fakes.repos import commit_files
 
@@ -192,13 +193,16 @@ def test_node_tap_reports_raw_tap_without_measuring_coverage():
     assert (run.runner, run.command) == ("tap", ["tap"])
     assert kept_args("tap", run.args) == ["test/*.js"]
     command = run_command(run, "r.tap")
-    assert command.endswith("""tap "$tap_coverage" -R tap -o r.tap 'test/*.js'""")
-    assert "tap_coverage=$(node -p " in command and "--disable-coverage" in command  # tap 18 renamed --no-coverage
+    assert command.endswith("""tap "$tap_coverage" -R tap -o r.tap --no-bail 'test/*.js'""")  # (a configuration's bail undone)
+    assert "v=$(tap --version 2>/dev/null)" in command and "--disable-coverage" in command  # tap 18 renamed --no-coverage
+    for version, option in (("16.3.10", "--no-coverage"), ("21.8.0", "--disable-coverage"), ("", "--no-coverage")):
+        shell = command.split(" && tap ")[0].replace("export PATH=", "PATH=").replace("tap --version", f"echo {version}")
+        assert subprocess.run(["bash", "-c", shell + ' && echo "$tap_coverage"'], capture_output=True, text=True).stdout.strip() == option
 
 
 def test_ava_writes_its_tap_to_the_report_as_in_ci():
     [run] = scripted_runs({"test": "xo && ava --verbose --watch -u --match 'adds*'"})
     assert run.runner == "ava" and kept_args("ava", run.args) == ["--match", "adds*"]
-    assert run_command(run, "r.tap").endswith("CI=true ava --tap --match 'adds*' > r.tap")  # ava writes no snapshot in CI
-    assert run_command(run.model_copy(update={"env": {"CI": ""}}), "r.tap").endswith("CI='' ava --tap --match 'adds*' > r.tap")
+    assert run_command(run, "r.tap").endswith("CI=true ava --tap --no-fail-fast --match 'adds*' > r.tap")  # no snapshot written in CI
+    assert run_command(run.model_copy(update={"env": {"CI": ""}}), "r.tap").endswith("CI='' ava --tap --no-fail-fast --match 'adds*' > r.tap")
 

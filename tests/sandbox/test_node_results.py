@@ -289,3 +289,20 @@ def test_ava_names_tests_by_their_printed_titles():
     assert results.failures["a › fails"] == Failure(kind="AssertionError", message="a › fails")  # raised in ava's own code
     assert results.failures["sub › b › throws"] == Failure(kind="TypeError", where="test/sub/b.js:3", message="Error thrown in test")
 
+
+
+def test_node_tap_files_run_in_parallel_keep_their_own_tests():
+    # tap 14's form: each file's subtests follow its point, between braces; tap 16's './' before a path
+    text = ("not ok 1 - ./test/a.js # time=83.8ms\n  ---\n  exitCode: 1\n  ...\n{\n    # Subtest: group\n"
+            "        not ok 1 - one is two\n          ---\n          at:\n            line: 2\n            file: test/a.js\n          ...\n"
+            "    not ok 1 - group # time=40.1ms\n    ok 2 - plain ok\n}\n"
+            "ok 2 - test/b.js # time=12.8ms {\n    ok 1 - group\n}\n")
+    results = parse_tap(text, ["/w"])
+    assert results.statuses == {"test/a.js": "failed", "test/a.js:group": "failed", "test/a.js:plain ok": "passed",
+                                "test/b.js": "passed", "test/b.js:group": "passed"}
+    assert results.failures["test/a.js:group"].where == "test/a.js:2"
+
+
+def test_an_ava_report_cut_before_its_plan_fails_every_test():
+    cut = parse_ava("TAP version 13\nok 1 - a › adds\n", ["/w"])  # ava 6's TAP reporter stops at a timeout
+    assert cut.problem and cut.status("a › adds") == "failed"
