@@ -243,7 +243,9 @@ def parse_tap(text: str, roots: list[str]) -> TestResults:
     for k, path in files.items():
         if _tap_status(points[k]) == "failed":
             own = [failures[t] for j, t in tests.items() if points[j].parent == k and t in failures]
-            failures[path] = own[0] if own else Failure(collection=not any(points[j].parent == k for j in tests))
+            said = points[k].diagnostics  # how it ended, when it failed with no failed test: `exitCode: 1`, `signal`, `expired`
+            ended = ", ".join(f"{key} {said[key]}" for key in ("exitCode", "signal", "expired") if said.get(key) is not None)
+            failures[path] = own[0] if own else Failure(message=ended, collection=not any(points[j].parent == k for j in tests))
     return TestResults(statuses=statuses, failures=failures, source="log")
 
 

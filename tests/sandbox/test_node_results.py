@@ -240,6 +240,7 @@ def test_node_tap_names_files_and_their_tests():
     assert results.failures["test/a.js:throws"] == Failure(kind="TypeError", where="test/a.js:7", message="boom")
     assert results.failures["test/a.js"] == results.failures["test/a.js:group"]
     assert results.failures["test/c.js"].collection  # it failed with no test of it: it did not run
+    assert results.failures["test/c.js"].message == "exitCode 1"
     assert parse_tap("garbage\n", ["/w"]).statuses == {}  # nothing read: the run's exit status decides (sandbox.node_runner)
 
 
