@@ -433,32 +433,23 @@ def test_a_mocha_package_without_named_tests_is_validated_in_docker_by_a_reprodu
     assert baseline["run"]["statuses"] == {"Calc subtracts in calc.js": "passed", "supercoder repro adds": "failed"}
 
 
-def test_a_node_test_package_is_validated_in_docker_by_a_reproduction_test_beside_its_tests(fake_openai, tmp_path, capsys):
-    """Node's own runner (`node --test`): our reporter names each test's file, so the model's test
-    goes beside the package's and is known by its file."""
-    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js", "scripts": {"test": "node --test test/"}}),
-             "test/calc.test.js": "const test = require('node:test')\nconst assert = require('node:assert')\n"
-                                  "const Calc = require('../src/calc')\n\ntest('subtracts', () => { assert.strictEqual(new Calc().sub(3, 1), 2) })\n"}
-    repro = ("```js\nconst test = require('node:test')\nconst assert = require('node:assert')\nconst Calc = require('../src/calc')\n\n"
-             "test('adds', () => { assert.strictEqual(new Calc().add(1, 2), 3) })\n```")
-    _, baseline = _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files, repro)
-    path = "test/supercoder_repro.test.js"
-    assert list(baseline["plan"]["extra_files"]) == [path]
-    assert baseline["run"]["statuses"] == {"test/calc.test.js": "passed", "test/calc.test.js:subtracts": "passed",
-                                           path: "failed", f"{path}:adds": "failed"}
+NODE_TEST = ("const test = require('node:test')\nconst assert = require('node:assert')\nconst Calc = require('../src/calc')\n\n"
+             "test('{name}', () => {{ assert.strictEqual(new Calc().{call}) }})\n")
+TAP_TEST = "const t = require('tap')\nconst Calc = require('../src/calc')\n\nt.test('{name}', async t => {{ t.equal(new Calc().{call}) }})\n"
 
 
-def test_a_node_tap_package_is_validated_in_docker_by_a_reproduction_test_in_its_test_folder(fake_openai, tmp_path, capsys):
-    """node-tap runs any script of its test folder: the model's test goes there, named as its
-    tests are, and is known by its file."""
-    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js", "scripts": {"test": "tap test/*.js"},
-                                         "devDependencies": {"tap": "16.3.10"}}),
-             "test/calc.js": "const t = require('tap')\nconst Calc = require('../src/calc')\n\n"
-                             "t.test('subtracts', async t => { t.equal(new Calc().sub(3, 1), 2) })\n"}
-    repro = ("```js\nconst t = require('tap')\nconst Calc = require('../src/calc')\n\n"
-             "t.test('adds', async t => { t.equal(new Calc().add(1, 2), 3) })\n```")
+@pytest.mark.parametrize("script, dev, test_file, template, path", [
+    # Node's own runner: our reporter names each test's file, so the test goes beside the package's .test files
+    ("node --test test/", {}, "test/calc.test.js", NODE_TEST, "test/supercoder_repro.test.js"),
+    # node-tap runs any script of its test folder: the test goes there, named as its tests are
+    ("tap test/*.js", {"tap": "16.3.10"}, "test/calc.js", TAP_TEST, "test/supercoder_repro.js"),
+])
+def test_a_package_whose_runner_names_files_is_validated_in_docker_by_a_reproduction_test_known_by_its_file(
+        fake_openai, tmp_path, capsys, script, dev, test_file, template, path):
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "main": "src/calc.js", "scripts": {"test": script},
+                                         "devDependencies": dev}),
+             test_file: template.format(name="subtracts", call="sub(3, 1), 2")}
+    repro = "```js\n" + template.format(name="adds", call="add(1, 2), 3") + "```"
     _, baseline = _repaired_with_a_reproduction_test(fake_openai, tmp_path, capsys, files, repro)
-    path = "test/supercoder_repro.js"
     assert list(baseline["plan"]["extra_files"]) == [path]
-    assert baseline["run"]["statuses"] == {"test/calc.js": "passed", "test/calc.js:subtracts": "passed",
-                                           path: "failed", f"{path}:adds": "failed"}
+    assert baseline["run"]["statuses"] == {test_file: "passed", f"{test_file}:subtracts": "passed", path: "failed", f"{path}:adds": "failed"}
