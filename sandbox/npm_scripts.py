@@ -105,7 +105,7 @@ def _node_test(words: list[str], i: int) -> bool:
                    for k, w in enumerate(before))
 
 
-def runner_of(words: list[str], at: int) -> str:
+def _runner_of(words: list[str], at: int) -> str:
     return "node" if _node_test(words, at) else RUNNERS[os.path.basename(words[at])]
 
 
@@ -139,7 +139,7 @@ def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str
     args = words[at + 1:]
     if words[0] in COVERAGE and "--" in args:  # `istanbul cover _mocha --report x -- <mocha's own arguments>`
         args = args[args.index("--") + 1:]
-    return NodeRun(runner=runner_of(words, at), script=script, env=env, command=command, args=args,
+    return NodeRun(runner=_runner_of(words, at), script=script, env=env, command=command, args=args,
                    before=before)
 
 
