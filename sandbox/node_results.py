@@ -4,8 +4,8 @@ own title, its describe blocks aside); mocha's by full title (its describe block
 space-separated), and by its own title alone as an alias for grading, since that benchmark
 names them either way (by the JSON reporter's `fullTitle`, or by the spec reporter's lines);
 Node's built-in runner's (`node --test`) as jest's, from the lines of our own reporter
-(sandbox/node_test_reporter.cjs); node-tap's from its raw TAP, as jest's; ava's by title, from
-its TAP. Whatever cannot be read counts as failed (TestResults.status)."""
+(sandbox/node_test_reporter.cjs); node-tap's and ava's from their TAP in sandbox/tap_results.py.
+Whatever cannot be read counts as failed (TestResults.status)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlsplit
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
-from sandbox.tap_report import Point, has_plan, read_points
 
 # mocha's name for a failed hook: `"before all" hook`, `... hook: its name`, `... hook for "t"`, `... hook in "{root}"`
 _HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook(?:$|: | for "| in ")')
@@ -24,12 +23,12 @@ _JEST_STATUS: dict[str, TestStatus] = {"passed": "passed", "failed": "failed", "
                                        "todo": "skipped", "disabled": "skipped", "focused": "passed"}
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0][:300] if lines else ""
 
 
-def _relative(path: str, roots: list[str]) -> str:
+def relative(path: str, roots: list[str]) -> str:
     for root in roots:
         root = root.rstrip("/") + "/"
         if path.startswith(root):
@@ -42,7 +41,7 @@ _FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$"
 _SCRIPT_PATH = re.compile(r"\.[cm]?[jt]sx?$")
 
 
-def _packages(path: str) -> bool:
+def own_frame(path: str) -> bool:
     """Whether a frame's file is the package's own: a script, absolute or (mocha's) relative to the
     tree, outside node_modules; not Node's own (`node:internal/...`, `internal/...` before Node 16),
     a URL or `<anonymous>`."""
@@ -53,10 +52,10 @@ def _packages(path: str) -> bool:
 def _failure(message: str, roots: list[str]) -> Failure:
     """What a jest message says: the error's type, where it was raised (the first frame of the
     package's own code, node_modules aside) and its first line."""
-    first = _first_line(message)
+    first = first_line(message)
     kind = _ERROR.match(first)
-    frames = [(p, line) for p, line in _FRAME.findall(message or "") if _packages(p)]
-    where = f"{_relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
+    frames = [(p, line) for p, line in _FRAME.findall(message or "") if own_frame(p)]
+    where = f"{relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
     return Failure(kind=kind.group(1) if kind else "", where=where, message=first)
 
 
@@ -68,7 +67,7 @@ def _mocha_failure(message: str, text: str, roots: list[str]) -> Failure:
     # The line the stack starts with (a frame follows it), not a message that starts like one ("Error reading ...")
     kind = next((k for k, stack in kinds if stack), kinds[0][0] if kinds else "")
     found = _failure(text, roots)
-    return Failure(kind=kind, where=found.where, message=_first_line(message) or found.message)
+    return Failure(kind=kind, where=found.where, message=first_line(message) or found.message)
 
 
 def hook(test: str) -> bool:
@@ -89,12 +88,12 @@ def parse_jest(text: str, roots: list[str]) -> TestResults:
     for entry in files if isinstance(files, list) else []:
         if not isinstance(entry, dict):
             continue
-        path = _relative(str(entry.get("name", "")), roots)
+        path = relative(str(entry.get("name", "")), roots)
         cases = entry.get("assertionResults") or []
         # A file whose tests pass but some are skipped is "focused" or "pending": it passed, as jest prints it.
         failed = entry.get("status") == "failed" or any(c.get("status") == "failed" for c in cases)
         if keep_worst(statuses, path, "failed" if failed else "passed") and failed:
-            failures[path] = Failure(message=_first_line(entry.get("message") or entry.get("failureMessage") or ""),
+            failures[path] = Failure(message=first_line(entry.get("message") or entry.get("failureMessage") or ""),
                                      collection=not cases)
         for case in cases:
             test = f"{path}:{case.get('title', '')}"
@@ -148,7 +147,7 @@ def _node_failure(error: dict, roots: list[str]) -> Failure:
     """What our reporter says of a failed test of Node's runner: what it threw, its first line,
     and the first frame of the package's own code in its stack."""
     found = _failure(str(error.get("stack") or ""), roots)
-    return Failure(kind=str(error.get("kind") or ""), where=found.where, message=_first_line(str(error.get("message") or "")))
+    return Failure(kind=str(error.get("kind") or ""), where=found.where, message=first_line(str(error.get("message") or "")))
 
 
 def _unurl(path: str) -> str:
@@ -176,8 +175,8 @@ def parse_node_test(text: str, roots: list[str]) -> TestResults:
             return TestResults(source="json", problem=f"line {n} of node's test report does not parse: {exc}")
         if status not in ("passed", "failed", "skipped") or not file:
             return TestResults(source="json", problem=f"line {n} of node's test report names no file or status")
-        path = _relative(_unurl(str(file)), roots)
-        loading = event.get("nesting") == 0 and _relative(_unurl(name), roots) == path
+        path = relative(_unurl(str(file)), roots)
+        loading = event.get("nesting") == 0 and relative(_unurl(name), roots) == path
         error = event.get("error") if isinstance(event.get("error"), dict) else {}
         failure = _node_failure(error, roots) if status == "failed" else None
         # What failed in a file first: not a parent whose subtests failed, nor a test cancelled by a failed hook.
@@ -196,83 +195,6 @@ def parse_node_test(text: str, roots: list[str]) -> TestResults:
         if not ran and path in failures:
             failures[path] = failures[path].model_copy(update={"collection": True})
     return TestResults(statuses=statuses, failures=failures, source="json")
-
-
-def _tap_status(point: Point) -> TestStatus:
-    if point.directive:  # skipped, or a todo (whose failure fails nothing)
-        return "skipped"
-    return "passed" if point.ok else "failed"
-
-
-def _tap_failure(point: Point, roots: list[str]) -> Failure:
-    """Where node-tap says an assertion failed (`at:` gives `file` and `line`, or from tap 18
-    `fileName` and `lineNumber`), what was thrown (`type`), and its description."""
-    at = point.diagnostics.get("at")
-    at = at if isinstance(at, dict) else {}
-    file, line = at.get("file") or at.get("fileName"), at.get("line") or at.get("lineNumber")
-    where = f"{_relative(str(file), roots)}:{line}" if file and line and _packages(str(file)) else ""
-    kind = point.diagnostics.get("type")
-    return Failure(kind=kind if isinstance(kind, str) else "", where=where, message=point.name[:300])
-
-
-def parse_tap(text: str, roots: list[str]) -> TestResults:
-    """node-tap's raw TAP: each test file is a subtest of the run, named by its path, and each of
-    its subtests and top-level assertions a test, `file:title`; deeper points fail their test.
-    A failed test's failure is its first failed assertion's; a file that failed with no test of
-    it failed to run."""
-    points = read_points(text)
-    statuses: dict[str, TestStatus] = {}
-    failures: dict[str, Failure] = {}
-    files = {k: _relative(p.name.removeprefix("./"), roots) for k, p in enumerate(points) if p.depth == 0}
-    tests: dict[int, str] = {}  # a test's position -> its id
-    first: dict[int, Point] = {}  # a test's position -> its first failed assertion
-    for k, point in enumerate(points):
-        if point.depth == 1 and point.parent in files:
-            tests[k] = f"{files[point.parent]}:{point.name}"
-        elif point.depth >= 2 and not point.ok and not point.directive and point.diagnostics:
-            test = point.parent
-            while test is not None and points[test].depth > 1:
-                test = points[test].parent
-            if test is not None:
-                first.setdefault(test, point)
-    for k, path in files.items():
-        keep_worst(statuses, path, _tap_status(points[k]))
-    for k, test in tests.items():
-        if keep_worst(statuses, test, _tap_status(points[k])) and _tap_status(points[k]) == "failed":
-            failures[test] = _tap_failure(first.get(k, points[k]), roots)
-    for k, path in files.items():
-        if _tap_status(points[k]) == "failed":
-            own = [failures[t] for j, t in tests.items() if points[j].parent == k and t in failures]
-            said = points[k].diagnostics  # how it ended, when it failed with no failed test: `exitCode: 1`, `signal`, `expired`
-            ended = ", ".join(f"{key} {said[key]}" for key in ("exitCode", "signal", "expired") if said.get(key) is not None)
-            failures[path] = own[0] if own else Failure(message=ended, collection=not any(points[j].parent == k for j in tests))
-    return TestResults(statuses=statuses, failures=failures, source="log")
-
-
-_THROWN = re.compile(r"(\w*(?:Error|Exception))\s*\{")
-_AT = re.compile(r"(?:\(|^)(?:file://)?([^()\s]+?):(\d+)(?::\d+)?\)?$")  # ava's `at:` (`/w/test/a.js:3:29`, or a frame)
-
-
-def parse_ava(text: str, roots: list[str]) -> TestResults:
-    """ava's TAP: each test by its title as ava prints it (with several files run, the file's path
-    within their common folder, extension and `.test`/`.spec` aside, comes first: `sub › b ›
-    throws`), as mocha's are known by title; a file that failed to run is a point of its own."""
-    if not has_plan(text):  # ava's TAP reporter may stop early (a timeout in ava 6): the run is cut short
-        return TestResults(source="log", problem="ava's TAP ends before its plan (1..N)")
-    statuses: dict[str, TestStatus] = {}
-    failures: dict[str, Failure] = {}
-    for point in read_points(text, directive_at_end=True):
-        status = _tap_status(point)
-        if not keep_worst(statuses, point.name, status) or status != "failed":
-            continue
-        found = _AT.search(str(point.diagnostics.get("at") or ""))
-        where = f"{_relative(found.group(1), roots)}:{found.group(2)}" if found and _packages(found.group(1)) else ""
-        kind, message = point.diagnostics.get("name"), _first_line(str(point.diagnostics.get("message") or ""))
-        # `Error thrown in test`: ava's assertion wraps what was thrown, whose type its details give
-        thrown = _THROWN.search(str(point.diagnostics.get("details") or "")) if message.startswith("Error thrown") else None
-        kind = thrown.group(1) if thrown else kind
-        failures[point.name] = Failure(kind=kind if isinstance(kind, str) else "", where=where, message=message or point.name[:300])
-    return TestResults(statuses=statuses, failures=failures, source="log")
 
 
 def merge(parts: list[TestResults]) -> TestResults:

@@ -16,10 +16,11 @@ from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.node_results import merge, parse_ava, parse_jest, parse_mocha_xunit, parse_node_test, parse_tap
+from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
 from sandbox.results import failing_tests
+from sandbox.tap_results import parse_ava, parse_tap
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
