@@ -15,11 +15,10 @@ from typing import Callable
 import yaml
 
 from sandbox.recipes import EnvRecipe
-from sandbox.selection import SCRIPT_FILE, SCRIPT_TEST
+from sandbox.selection import SCRIPT_FILE, SCRIPT_TEST, SCRIPT_TEST_FOLDERS
 
 FILE_RUNNERS = ("jest", "vitest", "node", "tap")  # their results name each test's file: a kept test is known by it
 FOLDER_RUNNERS = ("node", "tap")  # ... and they run any script in a test folder, whatever its name
-TEST_FOLDERS = ("test", "tests", "__tests__")
 # mocha's options that take a value: what follows them is no spec (`--spec`'s value is one)
 _MOCHA_VALUED = {"--require", "-r", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--ui", "-u",
                  "--timeout", "-t", "--slow", "-s", "--grep", "-g", "--fgrep", "-f", "--file", "--config", "--package",
@@ -48,12 +47,9 @@ def _beside_file_tests(runners: list[str], files: list[str], stem: str) -> Repro
     tests = [f for f, suffix in suffixes.items() if suffix]
     if not tests and all(r in FOLDER_RUNNERS for r in runners):
         # Node's runner and node-tap take any script in a test folder (`test/parse.js`): named as those are
-        plain = [f for f in suffixes if SCRIPT_FILE.search(f) and not f.endswith(".d.ts") and set(PurePosixPath(f).parts[:-1]) & set(TEST_FOLDERS)]
-        if plain:
-            folder = Counter(str(PurePosixPath(f).parent) for f in plain).most_common(1)[0][0]
-            siblings = sorted(f for f in plain if str(PurePosixPath(f).parent) == folder)
-            ending = Counter(PurePosixPath(f).suffix for f in siblings).most_common(1)[0][0]
-            return ReproSpot(str(PurePosixPath(folder) / (stem + ending)), runners[0], siblings)
+        tests = [f for f in suffixes if SCRIPT_FILE.search(f) and not f.endswith(".d.ts")
+                 and set(PurePosixPath(f).parts[:-1]) & set(SCRIPT_TEST_FOLDERS)]
+        suffixes = {f: PurePosixPath(f).suffix for f in tests}
     if not tests:
         return "the package has no .test or .spec file to put a reproduction test beside"
     folder = Counter(str(PurePosixPath(f).parent) for f in tests).most_common(1)[0][0]

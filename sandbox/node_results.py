@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from sandbox.models import Failure, TestResults, TestStatus
 from sandbox.results import RANK, keep_worst
+from sandbox.selection import SCRIPT_FILE
 
 # mocha's name for a failed hook: `"before all" hook`, `... hook: its name`, `... hook for "t"`, `... hook in "{root}"`
 _HOOK = re.compile(r'(?:^| )"(before|after) (all|each)" hook(?:$|: | for "| in ")')
@@ -38,14 +39,13 @@ def relative(path: str, roots: list[str]) -> str:
 
 _ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
 _FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$", re.M)  # native ESM's: file:///...
-_SCRIPT_PATH = re.compile(r"\.[cm]?[jt]sx?$")
 
 
 def own_frame(path: str) -> bool:
     """Whether a frame's file is the package's own: a script, absolute or (mocha's) relative to the
     tree, outside node_modules; not Node's own (`node:internal/...`, `internal/...` before Node 16),
     a URL or `<anonymous>`."""
-    return (bool(_SCRIPT_PATH.search(path)) and "://" not in path and not path.startswith(("node:", "internal/", "<"))
+    return (bool(SCRIPT_FILE.search(path)) and "://" not in path and not path.startswith(("node:", "internal/", "<"))
             and not re.search(r"(?:^|/)node_modules/", path))
 
 

@@ -11,12 +11,12 @@ import re
 import shlex
 
 from sandbox.recipes import NodeRun
+from sandbox.selection import SCRIPT_FILE
 
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
            "_mocha": "mocha", "tap": "tap", "ava": "ava"}  # a command's file name -> runner (tap: node-tap)
 NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
 NODE_COMMANDS = {"node", "tsx"}  # what runs Node's runner with `--test`
-_SCRIPT_WORD = re.compile(r"\.[cm]?[jt]sx?$")
 NODE_FILE_OPTIONS = {"-r", "--require", "--import", "--loader", "--experimental-loader"}  # node's options that load a file
 RUNNER_NAMES = ", ".join(sorted({*RUNNERS.values(), "node --test"}))  # as errors name them
 COVERAGE = {"nyc", "istanbul", "c8"}  # wrappers that only measure: the runner is run without them
@@ -101,7 +101,7 @@ def _node_test(words: list[str], i: int) -> bool:
     if i >= len(words) or os.path.basename(words[i]) not in NODE_COMMANDS or NODE_TEST not in words[i + 1:]:
         return False
     before = words[i + 1:words.index(NODE_TEST, i + 1)]
-    return not any(_SCRIPT_WORD.search(w) and not w.startswith("-") and (k == 0 or before[k - 1] not in NODE_FILE_OPTIONS)
+    return not any(SCRIPT_FILE.search(w) and not w.startswith("-") and (k == 0 or before[k - 1] not in NODE_FILE_OPTIONS)
                    for k, w in enumerate(before))
 
 

@@ -11,7 +11,7 @@ from typing import Callable
 SOURCE_ROOTS = ("src/", "lib/")
 SCRIPT_FILE = re.compile(r"\.[cm]?[jt]sx?$")  # JavaScript and TypeScript
 SCRIPT_TEST = re.compile(r"(^|\.)(test|spec)\.[cm]?[jt]sx?$")  # jest's default: `a.test.js`, `test.js`
-_SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
+SCRIPT_TEST_FOLDERS = ("test", "tests", "__tests__")
 ROOT_TEST_DIRS = ("spec",)  # jasmine's and rspec's: a test folder at the root only (deeper, code may sit in one)
 
 
@@ -23,7 +23,7 @@ def is_test_file(path: str) -> bool:
     if not SCRIPT_FILE.search(name) or name.endswith(".d.ts"):
         return False
     # jest's and mocha's own conventions: a `.test.js` anywhere, any script below a tests folder
-    return bool(SCRIPT_TEST.search(name)) or any(part in _SCRIPT_TEST_FOLDERS for part in pure.parts[:-1]) or below_root_tests(path)
+    return bool(SCRIPT_TEST.search(name)) or any(part in SCRIPT_TEST_FOLDERS for part in pure.parts[:-1]) or below_root_tests(path)
 
 
 def below_root_tests(path: str) -> bool:
