@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from functools import cache
 from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
@@ -70,6 +71,12 @@ def kept_args(runner: str, args: list[str]) -> list[str]:
     return out
 
 
+@cache
+def _reporter() -> str:
+    """Our reporter for `node --test`, read from the package once."""
+    return resources.files("sandbox").joinpath("node_test_reporter.cjs").read_text()
+
+
 def _shell_glob(word: str) -> str:
     """A file pattern of a `node --test` script, left for the shell to expand as npm's shell did
     (Node before 21 expands none); one with `**` stays quoted, for Node's own expansion, since
@@ -100,11 +107,14 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     # ava writes no snapshot where it runs as in CI, as jest's --ci: a missing one fails
     extra = {"CI": "true"} if run.runner == "ava" else {}
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **extra, **run.env}.items())
-    words = " ".join([*map(q, [*run.command, *reporting]), *(_shell_glob(w) if run.runner == "node" else q(w) for w in args)])
     first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
+    command = " ".join(map(q, run.command))
+    coverage = []
     if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
-        first.append("{ " + _TAP_COVERAGE.format(tap=" ".join(map(q, run.command))) + "; }")
-        words = " ".join([*map(q, run.command), '"$tap_coverage"', *map(q, [*reporting, *args])])
+        first.append("{ " + _TAP_COVERAGE.format(tap=command) + "; }")
+        coverage = ['"$tap_coverage"']
+    quote = _shell_glob if run.runner == "node" else q
+    words = " ".join([command, *coverage, *map(q, reporting), *map(quote, args)])
     if run.runner == "ava":
         words += f" > {q(report)}"
     return " && ".join([*first, f"{variables + ' ' if variables else ''}{words}"])
@@ -133,7 +143,7 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
         report = REPORT.format(n=n, ext=_EXT.get(run.runner, "json"))
         sb.run(f"rm -f {report}")
         if run.runner == "node":
-            sb.write_file(NODE_REPORTER, resources.files("sandbox").joinpath("node_test_reporter.cjs").read_text())
+            sb.write_file(NODE_REPORTER, _reporter())
         result = sb.run(run_command(run, report, env), timeout_s)
         done.append(result)
         outputs.append(f"$ {run.script}: {run.runner}\n{result.output}")

@@ -49,17 +49,17 @@ def parse_tap(text: str, roots: list[str]) -> TestResults:
                 test = points[test].parent
             if test is not None:
                 first.setdefault(test, point)
-    for k, path in files.items():
-        keep_worst(statuses, path, _tap_status(points[k]))
     for k, test in tests.items():
         if keep_worst(statuses, test, _tap_status(points[k])) and _tap_status(points[k]) == "failed":
             failures[test] = _tap_failure(first.get(k, points[k]), roots)
     for k, path in files.items():
+        keep_worst(statuses, path, _tap_status(points[k]))
         if _tap_status(points[k]) == "failed":
-            own = [failures[t] for j, t in tests.items() if points[j].parent == k and t in failures]
+            its = [t for j, t in tests.items() if points[j].parent == k]
+            own = [failures[t] for t in its if t in failures]
             said = points[k].diagnostics  # how it ended, when it failed with no failed test: `exitCode: 1`, `signal`, `expired`
             ended = ", ".join(f"{key} {said[key]}" for key in ("exitCode", "signal", "expired") if said.get(key) is not None)
-            failures[path] = own[0] if own else Failure(message=ended, collection=not any(points[j].parent == k for j in tests))
+            failures[path] = own[0] if own else Failure(message=ended, collection=not its)
     return TestResults(statuses=statuses, failures=failures, source="log")
 
 
