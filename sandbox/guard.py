@@ -41,6 +41,7 @@ RUN_FILE_OPTIONS = {
     "node": NODE_FILE_OPTIONS,
     "ava": {"--config"},
     "tap": {"--before", "--after"},
+    "tape": {"-r", "--require", "-i", "--ignore"},  # --ignore: a file of patterns the run leaves out
 }
 
 

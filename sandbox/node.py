@@ -3,7 +3,7 @@ package.json: Node and npm from a Debian suite (`sandbox.node_suite`), its depen
 `npm ci` from its lockfile, else by `npm install` as published before the commit's date (the
 analogue of the Python environments' dated installs), and the test runs its `scripts.test`
 makes (`npm run` followed), each by a runner whose results can be read from a report (jest,
-vitest, mocha, ava, Node's own `node --test`, node-tap). What runs no such runner (a linter, a browser runner) is left out, and said."""
+vitest, mocha, ava, tape, Node's own `node --test`, node-tap). What runs no such runner (a linter, a browser runner) is left out, and said."""
 
 from __future__ import annotations
 

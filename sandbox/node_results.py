@@ -37,7 +37,7 @@ def relative(path: str, roots: list[str]) -> str:
     return path
 
 
-_ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
+ERROR = re.compile(r"^(\w*(?:Error|Exception))\b")
 _FRAME = re.compile(r"^\s*at (?:.*?\()?(?:file://)?([^()\s]+?):(\d+):\d+\)?\s*$", re.M)  # native ESM's: file:///...
 
 
@@ -49,11 +49,11 @@ def own_frame(path: str) -> bool:
             and not re.search(r"(?:^|/)node_modules/", path))
 
 
-def _failure(message: str, roots: list[str]) -> Failure:
+def stack_failure(message: str, roots: list[str]) -> Failure:
     """What a jest message says: the error's type, where it was raised (the first frame of the
     package's own code, node_modules aside) and its first line."""
     first = first_line(message)
-    kind = _ERROR.match(first)
+    kind = ERROR.match(first)
     frames = [(p, line) for p, line in _FRAME.findall(message or "") if own_frame(p)]
     where = f"{relative(frames[0][0], roots)}:{frames[0][1]}" if frames else ""
     return Failure(kind=kind.group(1) if kind else "", where=where, message=first)
@@ -63,10 +63,10 @@ def _mocha_failure(message: str, text: str, roots: list[str]) -> Failure:
     """What an xunit failure of mocha's says: its text is the error's message, then its stack,
     whose first line names the error's type (`ReferenceError: x is not defined`)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    kinds = [(k.group(1), after.startswith("at ")) for k, after in zip((_ERROR.match(line) for line in lines), [*lines[1:], ""]) if k]
+    kinds = [(k.group(1), after.startswith("at ")) for k, after in zip((ERROR.match(line) for line in lines), [*lines[1:], ""]) if k]
     # The line the stack starts with (a frame follows it), not a message that starts like one ("Error reading ...")
     kind = next((k for k, stack in kinds if stack), kinds[0][0] if kinds else "")
-    found = _failure(text, roots)
+    found = stack_failure(text, roots)
     return Failure(kind=kind, where=found.where, message=first_line(message) or found.message)
 
 
@@ -99,7 +99,7 @@ def parse_jest(text: str, roots: list[str]) -> TestResults:
             test = f"{path}:{case.get('title', '')}"
             status = _JEST_STATUS.get(str(case.get("status")), "failed")
             if keep_worst(statuses, test, status) and status == "failed":
-                failures[test] = _failure("\n".join(map(str, case.get("failureMessages") or [])), roots)
+                failures[test] = stack_failure("\n".join(map(str, case.get("failureMessages") or [])), roots)
     return TestResults(statuses=statuses, failures=failures, source="json")
 
 
@@ -146,7 +146,7 @@ _CONSEQUENCES = {"subtestsFailed", "cancelledByParent"}  # Node's failure types 
 def _node_failure(error: dict, roots: list[str]) -> Failure:
     """What our reporter says of a failed test of Node's runner: what it threw, its first line,
     and the first frame of the package's own code in its stack."""
-    found = _failure(str(error.get("stack") or ""), roots)
+    found = stack_failure(str(error.get("stack") or ""), roots)
     return Failure(kind=str(error.get("kind") or ""), where=found.where, message=first_line(str(error.get("message") or "")))
 
 

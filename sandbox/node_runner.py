@@ -1,7 +1,7 @@
 """Run a Node environment's test runs in a sandbox, each after the build steps before it and
 with a reporter that writes a file in the tree (jest's and vitest's JSON, mocha's xunit, our
 own JSON lines for Node's built-in runner, whose reporter is written into the tree first,
-node-tap's raw TAP; ava's TAP, from its output), and
+node-tap's raw TAP; ava's and tape's TAP, from their output), and
 read them as one result. A run's exit status must agree with its report; no report, a
 disagreement or a run cut short, in any run, means every test failed.
 
@@ -21,13 +21,13 @@ from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_nod
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
 from sandbox.results import failing_tests
-from sandbox.tap_results import parse_ava, parse_tap
+from sandbox.tap_results import parse_ava, parse_tap, parse_tape
 
 REPORT = ".supercoder-report-{n}.{ext}"  # untracked: `reset` removes it
 NODE_REPORTER = ".supercoder-node-reporter.cjs"  # our reporter for `node --test`, written beside the reports
 _GLOB = re.compile(r"[*?[]")
 _PLAIN_WORD = re.compile(r"[\w./*?\[\]@+,=:-]+")  # nothing the shell reads but its patterns
-_EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap"}  # a report's file ending by runner (else json)
+_EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap", "tape": "tap"}  # a report's file ending by runner (else json)
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
 # option of the version the run's own command reports (18 renamed it; a workspace may hoist tap).
 _TAP_COVERAGE = 'tap_coverage=--no-coverage; v=$({tap} --version 2>/dev/null); [ "${{v%%.*}}" -ge 18 ] 2>/dev/null && tap_coverage=--disable-coverage; true'
@@ -53,6 +53,7 @@ _DROP = {
             ("--reporter=", "--output-file=", "--output-dir=", "--reporter-arg=", "--coverage-report=", "--reporter-file=",
              "--check-coverage=", "--branches=", "--lines=", "--functions=", "--statements=", "-R", "-o", "-d")),  # `-Rspec`
     "ava": ({"--watch", "-w", "--fail-fast", "--tap", "-t", "--verbose", "-v", "--update-snapshots", "-u"}, set(), ()),
+    "tape": (set(), set(), ()),  # TAP is all it writes
 }
 
 
@@ -99,6 +100,8 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
         reporting = ["-R", "tap", "-o", report, "--no-bail"]  # (a configuration's bail: every test has a result)
     elif run.runner == "ava":  # its TAP is its output: redirected to the report below
         reporting = ["--tap", "--no-fail-fast"]
+    elif run.runner == "tape":  # as ava's, with no option to ask for it
+        reporting = []
     elif run.runner == "node":  # its spec reporter to the log, ours to the report
         reporting = ["--test-reporter=spec", "--test-reporter-destination=stdout",
                      f"--test-reporter=./{NODE_REPORTER}", f"--test-reporter-destination={report}"]
@@ -115,7 +118,7 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
         coverage = ['"$tap_coverage"']
     quote = _shell_glob if run.runner == "node" else q
     words = " ".join([command, *coverage, *map(q, reporting), *map(quote, args)])
-    if run.runner == "ava":
+    if run.runner in ("ava", "tape"):
         words += f" > {q(report)}"
     return " && ".join([*first, f"{variables + ' ' if variables else ''}{words}"])
 
@@ -157,7 +160,8 @@ def run_node(sb: Sandbox, runs: list[NodeRun], root: str, env: dict[str, str] | 
             tail = " ".join(result.output.strip().splitlines()[-2:])[-300:]
             parts.append(TestResults(source="json", problem=f"{name} wrote no report (exit {result.exit_code}): {tail}"))
             continue
-        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test, "tap": parse_tap, "ava": parse_ava}.get(run.runner, parse_jest)
+        parse = {"mocha": parse_mocha_xunit, "node": parse_node_test, "tap": parse_tap, "ava": parse_ava,
+                 "tape": parse_tape}.get(run.runner, parse_jest)
         results = parse(text, roots)
         why = results.problem or _disagreement(name, result.exit_code, results)
         parts.append(results if why is None else TestResults(source=results.source, problem=f"results disagree: {why}"

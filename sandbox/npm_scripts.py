@@ -14,7 +14,7 @@ from sandbox.recipes import NodeRun
 from sandbox.selection import SCRIPT_FILE
 
 RUNNERS = {"jest": "jest", "jest.js": "jest", "vitest": "vitest", "vitest.mjs": "vitest", "mocha": "mocha",
-           "_mocha": "mocha", "tap": "tap", "ava": "ava"}  # a command's file name -> runner (tap: node-tap)
+           "_mocha": "mocha", "tap": "tap", "ava": "ava", "tape": "tape"}  # a command's file name -> runner (tap: node-tap)
 NODE_TEST = "--test"  # `node --test`: Node's own runner (18.15 and later take a reporter of ours)
 NODE_COMMANDS = {"node", "tsx"}  # what runs Node's runner with `--test`
 NODE_FILE_OPTIONS = {"-r", "--require", "--import", "--loader", "--experimental-loader"}  # node's options that load a file

@@ -25,7 +25,7 @@ CONSTRAINTS = "supercoder-constraints.txt"
 class NodeRun(BaseModel):
     """One run of a Node package's tests, as its scripts make it (sandbox.node)."""
 
-    runner: Literal["jest", "vitest", "mocha", "node", "tap", "ava"]  # node: Node's own runner, `node --test`; tap: node-tap
+    runner: Literal["jest", "vitest", "mocha", "node", "tap", "ava", "tape"]  # node: Node's own runner, `node --test`; tap: node-tap
     script: str  # the npm script it comes from ("test", "test-tz")
     env: dict[str, str] = Field(default_factory=dict)  # what the script sets for it (TZ=...)
     command: list[str]  # the words that start the runner (`jest`, `node --flag node_modules/jest/bin/jest.js`)

@@ -1,13 +1,14 @@
-"""Read node-tap's and ava's test results from their TAP (sandbox/tap_report.py), named as the
-other Node runners' are (sandbox/node_results.py): node-tap's by test file and `file:title`,
-ava's by the title it prints. Whatever cannot be read counts as failed (TestResults.status)."""
+"""Read node-tap's, ava's and tape's test results from their TAP (sandbox/tap_report.py), named
+as the other Node runners' are (sandbox/node_results.py): node-tap's by test file and
+`file:title`, ava's and tape's by the title they print. Whatever cannot be read counts as failed
+(TestResults.status)."""
 
 from __future__ import annotations
 
 import re
 
 from sandbox.models import Failure, TestResults, TestStatus
-from sandbox.node_results import first_line, own_frame, relative
+from sandbox.node_results import ERROR, first_line, own_frame, relative, stack_failure
 from sandbox.results import keep_worst
 from sandbox.tap_report import Point, has_plan, read_points
 
@@ -86,4 +87,49 @@ def parse_ava(text: str, roots: list[str]) -> TestResults:
         thrown = _THROWN.search(str(point.diagnostics.get("details") or "")) if message.startswith("Error thrown") else None
         kind = thrown.group(1) if thrown else kind
         failures[point.name] = Failure(kind=kind if isinstance(kind, str) else "", where=where, message=message or point.name[:300])
+    return TestResults(statuses=statuses, failures=failures, source="log")
+
+
+_TITLE = re.compile(r"^# (?P<title>.*?)\s*$")  # tape's test: a comment, then its assertions' points
+_MARKED = re.compile(r"^(?P<mark>SKIP|TODO) (?P<title>.*)$")  # `test.skip`'s, a `{ todo: true }` test's
+_TOP_PLAN = re.compile(r"^1\.\.\d+\s*$")
+
+
+def _tape_failure(point: Point, roots: list[str]) -> Failure:
+    """Where tape says an assertion failed (`at:`, else the stack's first frame of the package's
+    own), and, for what a test threw or passed to `t.error` (operator `error`), its type."""
+    said = point.diagnostics
+    stack = stack_failure(str(said.get("stack") or ""), roots)
+    found = _AT.search(str(said.get("at") or ""))
+    where = f"{relative(found.group(1), roots)}:{found.group(2)}" if found and own_frame(found.group(1)) else stack.where
+    kind = ERROR.match(point.name) if said.get("operator") == "error" else None
+    return Failure(kind=kind.group(1) if kind else "", where=where, message=point.name[:300])
+
+
+def parse_tape(text: str, roots: list[str]) -> TestResults:
+    """tape's TAP: each test is the `# title` comment before its assertions (a subtest's comes
+    after its parent's, flat), named by that title, as ava's are; it fails when one of its
+    assertions does, a `test.skip` or todo test is skipped, one with no assertion of its own
+    passes. A thrown error stops tape before its plan, which it writes last: no plan, no result."""
+    lines = text.splitlines()
+    plans = [k for k, line in enumerate(lines) if _TOP_PLAN.match(line)]
+    if not plans:
+        return TestResults(source="log", problem="tape's TAP ends before its plan (1..N): a test threw, or the run was cut short")
+    tests: list[tuple[str, list[str]]] = []
+    for line in lines[: plans[-1]]:  # after the plan: tape's counts (`# tests 9`, `# pass 6`), no tests
+        if found := _TITLE.match(line):
+            tests.append((found.group("title"), []))
+        elif tests:
+            tests[-1][1].append(line)
+    statuses: dict[str, TestStatus] = {}
+    failures: dict[str, Failure] = {}
+    for title, body in tests:
+        marked = _MARKED.match(title)
+        name = marked.group("title") if marked else title
+        points = read_points("\n".join(body), directive_at_end=True)  # a description may hold `#`
+        failed = [p for p in points if _tap_status(p) == "failed"]
+        status: TestStatus = ("skipped" if marked or (points and all(p.directive for p in points))
+                              else "failed" if failed else "passed")
+        if keep_worst(statuses, name, status) and status == "failed":
+            failures[name] = _tape_failure(failed[0], roots)
     return TestResults(statuses=statuses, failures=failures, source="log")

@@ -109,3 +109,5 @@ def test_files_the_test_runs_name_are_protected():
         tree = _Tree({"package.json": package}, {})
         assert apply_guarded(tree, _diff(path)) is None, path
     assert apply_guarded(_Tree({"package.json": "{not json"}, {}), _diff("support/env.js")) is None
+    tape = json.dumps({"scripts": {"test": "tape -r ./test/setup.js --ignore .testignore 'test/**/*.js'"}})
+    assert run_files(_runs(package_tests(tape))) == ["test/setup.js", ".testignore"]  # the ignore file would hide tests

@@ -200,6 +200,17 @@ def test_node_tap_reports_raw_tap_without_measuring_coverage():
         assert subprocess.run(["bash", "-c", shell + ' && echo "$tap_coverage"'], capture_output=True, text=True).stdout.strip() == option
 
 
+def test_tape_is_found_behind_its_coverage_tool_and_writes_its_tap_to_the_report():
+    # ljharb's packages' form: `npm run tests-only`, nyc around tape, a quoted pattern tape expands itself
+    scripts = {"test": "npm run tests-only", "pretest": "npm run lint", "lint": "eslint .",
+               "tests-only": "nyc tape -r ./test/setup.js 'test/**/*.js' | tap-spec"}
+    skipped: list[str] = []
+    [run] = scripted_runs(scripts, skipped=skipped)
+    assert (run.runner, run.command, run.args) == ("tape", ["tape"], ["-r", "./test/setup.js", "test/**/*.js"])
+    assert skipped == ["eslint .", "tap-spec"]
+    assert run_command(run, "r.tap").endswith("tape -r ./test/setup.js 'test/**/*.js' > r.tap")
+
+
 def test_ava_writes_its_tap_to_the_report_as_in_ci():
     [run] = scripted_runs({"test": "xo && ava --verbose --watch -u --match 'adds*'"})
     assert run.runner == "ava" and kept_args("ava", run.args) == ["--match", "adds*"]

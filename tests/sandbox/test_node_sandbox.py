@@ -166,6 +166,27 @@ def test_an_ava_package_in_docker(tmp_path):
     assert verdict.fixed == ["calc › adds"] and again.statuses == before.statuses
 
 
+def test_a_tape_package_in_docker(tmp_path):
+    """tape's tests are known by the titles its TAP prints before their assertions; an error a
+    test hands to `t.error` fails it with the error's type."""
+    test = ("const test = require('tape')\nconst { add } = require('../src/calc')\n\n"
+            "test('adds', t => { t.equal(add(2, 3), 5); t.end() })\n"
+            "test('adds zero', t => { t.equal(add(2, 0), 2); t.end() })\n"
+            "test('someday', { skip: true }, t => { t.end() })\n")
+    other = "const test = require('tape')\n\ntest('errs', t => { t.error(new TypeError('boom')); t.end() })\n"
+    files = {"package.json": _package({"test": "tape 'test/**/*.js'"}, {"tape": "5.9.0"}), "src/calc.js": CALC,
+             "test/calc.js": test, "test/sub/other.js": other}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert [(r.runner, r.args) for r in env.recipe.node_runs] == [("tape", ["test/**/*.js"])]
+    assert before.statuses == {"adds": "failed", "adds zero": "passed", "someday": "skipped", "errs": "failed"}, \
+        (before.problem, before.output[-2500:])
+    assert before.failures["adds"].where == "test/calc.js:4", before.failures
+    assert (before.failures["errs"].kind, before.failures["errs"].where) == ("TypeError", "test/sub/other.js:3"), before.failures
+    assert after.statuses["adds"] == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    verdict = judge(before, after)
+    assert verdict.fixed == ["adds"] and again.statuses == before.statuses
+
+
 def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace

@@ -1,10 +1,10 @@
-"""node-tap's and ava's TAP read as test results: node-tap's by file and `file:title`, streamed
-or buffered; ava's by printed title; a stream cut short failing closed."""
+"""node-tap's, ava's and tape's TAP read as test results: node-tap's by file and `file:title`,
+streamed or buffered; ava's and tape's by printed title; a stream cut short failing closed."""
 
 from __future__ import annotations
 
 from sandbox.models import Failure
-from sandbox.tap_results import parse_ava, parse_tap
+from sandbox.tap_results import parse_ava, parse_tap, parse_tape
 
 # node-tap's raw TAP, as tap 16 writes it (tap 18 and later name `at:`'s fields fileName and lineNumber)
 TAP16 = """TAP version 13
@@ -127,3 +127,77 @@ def test_node_tap_files_run_in_parallel_keep_their_own_tests():
 def test_an_ava_report_cut_before_its_plan_fails_every_test():
     cut = parse_ava("TAP version 13\nok 1 - a › adds\n", ["/w"])  # ava 6's TAP reporter stops at a timeout
     assert cut.problem and cut.status("a › adds") == "failed"
+
+
+# tape 5.10's TAP (tape 4 writes the same), stacks shortened: two files with a test title in common
+TAPE = """TAP version 13
+# adds
+ok 1 should be strictly equal
+# nested parent
+# child one
+not ok 2 one is two
+  ---
+    operator: equal
+    expected: 2
+    actual:   1
+    at: Test.<anonymous> (/w/test/a.js:4:36)
+    stack: |-
+      Error: one is two
+          at Test.assert [as _assert] (/w/node_modules/tape/lib/test.js:548:48)
+          at Test.<anonymous> (/w/test/a.js:4:36)
+  ...
+# child two
+ok 3 should be truthy
+# no assertions
+# a # hash in title
+ok 4 fine # not a directive
+# skip assertion
+ok 5 later # SKIP
+# TODO todo test
+not ok 6 should be truthy # TODO
+  ---
+    operator: ok
+    at: Test.<anonymous> (/w/test/a.js:12:46)
+  ...
+# SKIP skipped one
+# adds
+not ok 7 should be deeply equivalent
+  ---
+    operator: deepEqual
+    at: Test.<anonymous> (/w/test/b.js:2:25)
+  ...
+# async rejects
+not ok 8 RangeError: bad range
+  ---
+    operator: error
+    stack: |-
+      RangeError: bad range
+          at Test.<anonymous> (/w/test/c.js:2:56)
+          at process.processTicksAndRejections (node:internal/process/task_queues:95:5)
+  ...
+
+1..8
+# tests 8
+# pass  4
+# fail  3
+
+# ok
+"""
+
+
+def test_tape_names_tests_by_the_title_before_their_assertions():
+    results = parse_tape(TAPE, ["/w"])
+    assert results.problem is None
+    assert results.statuses == {"adds": "failed", "nested parent": "passed", "child one": "failed", "child two": "passed",
+                                "no assertions": "passed", "a # hash in title": "passed", "skip assertion": "skipped",
+                                "todo test": "skipped", "skipped one": "skipped", "async rejects": "failed"}
+    assert "ok" not in results.statuses and "tests 8" not in results.statuses  # tape's counts, after its plan
+    assert results.failures["child one"] == Failure(where="test/a.js:4", message="one is two")
+    assert results.failures["adds"].where == "test/b.js:2"  # a title twice: its worst
+    # a rejected promise has no `at:`: its place is the stack's first frame of the package's own, its type the error's
+    assert results.failures["async rejects"] == Failure(kind="RangeError", where="test/c.js:2", message="RangeError: bad range")
+
+
+def test_a_tape_run_stopped_by_a_thrown_error_fails_every_test():
+    thrown = parse_tape("TAP version 13\n# adds\nok 1 should be equal\n# throws\n", ["/w"])  # tape writes its plan last
+    assert thrown.problem and "plan" in thrown.problem and thrown.status("adds") == "failed"
