@@ -101,6 +101,8 @@ class SandboxConfig(Section):
     node_suite: str
     node_packages: list[str]
     node_install_env: dict[str, str]
+    node_yarn_version: str
+    node_pnpm_versions: dict[str, str]
     node_test_env: dict[str, str]
 
     @field_validator("swebench_uploaded_prior_to", mode="before")

@@ -1,14 +1,17 @@
 """The environment of a Node.js package (JavaScript or TypeScript) at a commit, derived from its
 package.json: Node and npm from a Debian suite (`sandbox.node_suite`), its dependencies by
-`npm ci` from its lockfile, else by `npm install` as published before the commit's date (the
-analogue of the Python environments' dated installs), and the test runs its `scripts.test`
+`npm ci` from its lockfile (or by yarn 1 or pnpm from theirs), else by `npm install` as
+published before the commit's date (the analogue of the Python environments' dated installs),
+and the test runs its `scripts.test`
 makes (`npm run` followed), each by a runner whose results can be read from a report (jest,
 vitest, mocha, ava, tape, Node's own `node --test`, node-tap). What runs no such runner (a linter, a browser runner) is left out, and said."""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.base import SandboxError, git
@@ -20,7 +23,9 @@ from sandbox.requirements import show
 from sandbox.selection import SCRIPT_FILE
 
 LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` installs from
-OTHER_LOCKFILES = ("yarn.lock", "pnpm-lock.yaml")  # npm cannot read them: their pins are not kept
+YARN_LOCK, PNPM_LOCK = "yarn.lock", "pnpm-lock.yaml"
+_MANAGER = re.compile(r"^(?P<tool>yarn|pnpm)@(?P<version>\d+[\w.-]*)")  # package.json's `packageManager`: `pnpm@8.6.0+sha512...`
+_PNPM_LOCK_VERSION = re.compile(r"^lockfileVersion:\s*['\"]?(?P<major>\d+)", re.M)
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
 
 
@@ -61,15 +66,67 @@ def no_runs(test: str) -> str:
     return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({RUNNER_NAMES})"
 
 
-def install_commands(locked: str | None, before: str | None) -> list[str]:
-    """`npm ci` from a lockfile, else `npm install` of what was published before `before`; each
-    tried again as it must: without the date (a dependency newer than the commit), without
-    lifecycle scripts (a `prepare` that needs what the sandbox has not, a hooks installer).
-    Peer dependencies as npm 6 took them (`--legacy-peer-deps`): most of the npm registry's
-    history was published for it."""
+@dataclass(frozen=True)
+class Installer:
+    """What installs a package's dependencies: npm (from `lockfile`, or by date without one), or
+    yarn 1 or pnpm from theirs, at `version`, run by npx from the npm registry."""
+
+    tool: str = "npm"
+    lockfile: str | None = None
+    version: str = ""
+
+    def describe(self, before: str | None) -> str:
+        if self.tool != "npm":
+            return f"{self.tool} {self.version} install from {self.lockfile}"
+        return f"npm ci from {self.lockfile}" if self.lockfile else (f"as published before {before}" if before else "the newest releases")
+
+
+def installer(clone: Path, commit: str, package: dict, cfg: SandboxConfig) -> tuple[Installer, str]:
+    """npm's lockfile first; else yarn's (yarn 1's: a later yarn's is Plug'n'Play, with its own
+    binary) or pnpm's, the one `packageManager` names first, at the version it names, else at
+    the configured one (pnpm's by its lockfile's version); else npm by date. The second value
+    says why a lockfile present is not read ("" when none is left unread)."""
+    npm = next((p for p in LOCKFILES if show(clone, commit, p) is not None), None)
+    if npm:
+        return Installer("npm", npm), ""
+    named = _MANAGER.match(str(package.get("packageManager") or ""))
+    locks = {tool: show(clone, commit, path) for tool, path in (("yarn", YARN_LOCK), ("pnpm", PNPM_LOCK))}
+    found = sorted((tool for tool, text in locks.items() if text is not None), key=lambda t: not (named and named["tool"] == t))
+    if not found:
+        return Installer(), ""
+    tool, text = found[0], locks[found[0]] or ""
+    version = named["version"].split("+")[0] if named and named["tool"] == tool else ""
+    if tool == "yarn":
+        if "__metadata:" in text or (version and not version.startswith("1.")):
+            return Installer(), f"{YARN_LOCK} is yarn 2 or later's, not read (npm installs by date instead)"
+        return Installer("yarn", YARN_LOCK, version or cfg.node_yarn_version), ""
+    major = _PNPM_LOCK_VERSION.search(text)
+    version = version or cfg.node_pnpm_versions.get(major["major"] if major else "", "")
+    if not version:
+        return Installer(), f"{PNPM_LOCK}'s lockfileVersion is none of sandbox.node_pnpm_versions', not read (npm installs by date instead)"
+    return Installer("pnpm", PNPM_LOCK, version), ""
+
+
+def install_commands(how: Installer, before: str | None) -> list[str]:
+    """`npm ci` from a lockfile (yarn's or pnpm's frozen install from theirs), else `npm install`
+    of what was published before `before`; each tried again as it must: without the date (a
+    dependency newer than the commit) or the lockfile held to (one out of step with
+    package.json), without lifecycle scripts (a `prepare` that needs what the sandbox has not, a
+    hooks installer). Peer dependencies as npm 6 took them (`--legacy-peer-deps`): most of the
+    npm registry's history was published for it; yarn 1 ignores `engines` (bookworm's Node may
+    be older than a package asks)."""
     q = shlex.quote
     flags = "--no-audit --no-fund --legacy-peer-deps"
-    if locked:
+    locked = how.lockfile
+    if how.tool == "yarn":
+        yarn = f"npx --yes yarn@{q(how.version)} install --ignore-engines --non-interactive"
+        first, then = f"{yarn} --frozen-lockfile", yarn
+        told = f"supercoder: yarn install from {locked} failed; again without --frozen-lockfile"
+    elif how.tool == "pnpm":
+        pnpm = f"npx --yes pnpm@{q(how.version)} install"
+        first, then = f"{pnpm} --frozen-lockfile", f"{pnpm} --no-frozen-lockfile"
+        told = f"supercoder: pnpm install from {locked} failed; again without --frozen-lockfile"
+    elif locked:
         first = f"npm ci {flags}"
         then = f"npm install {flags}"
         told = f"supercoder: npm ci from {locked} failed; npm install instead"
@@ -92,20 +149,19 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     skipped: list[str] = []
     test = str(scripts.get("test") or "")
     runs = scripted_runs(scripts, skipped=skipped) if NPM_DEFAULT_TEST not in test else []
-    locked = next((p for p in LOCKFILES if show(clone, commit, p) is not None), None)
+    how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
-    before = None if locked else pin_date(commit_date(clone, commit), cfg)
+    before = None if how.lockfile else pin_date(commit_date(clone, commit), cfg)
     about = {"node": f"nodejs and npm of Debian {cfg.node_suite}"
              + (f" (the package asks for node {package['engines']['node']})" if isinstance(package.get("engines"), dict)
                 and isinstance(package["engines"].get("node"), str) else ""),
-             "dependencies": f"npm ci from {locked}" if locked else (f"as published before {before}" if before else "the newest releases"),
+             "dependencies": how.describe(before),
              "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}
-    other = [p for p in OTHER_LOCKFILES if show(clone, commit, p) is not None]
-    if other and not locked:
-        about["lockfile"] = f"{other[0]} is not read (npm installs by date instead)"
+    if unread:
+        about["lockfile"] = unread
     if skipped:
         about["not run"] = "; ".join(skipped)
     name = str(package.get("name") or clone.name.removesuffix(".git")).lstrip("@").replace("/", "-")
     recipe = EnvRecipe(name=f"{name}-node", python="", runtime="node", node_runs=runs)
-    return Environment(clone=clone, commit=commit, recipe=recipe, install=install_commands(locked, before),
+    return Environment(clone=clone, commit=commit, recipe=recipe, install=install_commands(how, before),
                        variables=dict(cfg.node_install_env), name=f"{name}-{commit[:12]}", ephemeral=ephemeral, about=about)

@@ -31,6 +31,8 @@ _EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap", "tape": "ta
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
 # option of the version the run's own command reports (18 renamed it; a workspace may hoist tap).
 _TAP_COVERAGE = 'tap_coverage=--no-coverage; v=$({tap} --version 2>/dev/null); [ "${{v%%.*}}" -ge 18 ] 2>/dev/null && tap_coverage=--disable-coverage; true'
+# jest's --ci came in jest 20 (19 refuses options it does not know): asked of the run's own jest, which prints `v19.0.2` or `29.7.0`
+_JEST_CI = 'jest_ci=--ci; v=$({jest} --version 2>/dev/null); v=${{v#v}}; [ "${{v%%.*}}" -lt 20 ] 2>/dev/null && jest_ci=; true'
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
@@ -91,8 +93,8 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     script's own arguments, which may end with `--` and file names."""
     q = shlex.quote
     args = kept_args(run.runner, run.args)
-    if run.runner == "jest":
-        reporting = ["--ci", "--json", f"--outputFile={report}", "--coverage=false"]
+    if run.runner == "jest":  # with --ci where jest has it (below)
+        reporting = ["--json", f"--outputFile={report}", "--coverage=false"]
     elif run.runner == "vitest":  # its JSON report is jest's; `run`: never the watch mode
         args = args[1:] if args[:1] in (["run"], ["watch"], ["dev"]) else args
         reporting = ["run", "--reporter=json", f"--outputFile={report}", "--coverage.enabled=false"]
@@ -112,12 +114,15 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **extra, **run.env}.items())
     first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
     command = " ".join(map(q, run.command))
-    coverage = []
-    if run.runner == "tap":  # the coverage option, found in the shell, goes first among tap's words
+    versioned = []  # an option chosen by the runner's version, found in the shell, goes first among its words
+    if run.runner == "tap":
         first.append("{ " + _TAP_COVERAGE.format(tap=command) + "; }")
-        coverage = ['"$tap_coverage"']
+        versioned = ['"$tap_coverage"']
+    elif run.runner == "jest":
+        first.append("{ " + _JEST_CI.format(jest=command) + "; }")
+        versioned = ["$jest_ci"]  # unquoted: no word at all before jest 20
     quote = _shell_glob if run.runner == "node" else q
-    words = " ".join([command, *coverage, *map(q, reporting), *map(quote, args)])
+    words = " ".join([command, *versioned, *map(q, reporting), *map(quote, args)])
     if run.runner in ("ava", "tape"):
         words += f" > {q(report)}"
     return " && ".join([*first, f"{variables + ' ' if variables else ''}{words}"])

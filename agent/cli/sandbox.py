@@ -162,7 +162,7 @@ def _print_suite(report) -> None:
         if key not in ("python", "dependencies"):
             print(f"{key:<13} {text}")
     sources = [*env.get("requirements_files", []), *env.get("pip", [])]
-    nothing = "its dependencies, by npm" if env.get("runtime") == "node" else "nothing besides the tree"
+    nothing = "its dependencies, as below" if env.get("runtime") == "node" else "nothing besides the tree"
     print(f"installed     {'; '.join(sources) or nothing}")
     for line in env.get("install", []):
         print(f"              {line[:160]}")
