@@ -99,11 +99,20 @@ class SandboxConfig(Section):
     debian_mirror: str
     base_packages: list[str]
     node_suite: str
+    node_suite_version: str
+    node_majors: list[str]
+    node_version: str | None
     node_packages: list[str]
     node_install_env: dict[str, str]
     node_yarn_version: str
     node_pnpm_versions: dict[str, str]
     node_test_env: dict[str, str]
+
+    @field_validator("node_version", mode="before")
+    @classmethod
+    def _release(cls, value: Any) -> Any:
+        """`--set sandbox.node_version=22` reads as a number: a major."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("swebench_uploaded_prior_to", mode="before")
     @classmethod

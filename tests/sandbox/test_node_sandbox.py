@@ -215,6 +215,22 @@ def test_a_package_installs_from_its_yarn_or_pnpm_lockfile_in_docker(tmp_path, t
     assert after.statuses["test/calc.js"] == "passed" and again.statuses == before.statuses
 
 
+def test_a_package_whose_engines_exclude_the_suites_node_gets_the_one_it_asks_for_in_docker(tmp_path):
+    """Node 22 fetched from the npm registry, for the install (what npm's `engine-strict` checks)
+    and for the tests, which call what Node 18 lacks (`t.assert`, Node 22's)."""
+    test = ("const test = require('node:test')\nconst { add } = require('../src/calc')\n\n"
+            "test('adds', (t) => { t.assert.strictEqual(add(2, 3), 5) })\n"
+            "test('on node 22', (t) => { t.assert.strictEqual(process.versions.node.split('.')[0], '22') })\n")
+    package = json.dumps({"name": "calc", "version": "1.0.0", "scripts": {"test": "node --test"},  # (22 takes no folder)
+                          "engines": {"node": ">=22"}})
+    files = {"package.json": package, ".npmrc": "engine-strict=true\n", "src/calc.js": CALC, "test/calc.js": test}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert env.about["node"].startswith("Node 22 (its newest release) from the npm registry"), env.about
+    assert before.statuses == {"test/calc.js": "failed", "test/calc.js:adds": "failed", "test/calc.js:on node 22": "passed"}, \
+        (before.problem, before.output[-2500:])
+    assert after.statuses["test/calc.js"] == "passed" and again.statuses == before.statuses
+
+
 def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace
