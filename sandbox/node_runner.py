@@ -17,7 +17,7 @@ from importlib import resources
 
 from sandbox.base import Sandbox, SandboxError
 from sandbox.models import ExecResult, TestResults
-from sandbox.node import NODE_BIN
+from sandbox.node_install import NODE_BIN
 from sandbox.node_results import merge, parse_jest, parse_mocha_xunit, parse_node_test
 from sandbox.npm_scripts import RUNNER_NAMES
 from sandbox.recipes import NodeRun

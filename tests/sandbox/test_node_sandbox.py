@@ -146,45 +146,40 @@ def test_a_node_tap_package_in_docker(tmp_path):
     assert again.statuses == before.statuses
 
 
-def test_an_ava_package_in_docker(tmp_path):
-    """ava's tests are known by their titles as it prints them, a file's path within the folder
-    of the files it ran first; a test file that throws is no test, and fails."""
-    test = ("const test = require('ava')\nconst { add } = require('../src/calc')\n\n"
+# Runners whose tests are known by title (a test file's name in no result): ava's as it prints
+# them, a file's path within the folder of the files it ran first; tape's as its TAP prints them
+# before their assertions. Each: its script, its devDependency, a test file and one in a
+# subfolder, the statuses before the fix, and the failure of the subfolder's test.
+TITLED = {
+    "ava": ("ava --verbose", "6.1.3",
+            "const test = require('ava')\nconst { add } = require('../src/calc')\n\n"
             "test('adds', t => { t.is(add(2, 3), 5) })\ntest('adds zero', t => { t.is(add(2, 0), 2) })\n"
-            "test.skip('someday', t => {})\n")
-    other = "const test = require('ava')\n\ntest('throws', t => { throw new TypeError('boom') })\n"
-    files = {"package.json": _package({"test": "ava --verbose"}, {"ava": "6.1.3"}), "src/calc.js": CALC,
-             "test/calc.js": test, "test/sub/other.js": other}
-    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
-    assert [(r.runner, r.args) for r in env.recipe.node_runs] == [("ava", ["--verbose"])]
-    assert before.statuses == {"calc › adds": "failed", "calc › adds zero": "passed", "calc › someday": "skipped",
-                               "sub › other › throws": "failed"}, (before.problem, before.output[-2500:])
-    assert before.failures["sub › other › throws"].kind == "TypeError", before.failures
-    assert before.failures["sub › other › throws"].where == "test/sub/other.js:3", before.failures
-    assert after.statuses["calc › adds"] == "passed" and after.problem is None, (after.problem, after.output[-2500:])
-    verdict = judge(before, after)
-    assert verdict.fixed == ["calc › adds"] and again.statuses == before.statuses
+            "test.skip('someday', t => {})\n",
+            "const test = require('ava')\n\ntest('throws', t => { throw new TypeError('boom') })\n",
+            {"calc › adds": "failed", "calc › adds zero": "passed", "calc › someday": "skipped", "sub › other › throws": "failed"},
+            ("calc › adds", "sub › other › throws")),
+    "tape": ("tape 'test/**/*.js'", "5.9.0",
+             "const test = require('tape')\nconst { add } = require('../src/calc')\n\n"
+             "test('adds', t => { t.equal(add(2, 3), 5); t.end() })\ntest('adds zero', t => { t.equal(add(2, 0), 2); t.end() })\n"
+             "test('someday', { skip: true }, t => { t.end() })\n",
+             "const test = require('tape')\n\ntest('throws', t => { t.error(new TypeError('boom')); t.end() })\n",  # t.error: its type
+             {"adds": "failed", "adds zero": "passed", "someday": "skipped", "throws": "failed"},
+             ("adds", "throws")),
+}
 
 
-def test_a_tape_package_in_docker(tmp_path):
-    """tape's tests are known by the titles its TAP prints before their assertions; an error a
-    test hands to `t.error` fails it with the error's type."""
-    test = ("const test = require('tape')\nconst { add } = require('../src/calc')\n\n"
-            "test('adds', t => { t.equal(add(2, 3), 5); t.end() })\n"
-            "test('adds zero', t => { t.equal(add(2, 0), 2); t.end() })\n"
-            "test('someday', { skip: true }, t => { t.end() })\n")
-    other = "const test = require('tape')\n\ntest('errs', t => { t.error(new TypeError('boom')); t.end() })\n"
-    files = {"package.json": _package({"test": "tape 'test/**/*.js'"}, {"tape": "5.9.0"}), "src/calc.js": CALC,
+@pytest.mark.parametrize("runner", sorted(TITLED))
+def test_a_package_whose_runner_names_tests_by_title_in_docker(tmp_path, runner):
+    script, version, test, other, statuses, (fixed, thrown) = TITLED[runner]
+    files = {"package.json": _package({"test": script}, {runner: version}), "src/calc.js": CALC,
              "test/calc.js": test, "test/sub/other.js": other}
     env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
-    assert [(r.runner, r.args) for r in env.recipe.node_runs] == [("tape", ["test/**/*.js"])]
-    assert before.statuses == {"adds": "failed", "adds zero": "passed", "someday": "skipped", "errs": "failed"}, \
-        (before.problem, before.output[-2500:])
-    assert before.failures["adds"].where == "test/calc.js:4", before.failures
-    assert (before.failures["errs"].kind, before.failures["errs"].where) == ("TypeError", "test/sub/other.js:3"), before.failures
-    assert after.statuses["adds"] == "passed" and after.problem is None, (after.problem, after.output[-2500:])
+    assert [r.runner for r in env.recipe.node_runs] == [runner]
+    assert before.statuses == statuses, (before.problem, before.output[-2500:])
+    assert (before.failures[thrown].kind, before.failures[thrown].where) == ("TypeError", "test/sub/other.js:3"), before.failures
+    assert after.statuses[fixed] == "passed" and after.problem is None, (after.problem, after.output[-2500:])
     verdict = judge(before, after)
-    assert verdict.fixed == ["adds"] and again.statuses == before.statuses
+    assert verdict.fixed == [fixed] and again.statuses == before.statuses
 
 
 # left-pad 1.1.3 pinned where package.json allows any 1.x from 1.1.0 (1.3.0 is the newest)
