@@ -102,6 +102,7 @@ class SandboxConfig(Section):
     node_suite_version: str
     node_majors: list[str]
     node_version: str | None
+    node_npm_runs_on: str
     node_packages: list[str]
     node_install_env: dict[str, str]
     node_yarn_version: str

@@ -70,6 +70,11 @@ def installer(clone: Path, commit: str, package: dict, cfg: SandboxConfig) -> tu
     return Installer("pnpm", PNPM_LOCK, version), ""
 
 
+def _newest(version: str) -> str:
+    """The newest release a version names as npm fetches it: `20` -> any 20, `20.11` -> any 20.11."""
+    return ".".join((version.split(".") + ["999", "999"])[:3])
+
+
 def pinned_node(clone: Path, commit: str) -> tuple[str, str]:
     """(the Node release the package's developers use, as `.nvmrc` or `.node-version` writes it
     with digits: `20`, `v18.17.0`; the file), or ("", "") (none, or a name such as `lts/*`)."""
@@ -88,14 +93,17 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
+    suite = f"nodejs and npm of Debian {cfg.node_suite}"
     if cfg.node_version:
+        if not satisfies(_newest(cfg.node_version), cfg.node_npm_runs_on, loose=True):
+            return "", f"{suite}{asks}: the suite's npm does not run on sandbox.node_version's Node {cfg.node_version}"
         return cfg.node_version, f"Node {cfg.node_version} from the npm registry (sandbox.node_version), npm of Debian {cfg.node_suite}{asks}"
     version, name = pinned
-    full = ".".join((version.split(".") + ["999", "0"])[:3])  # `20`: any 20
     if version and version.split(".")[0] != cfg.node_suite_version.split(".")[0] and (
-            not isinstance(asked, str) or not asked.strip() or satisfies(full, asked, loose=True)):
-        return version, f"Node {version}, as {name} names it, from the npm registry, npm of Debian {cfg.node_suite}{asks}"
-    suite = f"nodejs and npm of Debian {cfg.node_suite}"
+            not isinstance(asked, str) or not asked.strip() or satisfies(_newest(version), asked, loose=True)):
+        if satisfies(_newest(version), cfg.node_npm_runs_on, loose=True):
+            return version, f"Node {version}, as {name} names it, from the npm registry, npm of Debian {cfg.node_suite}{asks}"
+        asks += f" ({name} names Node {version}, on which the suite's npm does not run)"
     if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
         return "", suite + asks
     major = next((m for m in cfg.node_majors if satisfies(f"{m}.999.0", asked, loose=True)), "")

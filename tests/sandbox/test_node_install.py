@@ -56,6 +56,9 @@ def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(t
     assert node_release({}, cfg, ("16", ".nvmrc"))[0] == "16"  # webpack 4 and OpenSSL 3: an older Node, as its developers use
     assert node_release({}, cfg, ("18.17.0", ".nvmrc"))[0] == ""  # the suite's major: the suite's Node
     assert node_release({"engines": {"node": ">=20"}}, cfg, ("16", ".nvmrc"))[0] == "20"  # what engines allows first
+    old, said = node_release({}, cfg, ("10.24.1", ".nvmrc"))  # Debian's npm 9 needs Node 14.17
+    assert old == "" and "the suite's npm does not run" in said
+    assert node_release({}, _cfg("sandbox.node_version=12"))[0] == "" and node_release({}, cfg, ("14", ".nvmrc"))[0] == "14"
     assert node_release({"engines": {"node": ">=18"}}, cfg, ("22", ".nvmrc")) == \
         ("22", "Node 22, as .nvmrc names it, from the npm registry, npm of Debian bookworm (the package asks for node >=18)")
     commands = install_commands(Installer(), None, "22")
