@@ -1,7 +1,7 @@
 """Where a Node package's reproduction test goes, so that the runs its own scripts make find it,
 and how its results are known: by its file for runners whose results name one (jest, vitest,
-Node's own, node-tap), by the title of the one `describe` block it must hold for mocha, whose
-results name no file."""
+Node's own, node-tap); for mocha and tape, whose results name no file, by a title its tests'
+titles start with (mocha's: the one `describe` block it must hold)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sandbox.selection import SCRIPT_FILE, SCRIPT_TEST, SCRIPT_TEST_FOLDERS
 
 FILE_RUNNERS = ("jest", "vitest", "node", "tap")  # their results name each test's file: a kept test is known by it
 FOLDER_RUNNERS = ("node", "tap")  # ... and they run any script in a test folder, whatever its name
+TITLE_RUNNERS = ("mocha", "tape")  # their results name no file: a kept test is known by a title its own starts with
 # mocha's options that take a value: what follows them is no spec (`--spec`'s value is one)
 _MOCHA_VALUED = {"--require", "-r", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O", "--ui", "-u",
                  "--timeout", "-t", "--slow", "-s", "--grep", "-g", "--fgrep", "-f", "--file", "--config", "--package",
@@ -154,13 +155,17 @@ def mocha_config_spec(args: list[str], read: Callable[[str], str | None]) -> lis
     return list(dict.fromkeys(out))
 
 
-def _in_mocha_spec(args: list[str], files: list[str], stem: str, configured: list[str]) -> ReproSpot | str:
+def _in_spec(runner: str, args: list[str], files: list[str], stem: str, configured: list[str]) -> ReproSpot | str:
     """Directly in the first folder mocha is given (or that a glob of its starts in, with the end of
     its pattern: `test/**/*.spec.js` -> `test/supercoder_repro.spec.js`), on its command or in its
-    configuration (`configured`), else in `test/`, mocha's own default. ("." is the top.)"""
+    configuration (`configured`), else in `test/`, mocha's own default. ("." is the top.) tape
+    takes a folder as a module (its index.js): only its globs place a test."""
     tracked = [f for f in files if "node_modules" not in f]
     folders = {str(p) for f in tracked for p in PurePosixPath(f).parents}
-    for spec in [*mocha_specs(args), *configured] or ["test"]:  # mocha runs both
+    specs = [*mocha_specs(args), *configured] or ["test"]  # mocha runs both
+    if runner == "tape":
+        specs = [s for s in mocha_specs(args) if _WILD.search(s)]  # (mocha's and tape's arguments alike: files and options)
+    for spec in specs:
         found = _spec_spot(spec, folders)
         if found is None:
             continue
@@ -169,8 +174,8 @@ def _in_mocha_spec(args: list[str], files: list[str], stem: str, configured: lis
         if not ending:
             ending = Counter(_MOCHA_SCRIPT.search(f).group(0) for f in scripts).most_common(1)[0][0] if scripts else ".js"
         path = str(PurePosixPath(folder) / f"{stem}{ending}")
-        return ReproSpot(path, "mocha", sorted(f for f in scripts if f.endswith(ending)))
-    return "mocha's command names no folder of the package's to put a reproduction test in"
+        return ReproSpot(path, runner, sorted(f for f in scripts if f.endswith(ending)))
+    return f"{runner}'s command names no {'folder' if runner == 'mocha' else 'file pattern'} of the package's to put a reproduction test in"
 
 
 def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite: str,
@@ -183,9 +188,11 @@ def node_repro_spot(recipe: EnvRecipe, files: list[str], repro_path: str, suite:
     stem = PurePosixPath(repro_path).stem.removeprefix("test_")
     if runners and all(r in FILE_RUNNERS for r in runners):
         return _beside_file_tests(runners, files, stem)
-    if runners == ["mocha"] and suite:
+    if len(runners) == 1 and runners[0] in TITLE_RUNNERS and suite:
         # One run that finds it is enough: its tests are known by their title, whichever run reports them.
-        spots = [_in_mocha_spec(run.args, files, stem, mocha_config_spec(run.args, read)) for run in recipe.node_runs]
+        spots = [_in_spec(run.runner, run.args, files, stem, mocha_config_spec(run.args, read) if run.runner == "mocha" else [])
+                 for run in recipe.node_runs]
         found = next((spot for spot in spots if not isinstance(spot, str)), spots[0])
         return found if isinstance(found, str) else replace(found, suite=suite)
-    return f"a reproduction test needs one kind of runner, jest, vitest, node --test, tap or mocha; its runs use {', '.join(runners) or 'none'}"
+    return ("a reproduction test needs one kind of runner, jest, vitest, node --test, tap, mocha or tape; "
+            f"its runs use {', '.join(runners) or 'none'}")

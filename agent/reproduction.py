@@ -34,18 +34,29 @@ def python_block(answer: str) -> str | None:
     return code if "def test" in code else None
 
 
-def script_block(answer: str, path: str, suite: str = "") -> str | None:
+def script_block(answer: str, path: str, suite: str = "", runner: str = "mocha") -> str | None:
     """The first fenced JavaScript/TypeScript block of an answer (or the whole answer), when it
-    parses as `path`'s language and declares a test (inside `describe(suite, ...)`, if given)."""
+    parses as `path`'s language and declares a test; with a `suite`, mocha's tests inside
+    `describe(suite, ...)`, tape's titled `suite ...`."""
     fenced = re.search(r"```(?:javascript|typescript|js|ts|jsx|tsx|mjs|cjs)?[ \t]*\n(.*?)```", answer, re.S)
     code = fenced.group(1) if fenced else answer
     if parse_file(path, code.encode()).has_errors or not re.search(r"\b(?:test|it)\s*\(", code):
         return None
-    if suite and not re.search(r"\bdescribe\s*\(\s*(['\"`])" + re.escape(suite) + r"\1", code):
+    if suite and not re.search(_suite_pattern(suite, runner), code):
         return None
-    if suite and re.search(r"\.only\s*\(", code):  # mocha's `.only` holds for the whole run: the package's own tests would not run
+    if suite and re.search(r"\.only\s*\(", code):  # `.only` holds for the whole run: the package's own tests would not run
         return None
     return code
+
+
+def _suite_pattern(suite: str, runner: str) -> str:
+    if runner == "tape":  # `test('supercoder repro adds', ...)`: tape's results are its titles, flat
+        return r"\btest\s*\(\s*(['\"`])" + re.escape(suite + " ")
+    return r"\bdescribe\s*\(\s*(['\"`])" + re.escape(suite) + r"\1"
+
+
+def _suite_said(suite: str, runner: str) -> str:
+    return f" with titles that start with '{suite} '" if runner == "tape" else f" inside describe('{suite}', ...)"
 
 
 def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPlan, settings: Settings, llm: LLM,
@@ -57,7 +68,7 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
     (a Node package's goes beside them), else its tracked files."""
     from editing.generate import Target, build_context
 
-    suite = ""
+    suite, runner = "", ""
     units, _ = build_context(ws.path, [Target(u.path, u.name) for u in loc.units], settings.editing)
     if recipe is None or recipe.runtime == "python":
         path = settings.repair.repro_path
@@ -67,18 +78,18 @@ def reproduction_plan(issue: str, ws: Workspace, loc: Localization, plan: TestPl
         spot = node_repro_spot(recipe, files or [], settings.repair.repro_path, settings.repair.repro_suite, lambda p: _read(ws, p))
         if isinstance(spot, str):
             return spot
-        path, suite = spot.path, spot.suite
+        path, suite, runner = spot.path, spot.suite, spot.runner
         sibling, example = _example(ws, spot.siblings, settings.repair.repro_example_chars)
         prompt = render("repair_repro_node.j2", issue=issue, units=units, path=path, runner=spot.runner, sibling=sibling,
                         example=example, suite=suite)
-        extract = lambda answer: script_block(answer, path, suite)  # noqa: E731
+        extract = lambda answer: script_block(answer, path, suite, runner)  # noqa: E731
     try:
         answer = llm.complete([{"role": "user", "content": prompt}], temperature=settings.repair.repro_temperature)[0]
     except LLMError as exc:
         return f"the model did not write one ({exc})"
     code = extract(answer)
     if code is None:
-        return "the model's answer holds no test that compiles" + (f" inside describe('{suite}', ...), without .only" if suite else "")
+        return "the model's answer holds no test that compiles" + (f"{_suite_said(suite, runner)}, without .only" if suite else "")
     with_repro = TestPlan(tests=[*plan.tests, path], extra_files={**plan.extra_files, path: code})
     run = trial(None, with_repro)
     kept, why = reproduces(run, path, settings.repair.repro_rejected, settings.repair.offline_failure, suite)

@@ -68,6 +68,16 @@ def test_a_mocha_test_goes_in_the_first_folder_mocha_is_given_and_is_known_by_it
     assert "one kind of runner" in node_repro_spot(recipe(("mocha", [])), EXPRESS, "t.py", "")  # no suite title set: none
 
 
+def test_a_tape_test_goes_where_a_pattern_of_its_command_takes_it_and_is_known_by_its_titles():
+    qs = ["lib/parse.js", "test/parse.js", "test/stringify.js", "test/utils/x.js"]
+    assert spot(qs, ("tape", ["test/**/*.js"])) == ReproSpot("test/supercoder_repro.js", "tape", ["test/parse.js", "test/stringify.js"],
+                                                            "supercoder repro")
+    assert spot(qs, ("tape", ["-r", "./test/setup.js", "test/*.js"])).path == "test/supercoder_repro.js"  # -r's value is no pattern
+    assert "names no file pattern" in spot(qs, ("tape", ["test"]))  # a folder is a module to tape (its index.js): no other file
+    assert "names no file pattern" in spot(qs, ("tape", ["test/parse.js"]))
+    assert "one kind of runner" in spot(qs, ("tape", ["test/*.js"]), ("mocha", []))
+
+
 def test_mocha_s_configuration_gives_its_spec_as_mocha_reads_it():
     rc = {".mocharc.yml": "spec:\n  - 'spec/unit/**/*.spec.js'\n  - spec/other\nrecursive: true\n",
           ".mocharc.json": '// a comment\n{"spec": "ignored"}', "package.json": '{"mocha": {"spec": "tests"}}',

@@ -21,6 +21,16 @@ def test_script_block_takes_code_that_parses_and_declares_a_test():
     assert script_block("```js\nconst x = 1\n```", "test/r.test.js") is None  # no test
 
 
+def test_a_test_known_by_title_is_taken_only_as_its_runner_names_it():
+    mocha = "describe('supercoder repro', () => { it('adds', () => {}) })\n"
+    tape = "const test = require('tape')\ntest('supercoder repro adds', (t) => { t.end() })\n"
+    assert script_block(mocha, "test/r.js", "supercoder repro") == mocha and script_block(tape, "test/r.js", "supercoder repro") is None
+    assert script_block(tape, "test/r.js", "supercoder repro", "tape") == tape
+    assert script_block(mocha, "test/r.js", "supercoder repro", "tape") is None  # mocha's block gives tape no such title
+    assert script_block(tape.replace("test('", "test.only('"), "test/r.js", "supercoder repro", "tape") is None
+    assert script_block(tape.replace("repro adds", "reproadds"), "test/r.js", "supercoder repro", "tape") is None
+
+
 def test_result_ids_name_their_files():
     assert id_file("tests/test_a.py::test_x") == "tests/test_a.py"
     assert id_file("test/a.test.js:adds: with a colon") == "test/a.test.js"

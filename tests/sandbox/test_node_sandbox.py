@@ -256,3 +256,35 @@ def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_p
     assert run.failures[f"{suite} has a typo"].kind == "ReferenceError"
     assert run.failures[f"{suite} has a typo"].where == "test/supercoder_repro.js:6"
     assert run.statuses["calc adds"] == "failed" and list(plan.extra_files) == ["test/supercoder_repro.js"]
+
+
+def test_a_tape_reproduction_test_is_kept_by_its_titles_in_docker(tmp_path):
+    from agent.reproduction import reproduction_plan
+    from agent.workspace import Workspace
+    from localization.models import Localization
+
+    script, version, test, other, _, _ = TITLED["tape"]
+    files = {"package.json": _package({"test": script}, {"tape": version}), "src/calc.js": CALC,
+             "test/calc.js": test, "test/sub/other.js": other}  # the image of the tape package's test
+    clone, commit = commit_files(tmp_path / "calc", files)
+    settings = load_settings()
+    suite = settings.repair.repro_suite
+    env = project_environment(clone, commit, settings.sandbox)
+    answer = ("```js\nconst test = require('tape')\nconst { add } = require('../src/calc')\n\n"
+              f"test('{suite} adds two numbers', (t) => {{ t.equal(add(2, 3), 5); t.end() }})\n"
+              f"test('{suite} adds zero', (t) => {{ t.equal(add(2, 0), 2); t.end() }})\n```")
+
+    class Model:
+        def complete(self, messages, temperature=None, n=1):
+            assert f"Start every test's title\nwith `{suite} `" in messages[0]["content"]
+            return [answer]
+
+    with trials(env, settings.sandbox, 4000) as trial:
+        found = reproduction_plan("add subtracts", Workspace(path=clone, commit=commit, base=None), Localization(files=[], units=[]),
+                                  TestPlan(tests=["any"]), settings, Model(), trial, env.recipe, list(files))
+    assert not isinstance(found, str), found
+    plan, run, kept = found
+    assert kept == [f"{suite} adds two numbers"], (run.statuses, run.failures)
+    assert run.statuses[f"{suite} adds zero"] == "passed" and run.statuses["adds"] == "failed"
+    assert run.failures[f"{suite} adds two numbers"].where == "test/supercoder_repro.js:4"
+    assert list(plan.extra_files) == ["test/supercoder_repro.js"]
