@@ -101,6 +101,7 @@ class SandboxConfig(Section):
     node_suite: str
     node_suite_version: str
     node_majors: list[str]
+    node_lts_names: dict[str, str]
     node_version: str | None
     node_npm_runs_on: str
     node_packages: list[str]

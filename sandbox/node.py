@@ -73,7 +73,7 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.lockfile else pin_date(commit_date(clone, commit), cfg)
-    node, said = node_release(package, cfg, pinned_node(clone, commit))
+    node, said = node_release(package, cfg, pinned_node(clone, commit, cfg))
     about = {"node": said,
              "dependencies": how.describe(before),
              "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}

@@ -26,6 +26,7 @@ NODE_HOME = ".supercoder-node"
 NODE_BIN = f"{NODE_HOME}/node_modules/node/bin"
 NODE_PINS = (".nvmrc", ".node-version")  # where a package's developers write the Node they use
 _PIN = re.compile(r"^v?(?P<version>\d+(?:\.\d+){0,2})$")
+_LTS = re.compile(r"^lts/(?P<name>[\w*-]+)$", re.I)  # nvm's names: `lts/*` (the newest LTS), `lts/iron`
 _ARCH = '$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")'  # npm's name for the machine's architecture
 
 
@@ -75,13 +76,18 @@ def _newest(version: str) -> str:
     return ".".join((version.split(".") + ["999", "999"])[:3])
 
 
-def pinned_node(clone: Path, commit: str) -> tuple[str, str]:
-    """(the Node release the package's developers use, as `.nvmrc` or `.node-version` writes it
-    with digits: `20`, `v18.17.0`; the file), or ("", "") (none, or a name such as `lts/*`)."""
+def pinned_node(clone: Path, commit: str, cfg: SandboxConfig) -> tuple[str, str]:
+    """(the Node release the package's developers use, as `.nvmrc` or `.node-version` writes it:
+    `20`, `v18.17.0`, or an LTS by nvm's name, `lts/*` being the newest of `sandbox.node_majors`
+    and `lts/iron` the major `sandbox.node_lts_names` gives; the file), or ("", "")."""
     for name in NODE_PINS:
-        found = _PIN.match((show(clone, commit, name) or "").strip())
-        if found:
+        text = (show(clone, commit, name) or "").strip()
+        if found := _PIN.match(text):
             return found["version"], name
+        if found := _LTS.match(text):
+            lts = found["name"].lower()
+            version = max(cfg.node_majors, key=int) if lts == "*" and cfg.node_majors else cfg.node_lts_names.get(lts, "")
+            return (version, name) if version else ("", "")
     return "", ""
 
 
@@ -89,7 +95,8 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
     """The Node release to fetch from the npm registry ("": the suite's own), and what to say of
     it: `sandbox.node_version` when set; else the release `pinned` names (`.nvmrc`'s) when its
     major is not the suite's and `engines.node` allows it; else the suite's when `engines.node`
-    allows it (or says nothing), else the lowest of `sandbox.node_majors` it allows."""
+    allows it (or says nothing), else the newest of `sandbox.node_majors` it allows (a package
+    that excludes the suite's Node is a recent one: its package manager may need a recent Node)."""
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
@@ -106,7 +113,7 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
         asks += f" ({name} names Node {version}, on which the suite's npm does not run)"
     if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
         return "", suite + asks
-    major = next((m for m in cfg.node_majors if satisfies(f"{m}.999.0", asked, loose=True)), "")
+    major = next((m for m in sorted(cfg.node_majors, key=int, reverse=True) if satisfies(f"{m}.999.0", asked, loose=True)), "")
     if not major:
         return "", f"{suite}{asks}: none of sandbox.node_majors is a Node it allows"
     return major, f"Node {major} (its newest release) from the npm registry, npm of Debian {cfg.node_suite}{asks}"

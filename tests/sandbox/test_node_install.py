@@ -38,7 +38,8 @@ def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
 
     for suite_will_do in (None, "", ">=16", ">= 0.10.0", "^18.17 || >=20", "*"):  # bookworm's 18.20 (express: `>= 0.10.0`)
         assert release(suite_will_do) == "", suite_will_do
-    assert [release(r) for r in (">=20", "^20.11 || >=22", "22.x", ">=22.12.0", "^24")] == ["20", "20", "22", "22", "24"]
+    # the newest it allows: a package that excludes the suite's Node is a recent one (vuejs/core: `>=20`, and pnpm 11 needs 22)
+    assert [release(r) for r in (">=20", "^20.11 || ^22", "20.x", ">=22.12.0 <24", "^24")] == ["24", "22", "20", "22", "24"]
     assert release(">=20", "sandbox.node_suite_version=20.19.2") == ""  # trixie's
     assert release(">=99") == "" and "none of sandbox.node_majors" in node_release({"engines": {"node": ">=99"}}, _cfg())[1]
     assert release(None, "sandbox.node_version=22.1.0") == "22.1.0"  # whatever engines says
@@ -48,14 +49,15 @@ def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
 def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(tmp_path):
     def pinned(files: dict) -> tuple[str, str]:
         clone, commit = commit_files(tmp_path / str(len(list(tmp_path.iterdir()))), {"package.json": _package(), **files})
-        return pinned_node(clone, commit)
+        return pinned_node(clone, commit, _cfg())
 
     assert pinned({".nvmrc": "v16.20.2\n"}) == ("16.20.2", ".nvmrc") and pinned({".node-version": "22"}) == ("22", ".node-version")
-    assert pinned({".nvmrc": "lts/hydrogen\n"}) == ("", "") and pinned({}) == ("", "")
+    assert pinned({".nvmrc": "lts/*\n"}) == ("24", ".nvmrc") and pinned({".nvmrc": "lts/Iron"}) == ("20", ".nvmrc")  # nvm's names
+    assert pinned({".nvmrc": "lts/argon\n"}) == ("", "") and pinned({".nvmrc": "node"}) == ("", "") and pinned({}) == ("", "")
     cfg = _cfg()
     assert node_release({}, cfg, ("16", ".nvmrc"))[0] == "16"  # webpack 4 and OpenSSL 3: an older Node, as its developers use
     assert node_release({}, cfg, ("18.17.0", ".nvmrc"))[0] == ""  # the suite's major: the suite's Node
-    assert node_release({"engines": {"node": ">=20"}}, cfg, ("16", ".nvmrc"))[0] == "20"  # what engines allows first
+    assert node_release({"engines": {"node": ">=20"}}, cfg, ("16", ".nvmrc"))[0] == "24"  # what engines allows first
     old, said = node_release({}, cfg, ("10.24.1", ".nvmrc"))  # Debian's npm 9 needs Node 14.17
     assert old == "" and "the suite's npm does not run" in said
     assert node_release({}, _cfg("sandbox.node_version=12"))[0] == "" and node_release({}, cfg, ("14", ".nvmrc"))[0] == "14"
