@@ -217,7 +217,7 @@ def test_a_package_whose_engines_exclude_the_suites_node_gets_the_one_it_asks_fo
             "test('adds', (t) => { t.assert.strictEqual(add(2, 3), 5) })\n"
             "test('on node 22', (t) => { t.assert.strictEqual(process.versions.node.split('.')[0], '22') })\n")
     package = json.dumps({"name": "calc", "version": "1.0.0", "scripts": {"test": "node --test"},  # (22 takes no folder)
-                          "engines": {"node": ">=22"}})
+                          "engines": {"node": "^22"}})
     files = {"package.json": package, ".npmrc": "engine-strict=true\n", "src/calc.js": CALC, "test/calc.js": test}
     env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
     assert env.about["node"].startswith("Node 22 (its newest release) from the npm registry"), env.about
