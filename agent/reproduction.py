@@ -40,7 +40,7 @@ def script_block(answer: str, path: str, suite: str = "", runner: str = "mocha")
     `describe(suite, ...)`, tape's titled `suite ...`."""
     fenced = re.search(r"```(?:javascript|typescript|js|ts|jsx|tsx|mjs|cjs)?[ \t]*\n(.*?)```", answer, re.S)
     code = fenced.group(1) if fenced else answer
-    if parse_file(path, code.encode()).has_errors or not re.search(r"\b(?:test|it)\s*\(", code):
+    if parse_file(path, code.encode()).has_errors or not re.search(r"\b(?:test|it)\s*\(", code) and runner != "tape":
         return None
     if suite and not re.search(_suite_pattern(suite, runner), code):
         return None
@@ -50,8 +50,8 @@ def script_block(answer: str, path: str, suite: str = "", runner: str = "mocha")
 
 
 def _suite_pattern(suite: str, runner: str) -> str:
-    if runner == "tape":  # `test('supercoder repro adds', ...)`: tape's results are its titles, flat
-        return r"\btest\s*\(\s*(['\"`])" + re.escape(suite + " ")
+    if runner == "tape":  # `test('supercoder repro adds', ...)`, under whatever name tape is imported: its results are its titles
+        return r"\b[\w$]+\s*\(\s*(['\"`])" + re.escape(suite + " ")
     return r"\bdescribe\s*\(\s*(['\"`])" + re.escape(suite) + r"\1"
 
 

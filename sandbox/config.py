@@ -113,7 +113,9 @@ class SandboxConfig(Section):
     @field_validator("node_version", mode="before")
     @classmethod
     def _release(cls, value: Any) -> Any:
-        """`--set sandbox.node_version=22` reads as a number: a major."""
+        """`--set sandbox.node_version=22` reads as a number: a major (20.10 would read as 20.1)."""
+        if isinstance(value, float):
+            raise ValueError(f"write a release with a minor as a string ('{value}'): as a number, 20.10 reads as 20.1")
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("swebench_uploaded_prior_to", mode="before")

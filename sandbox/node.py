@@ -72,7 +72,7 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     runs = scripted_runs(scripts, skipped=skipped) if NPM_DEFAULT_TEST not in test else []
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
-    before = None if how.lockfile else pin_date(commit_date(clone, commit), cfg)
+    before = None if how.tool == "npm" and how.lockfile else pin_date(commit_date(clone, commit), cfg)  # (yarn's and pnpm's: for npm's fallback)
     node, said = node_release(package, cfg, pinned_node(clone, commit, cfg))
     about = {"node": said,
              "dependencies": how.describe(before),

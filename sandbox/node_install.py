@@ -78,15 +78,14 @@ def _newest(version: str) -> str:
 
 def pinned_node(clone: Path, commit: str, cfg: SandboxConfig) -> tuple[str, str]:
     """(the Node release the package's developers use, as `.nvmrc` or `.node-version` writes it:
-    `20`, `v18.17.0`, or an LTS by nvm's name, `lts/*` being the newest of `sandbox.node_majors`
-    and `lts/iron` the major `sandbox.node_lts_names` gives; the file), or ("", "")."""
+    `20`, `v18.17.0`, or an LTS by nvm's name, `lts/iron` being the major `sandbox.node_lts_names`
+    gives; the file), or ("", "")."""
     for name in NODE_PINS:
         text = (show(clone, commit, name) or "").strip()
         if found := _PIN.match(text):
             return found["version"], name
-        if found := _LTS.match(text):
-            lts = found["name"].lower()
-            version = max(cfg.node_majors, key=int) if lts == "*" and cfg.node_majors else cfg.node_lts_names.get(lts, "")
+        if found := _LTS.match(text):  # `lts/*`, any LTS, names none: the suite's is one, else what engines allows
+            version = cfg.node_lts_names.get(found["name"].lower(), "")
             return (version, name) if version else ("", "")
     return "", ""
 
@@ -100,6 +99,8 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
+    if cfg.backend == "local":  # the host's own, whatever it is: a Linux build fetched into the tree may not run there
+        return "", f"the host's node and npm (the local backend){asks}"
     suite = f"nodejs and npm of Debian {cfg.node_suite}"
     if cfg.node_version:
         if not satisfies(_newest(cfg.node_version), cfg.node_npm_runs_on, loose=True):
@@ -147,8 +148,25 @@ def install_commands(how: Installer, before: str | None, node: str = "") -> list
         then = f"npm install {flags} --no-package-lock"
         told = f"supercoder: npm install as of {before} failed; the newest releases instead" if before else ""
     steps = [first] + ([f"{{ echo {q(told)}; {then}; }}"] if told else [])
-    no_scripts = f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}"
-    fetch = [f'npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} "node@npm:node-linux-{_ARCH}@"{q(node)}',
-             f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"] if node else []
+    steps.append(f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}")
+    if how.tool != "npm":  # a lockfile whose registry cannot be reached: npm by date, as without it
+        dated = f"npm install {flags} --no-package-lock" + (f" --before={q(before)}" if before else "")
+        said = f"supercoder: {how.tool} could not install from {locked}; npm instead, " + (f"as of {before}" if before else "the newest releases")
+        steps.append(f"{{ echo {q(said)}; rm -rf node_modules; {dated}; }}")
     return [f'printf "node_modules/\\n{NODE_HOME}/\\n" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
-            *fetch, " || ".join([*steps, no_scripts])]
+            *_fetch_node(node), " || ".join(steps)]
+
+
+def _fetch_node(node: str) -> list[str]:
+    """Node `node` fetched into the tree and put first on PATH: else its major's newest (a release
+    the registry lacks for this machine), else the suite's Node, saying so."""
+    if not node:
+        return []
+    q = shlex.quote
+    fetch = f"npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME}"
+    major = node.split(".")[0]
+    tries = [f'{fetch} "node@npm:node-linux-{_ARCH}@"{q(node)}']
+    if major != node:
+        tries.append(f'{{ echo {q(f"supercoder: no Node {node} here; the newest Node {major} instead")}; {fetch} "node@npm:node-linux-{_ARCH}@"{q(major)}; }}')
+    tries.append(f"echo {q(f'supercoder: Node {node} could not be fetched; the suite' + chr(39) + 's Node instead')}")
+    return [" || ".join(tries), f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"]

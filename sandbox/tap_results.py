@@ -124,9 +124,11 @@ def parse_tape(text: str, roots: list[str]) -> TestResults:
     statuses: dict[str, TestStatus] = {}
     failures: dict[str, Failure] = {}
     for title, body in tests:
-        marked = _MARKED.match(title)
-        name = marked.group("title") if marked else title
         points = read_points("\n".join(body), directive_at_end=True)  # a description may hold `#`
+        # `# SKIP x`/`# TODO x` is a skip or todo test's when its points (if any) carry the directive
+        # too; else it is a test titled so (`test('TODO list adds', ...)`)
+        marked = _MARKED.match(title) if all(p.directive for p in points) else None
+        name = marked.group("title") if marked else title
         failed = [p for p in points if _tap_status(p) == "failed"]
         status: TestStatus = ("skipped" if marked or (points and all(p.directive for p in points))
                               else "failed" if failed else "passed")

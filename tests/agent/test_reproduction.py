@@ -29,6 +29,8 @@ def test_a_test_known_by_title_is_taken_only_as_its_runner_names_it():
     assert script_block(mocha, "test/r.js", "supercoder repro", "tape") is None  # mocha's block gives tape no such title
     assert script_block(tape.replace("test('", "test.only('"), "test/r.js", "supercoder repro", "tape") is None
     assert script_block(tape.replace("repro adds", "reproadds"), "test/r.js", "supercoder repro", "tape") is None
+    other = tape.replace("const test", "var tape").replace("test('", "tape('")  # tape under its own name
+    assert script_block(other, "test/r.js", "supercoder repro", "tape") == other
 
 
 def test_result_ids_name_their_files():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fakes.repos import commit_files
 
 from agent.settings import load_settings
@@ -30,6 +31,7 @@ def test_install_commands_fall_back_and_keep_node_modules_through_a_reset():
     assert yarn[0] == "npx --yes yarn@1.22.22 install --ignore-engines --non-interactive --frozen-lockfile"
     assert yarn[1].endswith("; npx --yes yarn@1.22.22 install --ignore-engines --non-interactive; }")  # the lockfile not held to
     assert yarn[2].endswith("--non-interactive --ignore-scripts; }")
+    assert yarn[3].endswith("rm -rf node_modules; npm install --no-audit --no-fund --legacy-peer-deps --no-package-lock; }")  # its registry gone
 
 
 def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
@@ -44,6 +46,12 @@ def test_a_node_that_engines_asks_for_is_fetched_where_the_suites_does_not_do():
     assert release(">=99") == "" and "none of sandbox.node_majors" in node_release({"engines": {"node": ">=99"}}, _cfg())[1]
     assert release(None, "sandbox.node_version=22.1.0") == "22.1.0"  # whatever engines says
     assert release(">=16", "sandbox.node_version=22") == "22"  # `--set` reads 22 as a number
+    with pytest.raises(Exception, match="as a string"):
+        _cfg("sandbox.node_version=20.10")  # 20.1 to YAML
+    assert release(">=99", "sandbox.backend=local") == "" and "the host's node" in node_release({}, _cfg("sandbox.backend=local"))[1]
+    fetch = install_commands(Installer(), None, "20.9.0")[1].split(" || ")  # a release the registry may lack for this machine
+    assert fetch[1].endswith('"node@npm:node-linux-$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")@"20; }')
+    assert fetch[2] == "echo 'supercoder: Node 20.9.0 could not be fetched; the suite'\"'\"'s Node instead'"
 
 
 def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(tmp_path):
@@ -52,7 +60,8 @@ def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(t
         return pinned_node(clone, commit, _cfg())
 
     assert pinned({".nvmrc": "v16.20.2\n"}) == ("16.20.2", ".nvmrc") and pinned({".node-version": "22"}) == ("22", ".node-version")
-    assert pinned({".nvmrc": "lts/*\n"}) == ("24", ".nvmrc") and pinned({".nvmrc": "lts/Iron"}) == ("20", ".nvmrc")  # nvm's names
+    assert pinned({".nvmrc": "lts/Iron"}) == ("20", ".nvmrc")  # nvm's name of an LTS
+    assert pinned({".nvmrc": "lts/*\n"}) == ("", "")  # any LTS: the suite's is one (else what engines allows)
     assert pinned({".nvmrc": "lts/argon\n"}) == ("", "") and pinned({".nvmrc": "node"}) == ("", "") and pinned({}) == ("", "")
     cfg = _cfg()
     assert node_release({}, cfg, ("16", ".nvmrc"))[0] == "16"  # webpack 4 and OpenSSL 3: an older Node, as its developers use
@@ -64,7 +73,7 @@ def test_the_node_a_package_pins_in_nvmrc_is_fetched_when_it_is_not_the_suites(t
     assert node_release({"engines": {"node": ">=18"}}, cfg, ("22", ".nvmrc")) == \
         ("22", "Node 22, as .nvmrc names it, from the npm registry, npm of Debian bookworm (the package asks for node >=18)")
     commands = install_commands(Installer(), None, "22")
-    assert commands[1].endswith('--prefix .supercoder-node "node@npm:node-linux-$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")@"22')
+    assert commands[1].split(" || ")[0].endswith('--prefix .supercoder-node "node@npm:node-linux-$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")@"22')
     assert commands[2] == 'export PATH="$PWD/.supercoder-node/node_modules/node/bin:$PATH"'
     assert ".supercoder-node/" in commands[0] and "node_modules/" in commands[0]  # both kept through a reset
 

@@ -198,6 +198,11 @@ def test_tape_names_tests_by_the_title_before_their_assertions():
     assert results.failures["async rejects"] == Failure(kind="RangeError", where="test/c.js:2", message="RangeError: bad range")
 
 
+def test_a_tape_test_titled_like_a_directive_is_still_a_test():
+    text = "TAP version 13\n# TODO list adds an item\nnot ok 1 should be equal\n# SKIP me\nok 2 fine\n\n1..2\n"
+    assert parse_tape(text, ["/w"]).statuses == {"TODO list adds an item": "failed", "SKIP me": "passed"}
+
+
 def test_a_tape_run_stopped_by_a_thrown_error_fails_every_test():
     thrown = parse_tape("TAP version 13\n# adds\nok 1 should be equal\n# throws\n", ["/w"])  # tape writes its plan last
     assert thrown.problem and "plan" in thrown.problem and thrown.status("adds") == "failed"
