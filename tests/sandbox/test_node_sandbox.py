@@ -226,65 +226,58 @@ def test_a_package_whose_engines_exclude_the_suites_node_gets_the_one_it_asks_fo
     assert after.statuses["test/calc.js"] == "passed" and again.statuses == before.statuses
 
 
-def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
+def _reproduced(tmp_path, files: dict, answer: str) -> tuple:
+    """reproduction_plan on the package `files` make, the model answering `answer`: (the plan,
+    its run, the kept tests, the prompt)."""
     from agent.reproduction import reproduction_plan
     from agent.workspace import Workspace
     from localization.models import Localization
 
-    files = {"package.json": _package({"test": "mocha --reporter spec --bail test/"}, {"mocha": "10.2.0"}),
-             "src/calc.js": CALC, "test/calc.test.js": MOCHA_TEST}  # the image of test_a_mocha_package_in_docker
     clone, commit = commit_files(tmp_path / "calc", files)
     settings = load_settings()
     env = project_environment(clone, commit, settings.sandbox)
-    answer = ("```js\nconst assert = require('assert')\nconst { add } = require('../src/calc')\n\n"
-              f"describe('{settings.repair.repro_suite}', function () {{\n"
-              "  it('adds two numbers', function () { assert.strictEqual(add(2, 3), 5) })\n"
-              "  it('has a typo', function () { assert.strictEqual(ad(2, 3), 5) })\n"
-              "  it('subtracts nothing', function () { assert.strictEqual(add(2, 0), 2) })\n})\n```")
+    prompts = []
 
     class Model:
         def complete(self, messages, temperature=None, n=1):
+            prompts.append(messages[0]["content"])
             return [answer]
 
     with trials(env, settings.sandbox, 4000) as trial:
         found = reproduction_plan("add subtracts", Workspace(path=clone, commit=commit, base=None), Localization(files=[], units=[]),
                                   TestPlan(tests=["any"]), settings, Model(), trial, env.recipe, list(files))
     assert not isinstance(found, str), found
-    plan, run, kept = found
-    suite = settings.repair.repro_suite
-    assert kept == [f"{suite} adds two numbers"], (run.statuses, run.failures)  # its own ReferenceError does not count
-    assert run.failures[f"{suite} has a typo"].kind == "ReferenceError"
-    assert run.failures[f"{suite} has a typo"].where == "test/supercoder_repro.js:6"
+    return (*found, prompts[0])
+
+
+SUITE = load_settings().repair.repro_suite
+
+
+def test_a_mocha_reproduction_test_is_kept_by_its_describe_block_in_docker(tmp_path):
+    files = {"package.json": _package({"test": "mocha --reporter spec --bail test/"}, {"mocha": "10.2.0"}),
+             "src/calc.js": CALC, "test/calc.test.js": MOCHA_TEST}  # the image of test_a_mocha_package_in_docker
+    answer = ("```js\nconst assert = require('assert')\nconst { add } = require('../src/calc')\n\n"
+              f"describe('{SUITE}', function () {{\n"
+              "  it('adds two numbers', function () { assert.strictEqual(add(2, 3), 5) })\n"
+              "  it('has a typo', function () { assert.strictEqual(ad(2, 3), 5) })\n"
+              "  it('subtracts nothing', function () { assert.strictEqual(add(2, 0), 2) })\n})\n```")
+    plan, run, kept, _ = _reproduced(tmp_path, files, answer)
+    assert kept == [f"{SUITE} adds two numbers"], (run.statuses, run.failures)  # its own ReferenceError does not count
+    assert run.failures[f"{SUITE} has a typo"].kind == "ReferenceError"
+    assert run.failures[f"{SUITE} has a typo"].where == "test/supercoder_repro.js:6"
     assert run.statuses["calc adds"] == "failed" and list(plan.extra_files) == ["test/supercoder_repro.js"]
 
 
 def test_a_tape_reproduction_test_is_kept_by_its_titles_in_docker(tmp_path):
-    from agent.reproduction import reproduction_plan
-    from agent.workspace import Workspace
-    from localization.models import Localization
-
     script, version, test, other, _, _ = TITLED["tape"]
     files = {"package.json": _package({"test": script}, {"tape": version}), "src/calc.js": CALC,
              "test/calc.js": test, "test/sub/other.js": other}  # the image of the tape package's test
-    clone, commit = commit_files(tmp_path / "calc", files)
-    settings = load_settings()
-    suite = settings.repair.repro_suite
-    env = project_environment(clone, commit, settings.sandbox)
-    answer = ("```js\nconst test = require('tape')\nconst { add } = require('../src/calc')\n\n"
-              f"test('{suite} adds two numbers', (t) => {{ t.equal(add(2, 3), 5); t.end() }})\n"
-              f"test('{suite} adds zero', (t) => {{ t.equal(add(2, 0), 2); t.end() }})\n```")
-
-    class Model:
-        def complete(self, messages, temperature=None, n=1):
-            assert f"Start every test's title\nwith `{suite} `" in messages[0]["content"]
-            return [answer]
-
-    with trials(env, settings.sandbox, 4000) as trial:
-        found = reproduction_plan("add subtracts", Workspace(path=clone, commit=commit, base=None), Localization(files=[], units=[]),
-                                  TestPlan(tests=["any"]), settings, Model(), trial, env.recipe, list(files))
-    assert not isinstance(found, str), found
-    plan, run, kept = found
-    assert kept == [f"{suite} adds two numbers"], (run.statuses, run.failures)
-    assert run.statuses[f"{suite} adds zero"] == "passed" and run.statuses["adds"] == "failed"
-    assert run.failures[f"{suite} adds two numbers"].where == "test/supercoder_repro.js:4"
+    answer = ("```js\nconst tape = require('tape')\nconst { add } = require('../src/calc')\n\n"  # tape under its own name
+              f"tape('{SUITE} adds two numbers', (t) => {{ t.equal(add(2, 3), 5); t.end() }})\n"
+              f"tape('{SUITE} adds zero', (t) => {{ t.equal(add(2, 0), 2); t.end() }})\n```")
+    plan, run, kept, prompt = _reproduced(tmp_path, files, answer)
+    assert f"Start every test's title\nwith `{SUITE} `" in prompt
+    assert kept == [f"{SUITE} adds two numbers"], (run.statuses, run.failures)
+    assert run.statuses[f"{SUITE} adds zero"] == "passed" and run.statuses["adds"] == "failed"
+    assert run.failures[f"{SUITE} adds two numbers"].where == "test/supercoder_repro.js:4"
     assert list(plan.extra_files) == ["test/supercoder_repro.js"]
