@@ -26,7 +26,7 @@ NODE_HOME = ".supercoder-node"
 NODE_BIN = f"{NODE_HOME}/node_modules/node/bin"
 NODE_PINS = (".nvmrc", ".node-version")  # where a package's developers write the Node they use
 _PIN = re.compile(r"^v?(?P<version>\d+(?:\.\d+){0,2})$")
-_LTS = re.compile(r"^lts/(?P<name>[\w*-]+)$", re.I)  # nvm's names: `lts/*` (the newest LTS), `lts/iron`
+_LTS = re.compile(r"^lts/(?P<name>[\w*-]+)$", re.I)  # nvm's names of an LTS: `lts/iron`; `lts/*` is any
 _ARCH = '$(uname -m | sed "s/x86_64/x64/; s/aarch64/arm64/")'  # npm's name for the machine's architecture
 
 
