@@ -29,6 +29,7 @@ SYSTEM_COMMAND = re.compile(r"\b(apt-get|apt|dpkg|yum|dnf|apk|locale-gen|update-
 
 class Backend(Protocol):
     fresh_per_trial: bool  # each trial gets a sandbox of its own (else one tree, reset between trials)
+    fetches_node: bool  # a Node package may get a Node fetched into its tree (else the host's own runs it)
 
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         """The Python versions (`3.11`) an environment can have here."""
@@ -58,6 +59,7 @@ def _refusal(check: Callable[[], object]) -> str | None:
 
 class DockerBackend:
     fresh_per_trial = True
+    fetches_node = True  # a Linux build, as the images are
 
     def __init__(self) -> None:
         self._made: dict[str, object] = {}  # one run's images -> the client that made them
@@ -99,6 +101,7 @@ class DockerBackend:
 
 class LocalBackend:
     fresh_per_trial = False
+    fetches_node = False  # a Linux build fetched into the tree may not run on the host
 
     def pythons(self, cfg: SandboxConfig) -> list[str]:
         return list(cfg.local_pythons) + ["%d.%d" % sys.version_info[:2]]

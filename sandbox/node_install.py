@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nodesemver import satisfies
 
+from sandbox.backends import backend_of
 from sandbox.config import SandboxConfig
 from sandbox.requirements import show
 
@@ -99,8 +100,8 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
-    if cfg.backend == "local":  # the host's own, whatever it is: a Linux build fetched into the tree may not run there
-        return "", f"the host's node and npm (the local backend){asks}"
+    if not backend_of(cfg).fetches_node:
+        return "", f"the host's node and npm (the {cfg.backend} backend){asks}"
     suite = f"nodejs and npm of Debian {cfg.node_suite}"
     if cfg.node_version:
         if not satisfies(_newest(cfg.node_version), cfg.node_npm_runs_on, loose=True):
