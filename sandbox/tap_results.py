@@ -68,6 +68,13 @@ _THROWN = re.compile(r"(\w*(?:Error|Exception))\s*\{")
 _AT = re.compile(r"(?:\(|^)(?:file://)?([^()\s]+?):(\d+)(?::\d+)?\)?$")  # ava's `at:` (`/w/test/a.js:3:29`, or a frame)
 
 
+def _at_place(point: Point, roots: list[str]) -> str:
+    """`file:line` of a point's `at:` (ava's and tape's: a path with line and column, or a stack
+    frame), when that file is the package's own; else ""."""
+    found = _AT.search(str(point.diagnostics.get("at") or ""))
+    return f"{relative(found.group(1), roots)}:{found.group(2)}" if found and own_frame(found.group(1)) else ""
+
+
 def parse_ava(text: str, roots: list[str]) -> TestResults:
     """ava's TAP: each test by its title as ava prints it (with several files run, the file's path
     within their common folder, extension and `.test`/`.spec` aside, comes first: `sub › b ›
@@ -80,8 +87,7 @@ def parse_ava(text: str, roots: list[str]) -> TestResults:
         status = _tap_status(point)
         if not keep_worst(statuses, point.name, status) or status != "failed":
             continue
-        found = _AT.search(str(point.diagnostics.get("at") or ""))
-        where = f"{relative(found.group(1), roots)}:{found.group(2)}" if found and own_frame(found.group(1)) else ""
+        where = _at_place(point, roots)
         kind, message = point.diagnostics.get("name"), first_line(str(point.diagnostics.get("message") or ""))
         # `Error thrown in test`: ava's assertion wraps what was thrown, whose type its details give
         thrown = _THROWN.search(str(point.diagnostics.get("details") or "")) if message.startswith("Error thrown") else None
@@ -99,9 +105,7 @@ def _tape_failure(point: Point, roots: list[str]) -> Failure:
     """Where tape says an assertion failed (`at:`, else the stack's first frame of the package's
     own), and, for what a test threw or passed to `t.error` (operator `error`), its type."""
     said = point.diagnostics
-    stack = stack_failure(str(said.get("stack") or ""), roots)
-    found = _AT.search(str(said.get("at") or ""))
-    where = f"{relative(found.group(1), roots)}:{found.group(2)}" if found and own_frame(found.group(1)) else stack.where
+    where = _at_place(point, roots) or stack_failure(str(said.get("stack") or ""), roots).where
     kind = ERROR.match(point.name) if said.get("operator") == "error" else None
     return Failure(kind=kind.group(1) if kind else "", where=where, message=point.name[:300])
 
@@ -127,11 +131,11 @@ def parse_tape(text: str, roots: list[str]) -> TestResults:
         points = read_points("\n".join(body), directive_at_end=True)  # a description may hold `#`
         # `# SKIP x`/`# TODO x` is a skip or todo test's when its points (if any) carry the directive
         # too; else it is a test titled so (`test('TODO list adds', ...)`)
-        marked = _MARKED.match(title) if all(p.directive for p in points) else None
+        directed = all(p.directive for p in points)
+        marked = _MARKED.match(title) if directed else None
         name = marked.group("title") if marked else title
         failed = [p for p in points if _tap_status(p) == "failed"]
-        status: TestStatus = ("skipped" if marked or (points and all(p.directive for p in points))
-                              else "failed" if failed else "passed")
+        status: TestStatus = "skipped" if marked or (points and directed) else "failed" if failed else "passed"
         if keep_worst(statuses, name, status) and status == "failed":
             failures[name] = _tape_failure(failed[0], roots)
     return TestResults(statuses=statuses, failures=failures, source="log")
