@@ -100,6 +100,7 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
     engines = package.get("engines")
     asked = engines.get("node") if isinstance(engines, dict) else None
     asks = f" (the package asks for node {asked})" if isinstance(asked, str) else ""
+    allows = lambda release: not (isinstance(asked, str) and asked.strip()) or satisfies(release, asked, loose=True)  # noqa: E731
     if not backend_of(cfg).fetches_node:
         return "", f"the host's node and npm (the {cfg.backend} backend){asks}"
     suite = f"nodejs and npm of Debian {cfg.node_suite}"
@@ -108,14 +109,13 @@ def node_release(package: dict, cfg: SandboxConfig, pinned: tuple[str, str] = ("
             return "", f"{suite}{asks}: the suite's npm does not run on sandbox.node_version's Node {cfg.node_version}"
         return cfg.node_version, f"Node {cfg.node_version} from the npm registry (sandbox.node_version), npm of Debian {cfg.node_suite}{asks}"
     version, name = pinned
-    if version and version.split(".")[0] != cfg.node_suite_version.split(".")[0] and (
-            not isinstance(asked, str) or not asked.strip() or satisfies(_newest(version), asked, loose=True)):
+    if version and version.split(".")[0] != cfg.node_suite_version.split(".")[0] and allows(_newest(version)):
         if satisfies(_newest(version), cfg.node_npm_runs_on, loose=True):
             return version, f"Node {version}, as {name} names it, from the npm registry, npm of Debian {cfg.node_suite}{asks}"
         asks += f" ({name} names Node {version}, on which the suite's npm does not run)"
-    if not isinstance(asked, str) or not asked.strip() or satisfies(cfg.node_suite_version, asked, loose=True):
+    if allows(cfg.node_suite_version):
         return "", suite + asks
-    major = next((m for m in sorted(cfg.node_majors, key=int, reverse=True) if satisfies(f"{m}.999.0", asked, loose=True)), "")
+    major = next((m for m in sorted(cfg.node_majors, key=int, reverse=True) if allows(_newest(m))), "")
     if not major:
         return "", f"{suite}{asks}: none of sandbox.node_majors is a Node it allows"
     return major, f"Node {major} (its newest release) from the npm registry, npm of Debian {cfg.node_suite}{asks}"
@@ -132,6 +132,7 @@ def install_commands(how: Installer, before: str | None, node: str = "") -> list
     q = shlex.quote
     flags = "--no-audit --no-fund --legacy-peer-deps"
     locked = how.lockfile
+    dated = f"npm install {flags} --no-package-lock" + (f" --before={q(before)}" if before else "")
     if how.tool == "yarn":
         yarn = f"npx --yes yarn@{q(how.version)} install --ignore-engines --non-interactive"
         first, then = f"{yarn} --frozen-lockfile", yarn
@@ -145,13 +146,11 @@ def install_commands(how: Installer, before: str | None, node: str = "") -> list
         then = f"npm install {flags}"
         told = f"supercoder: npm ci from {locked} failed; npm install instead"
     else:
-        first = f"npm install {flags} --no-package-lock" + (f" --before={q(before)}" if before else "")
-        then = f"npm install {flags} --no-package-lock"
+        first, then = dated, f"npm install {flags} --no-package-lock"
         told = f"supercoder: npm install as of {before} failed; the newest releases instead" if before else ""
     steps = [first] + ([f"{{ echo {q(told)}; {then}; }}"] if told else [])
     steps.append(f"{{ echo {q('supercoder: the install failed; again without lifecycle scripts')}; {then} --ignore-scripts; }}")
     if how.tool != "npm":  # a lockfile whose registry cannot be reached: npm by date, as without it
-        dated = f"npm install {flags} --no-package-lock" + (f" --before={q(before)}" if before else "")
         said = f"supercoder: {how.tool} could not install from {locked}; npm instead, " + (f"as of {before}" if before else "the newest releases")
         steps.append(f"{{ echo {q(said)}; rm -rf node_modules; {dated}; }}")
     return [f'printf "node_modules/\\n{NODE_HOME}/\\n" >> "$(git rev-parse --git-dir)/info/exclude"',  # kept when a sandbox is reset
@@ -164,10 +163,14 @@ def _fetch_node(node: str) -> list[str]:
     if not node:
         return []
     q = shlex.quote
-    fetch = f"npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME}"
+
+    def fetch(release: str) -> str:
+        return f'npm install --no-save --no-package-lock --no-audit --no-fund --prefix {NODE_HOME} "node@npm:node-linux-{_ARCH}@"{q(release)}'
+
     major = node.split(".")[0]
-    tries = [f'{fetch} "node@npm:node-linux-{_ARCH}@"{q(node)}']
+    tries = [fetch(node)]
     if major != node:
-        tries.append(f'{{ echo {q(f"supercoder: no Node {node} here; the newest Node {major} instead")}; {fetch} "node@npm:node-linux-{_ARCH}@"{q(major)}; }}')
-    tries.append(f"echo {q(f'supercoder: Node {node} could not be fetched; the suite' + chr(39) + 's Node instead')}")
+        tries.append(f"{{ echo {q(f'supercoder: no Node {node} here; the newest Node {major} instead')}; {fetch(major)}; }}")
+    gone = f"supercoder: Node {node} could not be fetched; the suite's Node instead"
+    tries.append(f"echo {q(gone)}")
     return [" || ".join(tries), f'export PATH="$PWD/{NODE_BIN}:$PATH"', "node --version"]
