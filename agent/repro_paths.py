@@ -162,9 +162,8 @@ def _in_spec(runner: str, args: list[str], files: list[str], stem: str, configur
     takes a folder as a module (its index.js): only its globs place a test."""
     tracked = [f for f in files if "node_modules" not in f]
     folders = {str(p) for f in tracked for p in PurePosixPath(f).parents}
-    specs = [*mocha_specs(args), *configured] or ["test"]  # mocha runs both
-    if runner == "tape":
-        specs = [s for s in mocha_specs(args) if _WILD.search(s)]  # (mocha's and tape's arguments alike: files and options)
+    given = mocha_specs(args)  # (mocha's and tape's arguments alike: files and options)
+    specs = [s for s in given if _WILD.search(s)] if runner == "tape" else [*given, *configured] or ["test"]  # mocha runs both
     for spec in specs:
         found = _spec_spot(spec, folders)
         if found is None:

@@ -40,7 +40,7 @@ def script_block(answer: str, path: str, suite: str = "", runner: str = "mocha")
     `describe(suite, ...)`, tape's titled `suite ...`."""
     fenced = re.search(r"```(?:javascript|typescript|js|ts|jsx|tsx|mjs|cjs)?[ \t]*\n(.*?)```", answer, re.S)
     code = fenced.group(1) if fenced else answer
-    if parse_file(path, code.encode()).has_errors or not re.search(r"\b(?:test|it)\s*\(", code) and runner != "tape":
+    if parse_file(path, code.encode()).has_errors or (runner != "tape" and not re.search(r"\b(?:test|it)\s*\(", code)):
         return None
     if suite and not re.search(_suite_pattern(suite, runner), code):
         return None
