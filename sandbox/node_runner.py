@@ -31,9 +31,12 @@ _PLAIN_WORD = re.compile(r"[\w./*?\[\]@+,=:-]+")  # nothing the shell reads but 
 _EXT = {"mocha": "xml", "node": "jsonl", "tap": "tap", "ava": "tap", "tape": "tap"}  # a report's file ending by runner (else json)
 # node-tap checks coverage by default from version 15 (and fails a run short of 100%): off, by the
 # option of the version the run's own command reports (18 renamed it; a workspace may hoist tap).
-_TAP_COVERAGE = 'tap_coverage=--no-coverage; v=$({tap} --version 2>/dev/null); [ "${{v%%.*}}" -ge 18 ] 2>/dev/null && tap_coverage=--disable-coverage; true'
+_TAP_COVERAGE = 'tap_coverage=--no-coverage; v=$({cmd} --version 2>/dev/null); [ "${{v%%.*}}" -ge 18 ] 2>/dev/null && tap_coverage=--disable-coverage; true'
 # jest's --ci came in jest 20 (19 refuses options it does not know): asked of the run's own jest, which prints `v19.0.2` or `29.7.0`
-_JEST_CI = 'jest_ci=--ci; v=$({jest} --version 2>/dev/null); v=${{v#v}}; [ "${{v%%.*}}" -lt 20 ] 2>/dev/null && jest_ci=; true'
+_JEST_CI = 'jest_ci=--ci; v=$({cmd} --version 2>/dev/null); v=${{v#v}}; [ "${{v%%.*}}" -lt 20 ] 2>/dev/null && jest_ci=; true'
+# An option chosen by the runner's version, found in the shell before the run: its snippet, and the
+# word it becomes first among the runner's words (jest's unquoted: no word at all before jest 20).
+_BY_VERSION = {"tap": (_TAP_COVERAGE, '"$tap_coverage"'), "jest": (_JEST_CI, "$jest_ci")}
 
 # What would change what the runner reports or how long it waits: dropped from a script's arguments.
 _DROP = {
@@ -115,13 +118,11 @@ def run_command(run: NodeRun, report: str, env: dict[str, str] | None = None) ->
     variables = " ".join(f"{k}={q(v)}" for k, v in {**(env or {}), **extra, **run.env}.items())
     first = [f'export PATH="$PWD/node_modules/.bin:$PWD/{NODE_BIN}:$PATH"', *run.before]  # a fetched Node first
     command = " ".join(map(q, run.command))
-    versioned = []  # an option chosen by the runner's version, found in the shell, goes first among its words
-    if run.runner == "tap":
-        first.append("{ " + _TAP_COVERAGE.format(tap=command) + "; }")
-        versioned = ['"$tap_coverage"']
-    elif run.runner == "jest":
-        first.append("{ " + _JEST_CI.format(jest=command) + "; }")
-        versioned = ["$jest_ci"]  # unquoted: no word at all before jest 20
+    versioned = []
+    if run.runner in _BY_VERSION:
+        snippet, word = _BY_VERSION[run.runner]
+        first.append("{ " + snippet.format(cmd=command) + "; }")
+        versioned = [word]
     quote = _shell_glob if run.runner == "node" else q
     words = " ".join([command, *versioned, *map(q, reporting), *map(quote, args)])
     if run.runner in ("ava", "tape"):
