@@ -79,6 +79,8 @@ class RetrievalConfig(Section):
     structure_decay: float = Field(ge=0, le=1)
     structure_max_hops: int = Field(ge=1)
     import_seed_files: int = Field(ge=0)
+    import_file_slots: int = Field(ge=0)
+    import_file_min_share: float = Field(ge=0)
 
 
 class LocalizationConfig(Section):

@@ -206,6 +206,34 @@ def test_the_map_holds_the_files_the_best_files_import(tmp_path):
     assert HybridRetriever(build_index(root, s0.index, s0.retrieval.body_max_chars), s0).rank(issue).imported == {}
 
 
+def test_the_last_of_the_top_files_goes_to_the_file_the_best_files_import_most(tmp_path):
+    files = {
+        "src/utc.js": "import { REGEX_TZ } from './constant'\n"
+                      "export const parseUtc = (date) => { const offset = date.match(REGEX_TZ); return offset }\n",
+        "src/constant.js": "export const REGEX_TZ = /^(\\d{4})$/\nexport const MS = 1\n",
+        **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(6)},
+    }
+    root = write(tmp_path / "r", files)
+    issue = "dayjs.utc() dropped timezone offset support\n\nparseUtc ignores the offset of a utc date."
+
+    def rank(*overrides: str):
+        s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "localization.top_files=4", *overrides])
+        return HybridRetriever(build_index(root, s.index, s.retrieval.body_max_chars), s).rank(issue)
+
+    plain = [p for p, _ in rank("retrieval.import_file_slots=0").files]
+    slotted = rank("retrieval.import_file_slots=1", "retrieval.import_file_min_share=0")
+    files_slotted = [p for p, _ in slotted.files]
+    assert plain.index("src/constant.js") > 3 and files_slotted.index("src/constant.js") == 3
+    # The best three keep their places; the fourth moves down one; no file is lost or repeated.
+    assert files_slotted[:3] == plain[:3] and files_slotted[4] == plain[3] and sorted(files_slotted) == sorted(plain)
+    assert "src/constant.js placed 4th: imported by src/utc.js" in slotted.notes
+    # The issue's words do not reach constant.js at all: under half the fourth file's score, it keeps its place.
+    kept = rank("retrieval.import_file_slots=1", "retrieval.import_file_min_share=0.5")
+    assert [p for p, _ in kept.files] == plain and not any("placed" in n for n in kept.notes)
+    # Already among the top files: nothing moves.
+    assert [p for p, _ in rank("retrieval.import_file_slots=1", "retrieval.import_file_min_share=0", "localization.top_files=8").files] == plain
+
+
 def test_stage_one_map_shows_an_imported_file_beyond_the_best_ones(tmp_path, fake_openai, localizer_with_model):
     root = write(tmp_path / "r", {
         "src/utc.js": "import { REGEX_TZ } from './constant'\nexport const parseUtc = (date) => date.match(REGEX_TZ)\n",
