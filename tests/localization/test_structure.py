@@ -185,17 +185,21 @@ def test_structure_raises_a_base_class_the_issue_does_not_name(tmp_path):
     assert rank("retrieval.structure_weight=0").related == {}
 
 
+# A constants module the issue's words do not reach, imported by the file they do.
+UTC_FILES = {
+    "src/utc.js": "import { REGEX_TZ } from './constant'\n"
+                  "export const parseUtc = (date) => { const offset = date.match(REGEX_TZ); return offset }\n",
+    "src/constant.js": "export const REGEX_TZ = /^(\\d{4})$/\nexport const MS = 1\n",
+    **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(6)},
+}
+UTC_ISSUE = "dayjs.utc() dropped timezone offset support\n\nparseUtc ignores the offset of a utc date."
+
+
 def test_the_map_holds_the_files_the_best_files_import(tmp_path):
     """A constants module the issue's words do not reach: outside the best-ranked files, but in the
     map, because the file the issue names imports it."""
-    files = {
-        "src/utc.js": "import { REGEX_TZ } from './constant'\n"
-                      "export const parseUtc = (date) => { const offset = date.match(REGEX_TZ); return offset }\n",
-        "src/constant.js": "export const REGEX_TZ = /^(\\d{4})$/\nexport const MS = 1\n",
-        **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(6)},
-    }
-    root = write(tmp_path / "r", files)
-    issue = "dayjs.utc() dropped timezone offset support\n\nparseUtc ignores the offset of a utc date."
+    root = write(tmp_path / "r", UTC_FILES)
+    issue = UTC_ISSUE
     s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none"])
     ranking = HybridRetriever(build_index(root, s.index, s.retrieval.body_max_chars), s).rank(issue)
     ranked = [p for p, _ in ranking.files]
@@ -207,14 +211,8 @@ def test_the_map_holds_the_files_the_best_files_import(tmp_path):
 
 
 def test_the_last_of_the_top_files_goes_to_the_file_the_best_files_import_most(tmp_path):
-    files = {
-        "src/utc.js": "import { REGEX_TZ } from './constant'\n"
-                      "export const parseUtc = (date) => { const offset = date.match(REGEX_TZ); return offset }\n",
-        "src/constant.js": "export const REGEX_TZ = /^(\\d{4})$/\nexport const MS = 1\n",
-        **{f"src/other{i}.js": f"export const offset{i} = (date) => date.utc + {i}\n" for i in range(6)},
-    }
-    root = write(tmp_path / "r", files)
-    issue = "dayjs.utc() dropped timezone offset support\n\nparseUtc ignores the offset of a utc date."
+    root = write(tmp_path / "r", UTC_FILES)
+    issue = UTC_ISSUE
 
     def rank(*overrides: str):
         s = load_settings(overrides=[f"index.cache_dir={tmp_path / 'cache'}", "embeddings.provider=none", "localization.top_files=4", *overrides])
