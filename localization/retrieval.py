@@ -54,6 +54,16 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def _slotted(order: list[int], wanted: list[int], top: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """The last places of the `top` files go to the `wanted` files (the ones the best files import
+    most) not already among them: a fix that spans files often changes the helper or constants
+    module its main file imports, which the issue's words reach only in part. The best file
+    keeps its place. Returns the new order and (place, file) for each file moved up."""
+    extra = [i for i in wanted if i not in order[:top]][: top - 1]  # the best file stays
+    keep = top - len(extra)
+    return order[:keep] + extra + [i for i in order[keep:] if i not in extra], [(keep + k, i) for k, i in enumerate(extra)]
+
+
 def _normalized(x: np.ndarray) -> np.ndarray:
     top = float(x.max()) if x.size else 0.0
     return x / top if top > 0 else np.zeros_like(x)
@@ -283,9 +293,10 @@ class HybridRetriever:
         if cfg.import_file_slots > 0 and imported:
             # Importing is evidence beside the issue's words, not instead of them: a file they do not reach
             # (under `import_file_min_share` of the score of the file it would displace) keeps its place.
-            floor = cfg.import_file_min_share * float(file_score[file_order[min(self.settings.localization.top_files, len(file_order)) - 1]])
-            wanted = [p for p in list(imported)[: cfg.import_file_slots] if file_score[self._path_pos[p]] >= floor]
-            file_order, placed = self._slotted(file_order, wanted)
+            top = min(self.settings.localization.top_files, len(file_order))
+            floor = cfg.import_file_min_share * float(file_score[file_order[top - 1]])
+            wanted = [j for p in list(imported)[: cfg.import_file_slots] if file_score[j := self._path_pos[p]] >= floor]
+            file_order, placed = _slotted(file_order, wanted, top)
             notes += [f"{paths[i]} placed {_ordinal(at + 1)}: imported by {imported[paths[i]]}" for at, i in placed]
         unit_order = np.argsort(-final_unit, kind="stable")
         return Ranking(
@@ -295,16 +306,6 @@ class HybridRetriever:
             related=related,
             imported=imported,
         )
-
-    def _slotted(self, order: list[int], wanted: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
-        """The last places of the top files go to the `wanted` files (the ones the best files import
-        most) not already among them: a fix that spans files often changes the helper or constants
-        module its main file imports, which the issue's words reach only in part. The best file
-        keeps its place. Returns the new order and (place, file) for each file moved up."""
-        top = self.settings.localization.top_files
-        extra = [self._path_pos[p] for p in wanted if self._path_pos[p] not in order[:top]][: top - 1]  # the best file stays
-        keep = top - len(extra)
-        return order[:keep] + extra + [i for i in order[keep:] if i not in extra], [(keep + k, i) for k, i in enumerate(extra)]
 
     def _imported(self, file_score: np.ndarray, seeds: int) -> dict[str, str]:
         """The files the `seeds` best files import, by the sum of their importers' scores, each
