@@ -61,5 +61,6 @@ class Localization(BaseModel):
     llm_calls: list[dict[str, str]] = Field(default_factory=list)  # prompts and answers, for the run record
 
     def public(self) -> dict:
-        """What `localize --json` prints: files and units, best first."""
-        return self.model_dump(include={"files", "units"})
+        """What `localize --json` prints: files and units, best first, and the notes that explain
+        the order (a file placed for its importer, a name the issue mentions)."""
+        return self.model_dump(include={"files", "units", "notes"})

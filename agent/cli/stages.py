@@ -87,7 +87,7 @@ def localize(
     top_files: Annotated[Optional[int], typer.Option("--top-files", min=1, help="Files to report.")] = None,
     top_units: Annotated[Optional[int], typer.Option("--top-units", min=1, help="Units to report.")] = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Retrieval only, even when a model is configured.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: files and units, best first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: files and units, best first, and notes.")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:

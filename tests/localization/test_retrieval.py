@@ -225,7 +225,7 @@ def test_localize_without_model_respects_top_counts(repo, tmp_path):
     assert len(result.files) == 2 and len(result.units) == 3
     assert result.units[0].name == "getHTTPResponse" and result.units[0].path == "pkg/net/session.py"
     assert (result.units[0].start_line, result.units[0].end_line) == (9, 10)
-    assert set(result.public()) == {"files", "units"}
+    assert set(result.public()) == {"files", "units", "notes"}
 
 
 def test_clean_issue():

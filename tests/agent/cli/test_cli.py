@@ -73,7 +73,7 @@ def test_script_localize_json_prints_one_object(env, repo):
     lines = proc.stdout.splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert set(data) == {"files", "units"}
+    assert set(data) == {"files", "units", "notes"}
     assert data["files"] and data["units"]
     assert all(set(f) == {"path", "score"} for f in data["files"])
     assert all(set(u) == UNIT_FIELDS for u in data["units"])
@@ -106,6 +106,14 @@ def test_localize_json_in_process(env, repo, capsys):
     assert out.count("\n") == 1
     assert [u["name"] for u in data["units"]][:1] == ["RecordStore.save_record"]
     assert "retrieval only (--no-llm)" in err
+
+
+def test_localize_json_carries_the_notes_that_explain_the_order(env, repo, capsys):
+    code, out, err = run(capsys, "localize", "--repo", repo, "--issue", "RecordStore.save_record fails", "--no-llm", "--json")
+    assert code == 0, err
+    notes = json.loads(out)["notes"]
+    assert "issue mentions name RecordStore.save_record" in notes
+    assert all(f"note: {n}" in err for n in notes)  # the same notes, as stderr shows them
 
 
 def test_localize_table(env, repo, capsys):
@@ -162,7 +170,7 @@ def test_localize_with_model_through_fake_server(env, repo, capsys, fake_openai)
                          "--set", "llm.max_retries=0")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"files", "units"}
+    assert set(data) == {"files", "units", "notes"}
     assert data["units"][0] == {"path": "pkg/mod.py", "name": "Klass.other", "start_line": 10, "end_line": 11,
                                 "score": data["units"][0]["score"]}
     assert "retrieval only" not in err
