@@ -195,7 +195,8 @@ class Generator:
         messages = [{"role": "user", "content": prompt}]
         self._calls = []
         outcomes: list[Candidate | SampleFailure] = []
-        with ThreadPoolExecutor(max_workers=self.cfg.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.cfg.concurrency)
+        try:
             firsts = [(t, pool.submit(self._first_answers, messages, t)) for t in self.cfg.temperatures]
             samples = []
             for t, future in firsts:
@@ -204,6 +205,11 @@ class Generator:
                 except LLMError as exc:
                     outcomes.append(SampleFailure(temperature=t, attempts=1, error=str(exc), stop=exc.stop))
             outcomes += list(pool.map(lambda s: self._resolve(messages, *s), samples))
+        except BaseException:
+            # Ctrl-C: no queued request is sent, and none in flight is waited for (a model can take minutes).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return _merge(outcomes, self._calls)
 
 

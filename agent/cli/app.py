@@ -5,9 +5,11 @@ status 2 and one line saying why."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
+import threading
 import traceback
 from typing import Annotated
 
@@ -74,6 +76,19 @@ def _interruption() -> tuple[str, int]:
     return ("terminated", 143) if Terminated.received else ("interrupted", 130)
 
 
+def _stop(message: str, code: int) -> None:
+    """Ends an interrupted run at once. The record is written by now; a model request still in
+    flight in a worker thread would otherwise hold the exit until it answers or times out."""
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not busy:
+        _fail(message, code)
+    print(f"error: {_one_line(message)}", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     from sandbox.base import terminate_as_interrupt
 
@@ -85,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM raised as Terminated
-        _fail(*_interruption())
+        _stop(*_interruption())
     except Exception as exc:
         kind = _click_error(exc)
         if kind == "usage" and not exc.format_message():  # bare `supercoder`: help was shown
@@ -97,11 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         if kind == "click":
             _fail(exc.format_message(), getattr(exc, "exit_code", 1))
         if kind == "abort":  # click turns Ctrl-C (and our SIGTERM) into Abort
-            _fail(*_interruption())
+            _stop(*_interruption())
         if os.environ.get("SUPERCODER_DEBUG"):
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc} (set SUPERCODER_DEBUG=1 for the traceback)", 1)
     else:
         if rv == 130:  # typer turns Ctrl-C into exit status 130
-            _fail(*_interruption())
+            _stop(*_interruption())
         sys.exit(rv if isinstance(rv, int) else 0)

@@ -147,10 +147,10 @@ def test_a_job_queued_before_a_restart_runs_after_it(fake_openai, tmp_path, venv
         assert _jobs(tmp_path) == {1: ("queued", "")} and gh.calls == []
 
         # a job running when the server is killed outright is queued again and finished after the restart
-        release = threading.Event()
+        hold, release = threading.Event(), threading.Event()  # hold: job 2's edit request waits (job 1's does not)
 
         def slow(body: dict) -> str:
-            if "You are fixing an issue" in body["messages"][-1]["content"] and not release.is_set():
+            if "You are fixing an issue" in body["messages"][-1]["content"] and hold.is_set() and not release.is_set():
                 release.wait(60)
             return answer(body)
 
@@ -158,6 +158,7 @@ def test_a_job_queued_before_a_restart_runs_after_it(fake_openai, tmp_path, venv
         bot.start()
         try:
             wait_for(lambda: _jobs(tmp_path)[1][0] == "done", what="the queued job to run after the restart")
+            hold.set()
             assert [p["head"]["ref"] for p in gh.pulls] == ["supercoder/issue-1"]
             assert any(c.path == "/user" for c in gh.calls)  # who the token is, so its own events are never obeyed
             assert bot.post("issues", issue_event(remote, number=2))[0] == 202
