@@ -173,7 +173,7 @@ def test_model_failure_falls_back_to_retrieval(setup, fake_openai, capsys):
     result = loc.localize(ISSUE, llm)
     assert result.mode == "retrieval"
     assert len(fake_openai.chat_requests()) == 1  # max_retries=0: no retry
-    assert result.public() == expected.public()
+    assert (result.files, result.units) == (expected.files, expected.units)
     assert any(n.startswith("model failed") for n in result.notes)
 
 
@@ -240,7 +240,7 @@ def test_retrieval_files_are_not_passed_off_as_model_picks(setup, fake_openai):
     fake_openai.script_chat(["no idea", "still no idea", fenced("units", [])])
     result = loc.localize(ISSUE, llm)
     assert result.mode == "retrieval"
-    assert result.public() == expected.public()
+    assert (result.files, result.units) == (expected.files, expected.units)
 
 
 def test_statements_spans_and_text_files_the_issue_names_can_be_picked(tmp_path, fake_openai, monkeypatch):
