@@ -17,11 +17,15 @@ from sandbox.config import SandboxConfig
 from sandbox.node_install import install_commands, installer, node_release, pinned_node
 from sandbox.npm_scripts import RUNNER_NAMES, scripted_runs
 from sandbox.pythons import commit_date, pin_date
-from sandbox.recipes import Environment, EnvRecipe
+from sandbox.recipes import Environment, EnvRecipe, NodeRun
 from sandbox.requirements import show
 from sandbox.selection import SCRIPT_FILE
 
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
+# Runners that find a package's tests with no arguments (tape needs its files named), by the package
+# name that declares them: the run when the test script makes none SuperCoder reads.
+DISCOVERING = {"jest": "jest", "vitest": "vitest", "mocha": "mocha", "ava": "ava", "tap": "tap"}
+DETECTED = "(detected)"  # the script name of a run no script makes
 
 
 def _package(clone: Path, commit: str) -> dict | None:
@@ -61,6 +65,20 @@ def no_runs(test: str) -> str:
     return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({RUNNER_NAMES})"
 
 
+def detected_runs(package: dict, why: str) -> tuple[list[NodeRun], str]:
+    """When the test script makes no run SuperCoder reads (a wrapper of the package's own, or none):
+    the one runner the package declares that finds its tests unaided, run without arguments; with
+    none, or several, no run. Returns the runs and what to say of them."""
+    declared = {name for key in ("devDependencies", "dependencies")
+                if isinstance(package.get(key), dict) for name in package[key]}
+    found = sorted({runner for name, runner in DISCOVERING.items() if name in declared})
+    if len(found) == 1:
+        return [NodeRun(runner=found[0], script=DETECTED, command=[found[0]])], f"{found[0]}, the runner package.json declares ({why})"
+    if found:
+        return [], f"{why}; package.json declares several runners ({', '.join(found)}): SuperCoder cannot tell which runs the tests"
+    return [], why
+
+
 def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bool = False) -> Environment:
     """The package at `commit` in its Node environment; a SandboxError says why there is none."""
     package = _package(clone, commit)
@@ -74,9 +92,13 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.tool == "npm" and how.lockfile else pin_date(commit_date(clone, commit), cfg)  # (yarn's and pnpm's: for npm's fallback)
     node, said = node_release(package, cfg, pinned_node(clone, commit, cfg))
+    detected = ""
+    if not runs:
+        runs, detected = detected_runs(package, no_runs(test))
     about = {"node": said,
              "dependencies": how.describe(before),
-             "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs) or no_runs(test)}
+             "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs if r.script != DETECTED)
+             or detected}
     if unread:
         about["lockfile"] = unread
     if skipped:

@@ -136,6 +136,31 @@ def test_the_environment_installs_from_the_lockfile_or_as_of_the_commit(tmp_path
     assert env.recipe.node_runs == [] and env.about["runs"] == "package.json has no test script"
 
 
+def test_the_one_runner_a_package_declares_runs_when_its_test_script_makes_no_run_it_reads(tmp_path):
+    wrapped, commit = commit_files(tmp_path / "wrapped", {"package.json": _package(
+        {"test": "ts-scripts test && npm run size", "size": "size-limit"}, devDependencies={"vitest": "^3", "typescript": "^5"})})
+    env = node_environment(wrapped, commit, _cfg())
+    assert [(r.runner, r.command, r.args) for r in env.recipe.node_runs] == [("vitest", ["vitest"], [])]
+    assert env.about["runs"].startswith("vitest, the runner package.json declares (scripts.test ('ts-scripts test")
+    assert env.about["not run"] == "ts-scripts test; size-limit"
+
+    scriptless, commit = commit_files(tmp_path / "scriptless", {"package.json": _package(None, dependencies={"mocha": "10"})})
+    [run] = node_environment(scriptless, commit, _cfg()).recipe.node_runs
+    assert (run.runner, run.args) == ("mocha", [])
+
+    two, commit = commit_files(tmp_path / "two", {"package.json": _package({"test": "uvu tests"}, devDependencies={"jest": "29", "mocha": "10"})})
+    env = node_environment(two, commit, _cfg())
+    assert env.recipe.node_runs == [] and env.about["runs"].endswith("declares several runners (jest, mocha): SuperCoder cannot tell which runs the tests")
+
+    named, commit = commit_files(tmp_path / "named", {"package.json": _package({"test": "node test/index.js"}, devDependencies={"tape": "5"})})
+    env = node_environment(named, commit, _cfg())  # tape runs the files it is given: none here
+    assert env.recipe.node_runs == [] and env.about["runs"].startswith("scripts.test ('node test/index.js') runs no test runner")
+
+    scripted, commit = commit_files(tmp_path / "scripted", {"package.json": _package({"test": "mocha test/"}, devDependencies={"jest": "29", "mocha": "10"})})
+    [run] = node_environment(scripted, commit, _cfg()).recipe.node_runs
+    assert (run.runner, run.args, run.script) == ("mocha", ["test/"], "test")  # the script's own run, never a declared one
+
+
 
 
 

@@ -87,8 +87,9 @@ def test_a_mocha_package_in_docker(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="the local backend runs the host's npm")
-def test_a_vitest_package_on_the_local_backend(tmp_path):
-    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "type": "module", "scripts": {"test": "vitest"},
+@pytest.mark.parametrize("script", ["vitest", "ts-scripts test"], ids=["its-script", "declared-only"])  # a wrapper: the runner it declares
+def test_a_vitest_package_on_the_local_backend(tmp_path, script):
+    files = {"package.json": json.dumps({"name": "calc", "version": "1.0.0", "type": "module", "scripts": {"test": script},
                                          "devDependencies": {"vitest": "1.6.0"}}),
              "src/calc.js": CALC.replace("module.exports = { add }", "export { add }"),
              "test/calc.test.js": "import { describe, it, expect } from 'vitest'\nimport { add } from '../src/calc.js'\n\n"
