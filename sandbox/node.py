@@ -22,10 +22,16 @@ from sandbox.requirements import show
 from sandbox.selection import SCRIPT_FILE
 
 NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no tests
-# Runners that find a package's tests with no arguments (tape needs its files named), by the package
-# name that declares them: the run when the test script makes none SuperCoder reads.
-DISCOVERING = {"jest": "jest", "vitest": "vitest", "mocha": "mocha", "ava": "ava", "tap": "tap"}
+# Runners (each declared by the package of its name) that find a package's tests with no arguments:
+# the run when the test script makes none SuperCoder reads. tape needs its files named.
+DISCOVERING = {"jest", "vitest", "mocha", "ava", "tap"}
 DETECTED = "(detected)"  # the script name of a run no script makes
+
+
+def declared_runners(package: dict) -> set[str]:
+    """The test runners a package.json declares among its dependencies."""
+    names = {name for key in ("devDependencies", "dependencies") if isinstance(package.get(key), dict) for name in package[key]}
+    return names & (DISCOVERING | {"tape"})
 
 
 def _package(clone: Path, commit: str) -> dict | None:
@@ -67,14 +73,12 @@ def no_runs(test: str) -> str:
 
 def detected_runs(package: dict, why: str) -> tuple[list[NodeRun], str]:
     """When the test script makes no run SuperCoder reads (a wrapper of the package's own, or none):
-    the one runner the package declares that finds its tests unaided, run without arguments; with
-    none, or several, no run. Returns the runs and what to say of them."""
-    declared = {name for key in ("devDependencies", "dependencies")
-                if isinstance(package.get(key), dict) for name in package[key]}
-    found = sorted({runner for name, runner in DISCOVERING.items() if name in declared})
-    if len(found) == 1:
+    the runner the package declares, run without arguments, when it is the only one and finds its
+    tests unaided (tape is given its files); else no run. Returns the runs and what to say of them."""
+    found = sorted(declared_runners(package))
+    if len(found) == 1 and found[0] in DISCOVERING:
         return [NodeRun(runner=found[0], script=DETECTED, command=[found[0]])], f"{found[0]}, the runner package.json declares ({why})"
-    if found:
+    if len(found) > 1:
         return [], f"{why}; package.json declares several runners ({', '.join(found)}): SuperCoder cannot tell which runs the tests"
     return [], why
 
@@ -87,7 +91,8 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
     skipped: list[str] = []
     test = str(scripts.get("test") or "")
-    runs = scripted_runs(scripts, skipped=skipped) if NPM_DEFAULT_TEST not in test else []
+    by_node = "tape" if declared_runners(package) == {"tape"} else None  # `node test/index.js` runs tape's tests
+    runs = scripted_runs(scripts, skipped=skipped, by_node=by_node) if NPM_DEFAULT_TEST not in test else []
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.tool == "npm" and how.lockfile else pin_date(commit_date(clone, commit), cfg)  # (yarn's and pnpm's: for npm's fallback)

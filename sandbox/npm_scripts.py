@@ -130,8 +130,22 @@ def _runner_at(words: list[str]) -> int | None:
     return i if i < len(words) and os.path.basename(words[i]) in RUNNERS else None
 
 
-def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str]) -> NodeRun | None:
+def _node_test_file(words: list[str]) -> int | None:
+    """Where the test file stands in `node [flags] FILE ...`, for a file named as tests are
+    (`test.js`, `test/index.js`, `tests/run.mjs`; not `build.js`), else None."""
+    j = 1
+    while j < len(words) and words[j].startswith("-"):
+        j += 1
+    if words[:1] != ["node"] or j >= len(words) or not SCRIPT_FILE.search(words[j]):
+        return None
+    return j if any(part.lower().startswith("test") for part in words[j].split("/")) else None
+
+
+def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str], by_node: str | None = None) -> NodeRun | None:
     at = _runner_at(words)
+    if at is None and by_node and (file := _node_test_file(words)) is not None:
+        # A test file run by node itself: tape's tests are plain scripts that print their TAP.
+        return NodeRun(runner=by_node, script=script, env=env, command=words[:file + 1], args=words[file + 1:], before=before)
     if at is None:
         return None
     by_node = "node" in words[:at] and words[0] not in COVERAGE  # node's flags and wrapper are kept
@@ -148,8 +162,9 @@ def _shell(env: dict[str, str], words: list[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, scripts: dict):
+    def __init__(self, scripts: dict, by_node: str | None):
         self.scripts = scripts
+        self.by_node = by_node
         self.skipped: list[str] = []
         self.builds: list[str] = []  # build steps not yet run before a run
 
@@ -173,7 +188,7 @@ class _Reader:
                 continue
             if words[:1] in (["yarn"], ["pnpm"]):  # a binary, not a script: `yarn jest`
                 words = words[1:] if words[1:2] != ["run"] else words[2:]
-            run = None if building else _run_of([*words, *more], here, name, self.builds)
+            run = None if building else _run_of([*words, *more], here, name, self.builds, self.by_node)
             if run is not None:
                 runs.append(run)
                 self.builds = []
@@ -184,10 +199,10 @@ class _Reader:
         return runs
 
 
-def scripted_runs(scripts: dict, name: str = "test", skipped: list[str] | None = None) -> list[NodeRun]:
+def scripted_runs(scripts: dict, name: str = "test", skipped: list[str] | None = None, by_node: str | None = None) -> list[NodeRun]:
     """The runs of script `name`, in order; what runs no known runner and builds nothing goes to
-    `skipped`."""
-    reader = _Reader(scripts)
+    `skipped`. With `by_node` (tape, when it is the package's only runner), `node FILE` is a run of it."""
+    reader = _Reader(scripts, by_node)
     runs = reader.follow(name, {}, [], 0)
     if skipped is not None:
         skipped += reader.skipped

@@ -152,9 +152,15 @@ def test_the_one_runner_a_package_declares_runs_when_its_test_script_makes_no_ru
     env = node_environment(two, commit, _cfg())
     assert env.recipe.node_runs == [] and env.about["runs"].endswith("declares several runners (jest, mocha): SuperCoder cannot tell which runs the tests")
 
-    named, commit = commit_files(tmp_path / "named", {"package.json": _package({"test": "node test/index.js"}, devDependencies={"tape": "5"})})
-    env = node_environment(named, commit, _cfg())  # tape runs the files it is given: none here
-    assert env.recipe.node_runs == [] and env.about["runs"].startswith("scripts.test ('node test/index.js') runs no test runner")
+    tape = {"test": "node build.js && node --stack-size=2000 test/index.js --verbose", "posttest": "node test.js"}
+    named, commit = commit_files(tmp_path / "named", {"package.json": _package(tape, devDependencies={"tape": "5"})})
+    env = node_environment(named, commit, _cfg())  # tape's tests are scripts node runs
+    assert [(r.runner, r.command, r.args) for r in env.recipe.node_runs] == [
+        ("tape", ["node", "--stack-size=2000", "test/index.js"], ["--verbose"])]  # (npm's post hook is not run)
+    assert env.about["not run"] == "node build.js" and env.about["runs"] == "test: node --stack-size=2000 test/index.js --verbose"
+    named, commit = commit_files(tmp_path / "mixed", {"package.json": _package(tape, devDependencies={"tape": "5", "mocha": "10"})})
+    env = node_environment(named, commit, _cfg())  # whose tests node runs, then, cannot be told
+    assert env.recipe.node_runs == [] and env.about["runs"].startswith("scripts.test ('node build.js && node")
 
     scripted, commit = commit_files(tmp_path / "scripted", {"package.json": _package({"test": "mocha test/"}, devDependencies={"jest": "29", "mocha": "10"})})
     [run] = node_environment(scripted, commit, _cfg()).recipe.node_runs

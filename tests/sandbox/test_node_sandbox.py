@@ -183,6 +183,17 @@ def test_a_package_whose_runner_names_tests_by_title_in_docker(tmp_path, runner)
     assert verdict.fixed == [fixed] and again.statuses == before.statuses
 
 
+
+def test_tape_tests_that_node_runs_from_a_file_are_read_in_docker(tmp_path):
+    """`node test/index.js`: tape's tests are scripts, and the package's only runner is tape."""
+    _, version, test, other, statuses, (fixed, _) = TITLED["tape"]
+    files = {"package.json": _package({"test": "node test/index.js"}, {"tape": version}), "src/calc.js": CALC,
+             "test/calc.js": test, "test/sub/other.js": other, "test/index.js": "require('./calc')\nrequire('./sub/other')\n"}
+    env, before, after, again = _judged(tmp_path, files, load_settings().sandbox)
+    assert [(r.runner, r.command) for r in env.recipe.node_runs] == [("tape", ["node", "test/index.js"])]
+    assert before.statuses == statuses, (before.problem, before.output[-2500:])
+    assert judge(before, after).fixed == [fixed] and again.statuses == before.statuses
+
 # left-pad 1.1.3 pinned where package.json allows any 1.x from 1.1.0 (1.3.0 is the newest)
 LEFT_PAD = "sha512-m3z9QHpSXmd2H8Z5jnSXbGONPty4dFQfH1QpGgivzrEzICgsi50j9S+aGc77EaLoHpbw0BzP5+k1pp2UajTRuw=="
 LOCKS = {
