@@ -25,7 +25,7 @@ NPM_DEFAULT_TEST = "no test specified"  # `npm init`'s placeholder script: no te
 # Runners (each declared by the package of its name) that find a package's tests with no arguments:
 # the run when the test script makes none SuperCoder reads. tape needs its files named.
 DISCOVERING = {"jest", "vitest", "mocha", "ava", "tap"}
-DETECTED = "(detected)"  # the script name of a run no script makes
+DETECTED = "declared"  # the script name of a run no script makes: the runner the package declares
 
 
 def declared_runners(package: dict) -> set[str]:
@@ -91,8 +91,8 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
     skipped: list[str] = []
     test = str(scripts.get("test") or "")
-    by_node = "tape" if declared_runners(package) == {"tape"} else None  # `node test/index.js` runs tape's tests
-    runs = scripted_runs(scripts, skipped=skipped, by_node=by_node) if NPM_DEFAULT_TEST not in test else []
+    node_files = "tape" if declared_runners(package) == {"tape"} else None  # `node test/index.js` runs tape's tests
+    runs = scripted_runs(scripts, skipped=skipped, node_files=node_files) if NPM_DEFAULT_TEST not in test else []
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.tool == "npm" and how.lockfile else pin_date(commit_date(clone, commit), cfg)  # (yarn's and pnpm's: for npm's fallback)

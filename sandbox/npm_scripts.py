@@ -141,11 +141,11 @@ def _node_test_file(words: list[str]) -> int | None:
     return j if any(part.lower().startswith("test") for part in words[j].split("/")) else None
 
 
-def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str], by_node: str | None = None) -> NodeRun | None:
+def _run_of(words: list[str], env: dict[str, str], script: str, before: list[str], node_files: str | None = None) -> NodeRun | None:
     at = _runner_at(words)
-    if at is None and by_node and (file := _node_test_file(words)) is not None:
+    if at is None and node_files and (file := _node_test_file(words)) is not None:
         # A test file run by node itself: tape's tests are plain scripts that print their TAP.
-        return NodeRun(runner=by_node, script=script, env=env, command=words[:file + 1], args=words[file + 1:], before=before)
+        return NodeRun(runner=node_files, script=script, env=env, command=words[:file + 1], args=words[file + 1:], before=before)
     if at is None:
         return None
     by_node = "node" in words[:at] and words[0] not in COVERAGE  # node's flags and wrapper are kept
@@ -162,9 +162,9 @@ def _shell(env: dict[str, str], words: list[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, scripts: dict, by_node: str | None):
+    def __init__(self, scripts: dict, node_files: str | None):
         self.scripts = scripts
-        self.by_node = by_node
+        self.node_files = node_files
         self.skipped: list[str] = []
         self.builds: list[str] = []  # build steps not yet run before a run
 
@@ -188,7 +188,7 @@ class _Reader:
                 continue
             if words[:1] in (["yarn"], ["pnpm"]):  # a binary, not a script: `yarn jest`
                 words = words[1:] if words[1:2] != ["run"] else words[2:]
-            run = None if building else _run_of([*words, *more], here, name, self.builds, self.by_node)
+            run = None if building else _run_of([*words, *more], here, name, self.builds, self.node_files)
             if run is not None:
                 runs.append(run)
                 self.builds = []
@@ -199,10 +199,11 @@ class _Reader:
         return runs
 
 
-def scripted_runs(scripts: dict, name: str = "test", skipped: list[str] | None = None, by_node: str | None = None) -> list[NodeRun]:
+def scripted_runs(scripts: dict, name: str = "test", skipped: list[str] | None = None, node_files: str | None = None) -> list[NodeRun]:
     """The runs of script `name`, in order; what runs no known runner and builds nothing goes to
-    `skipped`. With `by_node` (tape, when it is the package's only runner), `node FILE` is a run of it."""
-    reader = _Reader(scripts, by_node)
+    `skipped`. With `node_files` (tape, when it is the package's only runner), `node FILE` for a
+    test file is a run of that runner."""
+    reader = _Reader(scripts, node_files)
     runs = reader.follow(name, {}, [], 0)
     if skipped is not None:
         skipped += reader.skipped

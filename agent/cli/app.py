@@ -5,7 +5,7 @@ status 2 and one line saying why."""
 
 from __future__ import annotations
 
-import logging
+import atexit
 import os
 import re
 import sys
@@ -78,12 +78,13 @@ def _interruption() -> tuple[str, int]:
 
 def _stop(message: str, code: int) -> None:
     """Ends an interrupted run at once. The record is written by now; a model request still in
-    flight in a worker thread would otherwise hold the exit until it answers or times out."""
+    flight in a worker thread would otherwise hold the exit until it answers or times out. The
+    exit handlers still run (logging's flush, Ray's shutdown): only the wait for those threads is skipped."""
     busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
     if not busy:
         _fail(message, code)
     print(f"error: {_one_line(message)}", file=sys.stderr)
-    logging.shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
