@@ -36,6 +36,7 @@ class SuiteReport(BaseModel):
     failing: list[str] = Field(default_factory=list)
     problem: str | None = None  # why it stopped where it did, or what could not be collected
     duration_s: float = 0.0
+    built: bool = False  # the environment was built (its install ran), whatever came after
 
     @property
     def ran(self) -> bool:
@@ -61,7 +62,7 @@ def run_suite(env: Environment, cfg: SandboxConfig, tests: list[str] = (), progr
     backend = backend_of(cfg)
     try:
         with backend.open(env, cfg, progress) as (sb, services_dir):
-            report.stage = "collect"
+            report.stage, report.built = "collect", True
             if tests and env.recipe.runtime == "node":
                 progress("a Node package's test runs are run whole: what --tests names is among what they report")
             progress(f"running {'the suite' if not tests or env.recipe.runtime == 'node' else f'{len(tests)} test(s)'}")

@@ -163,7 +163,8 @@ def _print_suite(report) -> None:
             print(f"{key:<13} {text}")
     sources = [*env.get("requirements_files", []), *env.get("pip", [])]
     nothing = "its dependencies, as below" if env.get("runtime") == "node" else "nothing besides the tree"
-    print(f"installed     {'; '.join(sources) or nothing}")
+    label = "installed" if report.built else "to install"  # not built: what it would have installed
+    print(f"{label:<13} {'; '.join(sources) or nothing}")
     for line in env.get("install", []):
         print(f"              {line[:160]}")
     if env.get("services"):

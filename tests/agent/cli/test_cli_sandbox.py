@@ -104,7 +104,10 @@ def test_sandbox_test_says_up_front_when_a_javascript_repository_has_no_tests_it
     report = json.loads(out)
     assert code == 1 and report["stage"] == "collect" and report["ran"] is False and report["duration_s"] < 5
     assert report["problem"].startswith("package.json has no test script: SuperCoder cannot tell how its tests run")
-    assert report["environment"]["runtime"] == "node"
+    assert report["environment"]["runtime"] == "node" and report["built"] is False
+    code, out, err = run(capsys, "sandbox", "test", "--repo", repo, "--backend", "local", *cache)
+    labels = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert code == 1 and "to" in labels and "installed" not in labels  # nothing was installed: said as what would be
     bare, _ = commit_files(tmp_path / "bare-js", {k: v for k, v in CALC_JS.items() if k != "package.json"})
     code, out, err = run(capsys, "sandbox", "test", "--repo", bare, "--backend", "local", "--json", *cache)
     report = json.loads(out)
@@ -118,7 +121,7 @@ def test_sandbox_test_runs_the_suite_and_says_what_it_chose(clean_env, tmp_path,
     code, out, err = run(capsys, "sandbox", "test", "--repo", repo, *local, "--json")
     report = json.loads(out)
     # A failing test is the suite's own business: it ran.
-    assert code == 0 and report["stage"] == "run" and report["ran"], err
+    assert code == 0 and report["stage"] == "run" and report["ran"] and report["built"], err
     assert report["counts"] == {"passed": 1, "failed": 1} and report["failing"] == ["test_calc.py::test_add"]
     assert report["environment"]["pip"] == ["pytest pytest-timeout"] and "newest" in report["environment"]["about"]["dependencies"]
     code, out, _ = run(capsys, "sandbox", "test", "--repo", repo, *local, "--tests", "test_calc.py::test_zero")
@@ -148,5 +151,6 @@ def test_sandbox_test_runs_a_node_package_in_docker_and_says_what_it_chose(clean
     assert "python" not in out.split("tests ")[0].lower().split("dependencies")[0]  # a Node package: no Python line
     assert any(line.startswith("node ") and "Debian bookworm" in line for line in lines)
     assert any(line.startswith("not run") and "eslint ." in line for line in lines)  # the linter, said
+    assert any(line.startswith("installed ") for line in lines)
     assert any(line.startswith("tests ") and "1 failed, 1 passed" in line for line in lines)
     assert "failing       add adds" in out
