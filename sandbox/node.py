@@ -71,11 +71,11 @@ def no_runs(test: str) -> str:
     return f"scripts.test ({test[:80]!r}) runs no test runner whose report SuperCoder reads ({RUNNER_NAMES})"
 
 
-def detected_runs(package: dict, why: str) -> tuple[list[NodeRun], str]:
+def detected_runs(declared: set[str], why: str) -> tuple[list[NodeRun], str]:
     """When the test script makes no run SuperCoder reads (a wrapper of the package's own, or none):
-    the runner the package declares, run without arguments, when it is the only one and finds its
-    tests unaided (tape is given its files); else no run. Returns the runs and what to say of them."""
-    found = sorted(declared_runners(package))
+    the runner the package declares (`declared`), run without arguments, when it is the only one and
+    finds its tests unaided (tape is given its files); else no run. Returns the runs and what to say of them."""
+    found = sorted(declared)
     if len(found) == 1 and found[0] in DISCOVERING:
         return [NodeRun(runner=found[0], script=DETECTED, command=[found[0]])], f"{found[0]}, the runner package.json declares ({why})"
     if len(found) > 1:
@@ -91,19 +91,17 @@ def node_environment(clone: Path, commit: str, cfg: SandboxConfig, ephemeral: bo
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
     skipped: list[str] = []
     test = str(scripts.get("test") or "")
-    node_files = "tape" if declared_runners(package) == {"tape"} else None  # `node test/index.js` runs tape's tests
+    declared = declared_runners(package)
+    node_files = "tape" if declared == {"tape"} else None  # `node test/index.js` runs tape's tests
     runs = scripted_runs(scripts, skipped=skipped, node_files=node_files) if NPM_DEFAULT_TEST not in test else []
+    said_runs = "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs)
+    if not runs:
+        runs, said_runs = detected_runs(declared, no_runs(test))
     how, unread = installer(clone, commit, package, cfg)
     # As for Python's: only a commit older than `sandbox.pin_by_date_days` installs as of its date.
     before = None if how.tool == "npm" and how.lockfile else pin_date(commit_date(clone, commit), cfg)  # (yarn's and pnpm's: for npm's fallback)
     node, said = node_release(package, cfg, pinned_node(clone, commit, cfg))
-    detected = ""
-    if not runs:
-        runs, detected = detected_runs(package, no_runs(test))
-    about = {"node": said,
-             "dependencies": how.describe(before),
-             "runs": "; ".join(f"{r.script}: {' && '.join([*r.before, shlex.join(r.command + r.args)])}" for r in runs if r.script != DETECTED)
-             or detected}
+    about = {"node": said, "dependencies": how.describe(before), "runs": said_runs}
     if unread:
         about["lockfile"] = unread
     if skipped:

@@ -109,6 +109,13 @@ def _runner_of(words: list[str], at: int) -> str:
     return "node" if _node_test(words, at) else RUNNERS[os.path.basename(words[at])]
 
 
+def _past_flags(words: list[str], j: int) -> int:
+    """The first position from `j` on that holds no option (`node --stack-size 2000 ...`: its flags)."""
+    while j < len(words) and words[j].startswith("-"):
+        j += 1
+    return j
+
+
 def _runner_at(words: list[str]) -> int | None:
     """Where the runner stands in a command: first (after `npx`), after `node` and its flags
     (and a wrapper script of the package's own), or anywhere among a coverage tool's words;
@@ -119,9 +126,7 @@ def _runner_at(words: list[str]) -> int | None:
     if _node_test(words, i):
         return i
     if i < len(words) and words[i] == "node":
-        j = i + 1
-        while j < len(words) and words[j].startswith("-"):
-            j += 1
+        j = _past_flags(words, i + 1)
         if j < len(words) and os.path.basename(words[j]) in RUNNERS:
             return j
         if j + 1 < len(words) and _WRAPPER_SCRIPT.search(words[j]) and os.path.basename(words[j + 1]) in RUNNERS:
@@ -133,9 +138,7 @@ def _runner_at(words: list[str]) -> int | None:
 def _node_test_file(words: list[str]) -> int | None:
     """Where the test file stands in `node [flags] FILE ...`, for a file named as tests are
     (`test.js`, `test/index.js`, `tests/run.mjs`; not `build.js`), else None."""
-    j = 1
-    while j < len(words) and words[j].startswith("-"):
-        j += 1
+    j = _past_flags(words, 1)
     if words[:1] != ["node"] or j >= len(words) or not SCRIPT_FILE.search(words[j]):
         return None
     return j if any(part.lower().startswith("test") for part in words[j].split("/")) else None
