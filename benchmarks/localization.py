@@ -8,7 +8,10 @@ clone is only read) into a temporary directory, runs the localizer and compares 
 patch. Multi-SWE-bench's rows (JavaScript, TypeScript) are read as SWE-bench's. A gold file is a
 file of the patch that is code in a language the index reads, less that language's own exclusions
 (type declarations, tests): a README or a `.d.ts` the fix also touched is not localization's to
-find; an instance whose patch changes no such file is left out and counted. File Acc@k: every gold file within the top k
+find. Nor is a file the fix creates: no ranking of the commit's files can hold it (Agentless's
+oracle takes the same files, those the patch changes that exist before it); such files are
+counted, and so is the file@5 that would count them as missed. An instance whose patch changes
+no such file is left out and counted. File Acc@k: every gold file within the top k
 (any_file_acc@5: at least one). Function Acc@k: every gold unit within the
 top k units, where a gold unit is the innermost function or method holding a changed line, or
 the class when its body outside methods changes (changes at module level name no unit; an
@@ -62,13 +65,17 @@ def is_code(path: str, index: CodeIndex) -> bool:
     return lang is not None and index.reads(path) and not any(matches(path, g) for g in lang.exclude)
 
 
-def gold_locations(patch: str, tree: Path, index: CodeIndex) -> tuple[set[str], set[tuple[str, str]]]:
+def gold_locations(patch: str, tree: Path, index: CodeIndex) -> tuple[set[str], set[tuple[str, str]], set[str]]:
+    """The files and units the patch changes, and the code files it creates (not gold: not there to rank)."""
     files: set[str] = set()
     units: set[tuple[str, str]] = set()
+    created: set[str] = set()
     for pf in PatchSet(patch):
-        path = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
         if pf.is_added_file:
-            path = pf.target_file[2:]
+            if is_code(pf.target_file[2:], index):
+                created.add(pf.target_file[2:])
+            continue
+        path = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
         if not is_code(path, index):
             continue
         files.add(path)
@@ -93,7 +100,7 @@ def gold_locations(patch: str, tree: Path, index: CodeIndex) -> tuple[set[str], 
                 if pick:
                     inner = min(pick, key=lambda u: u.end_line - u.start_line)
                     units.add((path, inner.name))
-    return files, units
+    return files, units, created
 
 
 # The weights cross-validation may choose, one at a time around the configured value: few, and
@@ -257,6 +264,7 @@ def main() -> int:
     map_files = settings.localization.llm_map_files
     details: list[dict] = []
     skipped: list[str] = []
+    creating: dict[str, list[str]] = {}
     t_start = time.perf_counter()
     query_times = []
     for n, row in enumerate(rows, 1):
@@ -272,10 +280,13 @@ def main() -> int:
             else:
                 export_commit(clone, row["base_commit"], tree)
             loc = Localizer.open(tree, settings)
-            gold_files, gold_units = gold_locations(row["patch"], tree, loc.index)
+            gold_files, gold_units, created = gold_locations(row["patch"], tree, loc.index)
+            if created:
+                creating[row["instance_id"]] = sorted(created)
             if not gold_files:
                 skipped.append(row["instance_id"])
-                print(f"[{n}/{len(rows)}] {row['instance_id']}: its patch changes no code the index reads; left out", file=sys.stderr)
+                why = "creates all the code it changes" if created else "changes no code the index reads"
+                print(f"[{n}/{len(rows)}] {row['instance_id']}: its patch {why}; left out", file=sys.stderr)
                 continue
             issue = clean_issue(row["problem_statement"], settings.localization.issue_max_chars)
             ranks = []
@@ -294,6 +305,11 @@ def main() -> int:
         print(f"[{n}/{len(rows)}] {row['instance_id']}: file rank {rec['file_rank']}, unit rank {rec.get('unit_rank', '-')}", file=sys.stderr)
     result = {"instances": len(details), "no_code_in_patch": skipped, "func_instances": sum("unit_rank" in d for d in details),
               "in_sample": figures([d["variants"][0] for d in details], map_files)}
+    result["created_files"] = creating
+    # The figure as if a created file were a gold file the ranking missed, over every instance with code in its patch.
+    counted = len(details) + sum(i in creating for i in skipped)
+    hits = sum(d["file_rank"] <= 5 and d["instance_id"] not in creating for d in details)
+    result["file_acc@5_counting_created_as_missed"] = round(hits / max(counted, 1), 4)
     if len(variants) > 1:
         result["cross_validated"] = cross_validate(details, variants, map_files)
     result["map_import_slots"] = map_slots(details, settings.localization.llm_map_import_files)
