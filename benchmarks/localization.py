@@ -264,6 +264,7 @@ def main() -> int:
     map_files = settings.localization.llm_map_files
     details: list[dict] = []
     skipped: list[str] = []
+    only_created: list[str] = []
     creating: dict[str, list[str]] = {}
     t_start = time.perf_counter()
     query_times = []
@@ -284,7 +285,7 @@ def main() -> int:
             if created:
                 creating[row["instance_id"]] = sorted(created)
             if not gold_files:
-                skipped.append(row["instance_id"])
+                (only_created if created else skipped).append(row["instance_id"])
                 why = "creates all the code it changes" if created else "changes no code the index reads"
                 print(f"[{n}/{len(rows)}] {row['instance_id']}: its patch {why}; left out", file=sys.stderr)
                 continue
@@ -305,9 +306,10 @@ def main() -> int:
         print(f"[{n}/{len(rows)}] {row['instance_id']}: file rank {rec['file_rank']}, unit rank {rec.get('unit_rank', '-')}", file=sys.stderr)
     result = {"instances": len(details), "no_code_in_patch": skipped, "func_instances": sum("unit_rank" in d for d in details),
               "in_sample": figures([d["variants"][0] for d in details], map_files)}
+    result["only_created_code"] = only_created
     result["created_files"] = creating
     # The figure as if a created file were a gold file the ranking missed, over every instance with code in its patch.
-    counted = len(details) + sum(i in creating for i in skipped)
+    counted = len(details) + len(only_created)
     hits = sum(d["file_rank"] <= 5 and d["instance_id"] not in creating for d in details)
     result["file_acc@5_counting_created_as_missed"] = round(hits / max(counted, 1), 4)
     if len(variants) > 1:
